@@ -1,0 +1,1 @@
+"""Statistics, verdicts, report renderers and analysis (installed as lueur_net.analysis)."""

@@ -1,0 +1,1 @@
+"""Command-line interface (installed as lueur_net.cli): parses, orchestrates and prints."""

@@ -1,0 +1,1 @@
+"""lueur_net.dataplane: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""lueur_net.driver: see DESIGN.md."""

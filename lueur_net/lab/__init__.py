@@ -1,0 +1,1 @@
+"""lueur_net.lab: see DESIGN.md."""

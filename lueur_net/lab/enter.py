@@ -1,0 +1,135 @@
+"""Run Python code inside a network namespace: the one primitive the driver and the lab's tools use.
+
+Choice: a forked child process that enters the namespace, like `ip netns exec` but without exec.
+- setns(CLONE_NEWNET) changes only the calling thread, so a thread-based approach would leave the resolver's
+  worker threads (asyncio's getaddrinfo executor) in the host namespace; a child process is wholly inside.
+- The child is single-threaded right after fork, so it may also unshare its mount namespace and bind-mount
+  /etc/netns/NAME/{resolv.conf,hosts} over /etc, exactly as iproute2 does: names resolve as the lab intends.
+- The parent keeps its own namespace, signal handlers and ledger; the child's result comes back pickled
+  through a pipe; an exception in the child is re-raised in the parent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import signal
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lueur_net.errors import BadInput, EnvironmentProblem
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_BIND = 4096
+NETNS_RUN_DIR = Path("/run/netns")
+NETNS_ETC_DIR = Path("/etc/netns")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+T = TypeVar("T")
+
+
+def netns_path(target: str) -> Path:
+    """An `ip netns` name, or a path such as /proc/PID/ns/net, as a path to open."""
+    path = Path(target) if "/" in target else NETNS_RUN_DIR / target
+    if not path.exists():
+        raise BadInput(f"network namespace '{target}' does not exist ({path} not found)")
+    return path
+
+
+def setns(path: Path, nstype: int = CLONE_NEWNET) -> None:
+    """Move the calling thread into the namespace at `path`."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(fd, nstype) != 0:
+            errno = ctypes.get_errno()
+            raise EnvironmentProblem(f"setns({path}) failed: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
+
+
+def _mount(source: str, target: str, flags: int) -> None:
+    if _libc.mount(source.encode(), target.encode(), None, flags, None) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
+
+
+def _bind_netns_etc(name: str) -> None:
+    """Bind /etc/netns/NAME/* over /etc/* in a private mount namespace (the `ip netns exec` convention)."""
+    etc = NETNS_ETC_DIR / name
+    if not etc.is_dir():
+        return
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
+    _mount("none", "/", MS_REC | MS_PRIVATE)
+    for item in sorted(etc.iterdir()):
+        target = Path("/etc") / item.name
+        if target.exists():
+            _mount(str(item), str(target), MS_BIND)
+
+
+def enter_netns(target: str) -> None:
+    """Move the *whole current process* into a namespace (for a process that is about to run user code).
+
+    Call only in a single-threaded process (a fresh child): mount unsharing fails with threads.
+    """
+    path = netns_path(target)
+    if "/" not in target:
+        _bind_netns_etc(target)
+    setns(path)
+
+
+def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call function(*args, **kwargs) in a child process inside namespace `target` and return its result.
+
+    The function, its arguments and its result must be picklable (a module-level function is). A
+    KeyboardInterrupt in the parent kills the child before propagating.
+    """
+    path = netns_path(target)  # fail early, in the parent, with a clear message
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_end)
+        status = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            if "/" not in target:
+                _bind_netns_etc(target)
+            setns(path)
+            payload = ("ok", function(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
+            status = 1
+            try:
+                pickle.dumps(error)
+                payload = ("error", (error, traceback.format_exc()))
+            except Exception:  # noqa: BLE001 - an unpicklable exception becomes a RuntimeError
+                payload = ("error", (RuntimeError(repr(error)), traceback.format_exc()))
+        try:
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(payload, pipe)
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    os.waitpid(pid, 0)
+    if not data:
+        raise EnvironmentProblem(f"the worker in namespace '{target}' died without a result")
+    kind, value = pickle.loads(data)
+    if kind == "ok":
+        return value  # type: ignore[no-any-return]
+    error, child_traceback = value
+    if isinstance(error, BaseException):
+        error.__notes__ = [*getattr(error, "__notes__", []), f"in namespace {target}:\n{child_traceback}"]
+        raise error
+    raise RuntimeError(child_traceback)

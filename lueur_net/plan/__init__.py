@@ -1,0 +1,1 @@
+"""lueur_net.plan: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""lueur_net.records: see DESIGN.md."""

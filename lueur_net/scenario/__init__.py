@@ -1,0 +1,1 @@
+"""lueur_net.scenario: see DESIGN.md."""

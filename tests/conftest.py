@@ -1,0 +1,26 @@
+"""Test tiers follow the folders: tests/unit, tests/host, tests/e2e, tests/kernel (see DESIGN.md).
+
+Every test gets its folder's marker, so `-m host` selects the host tier. Host and e2e tests need root; without it
+they are skipped with the reason printed (never silently), and the README's test command runs them as root.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TIERS = ("unit", "host", "e2e", "kernel")
+ROOT_TIERS = ("host", "e2e", "kernel")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        relative = Path(str(item.fspath)).relative_to(tests_dir)
+        tier = relative.parts[0]
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
+            if tier in ROOT_TIERS and os.geteuid() != 0:
+                item.add_marker(pytest.mark.skip(reason=f"{tier} tests need root (sudo make test)"))

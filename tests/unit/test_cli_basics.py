@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from lueur_net import __version__
+from lueur_net.cli.main import main
+
+
+def test_version_is_printed(capsys) -> None:
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_unknown_command_suggests_the_nearest(capsys) -> None:
+    assert main(["scenari"]) == 2
+    assert "No such command 'scenari'" in capsys.readouterr().err
+
+
+def test_console_script_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "lueur_net.cli.main", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "Examples:" in done.stdout
