@@ -42,13 +42,13 @@ fi
 
 # Reinstall only when the dependency lists changed.
 stamp=.venv/.lueur-setup-stamp
-want=$(cat pyproject.toml examples/*/requirements.txt 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml $(compgen -G 'examples/*/requirements.txt' || true) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing lueur-net (editable) and its test tools into .venv"
     .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
     .venv/bin/python -m pip install -q -e ".[test,nfqueue,vm,bench]"
-    for requirements in examples/*/requirements.txt; do
-        [ -f "$requirements" ] && .venv/bin/python -m pip install -q -r "$requirements"
+    for requirements in $(compgen -G 'examples/*/requirements.txt' || true); do
+        .venv/bin/python -m pip install -q -r "$requirements"
     done
     echo "$want" > "$stamp"
 else
