@@ -1,0 +1,135 @@
+"""One HTTP call through httpx, measured: the only place the driver touches the network.
+
+Phase durations come from httpx's `trace` request extension (httpcore events such as
+`connection.connect_tcp.started` / `.complete`, `connection.start_tls.*`, `http11.receive_response_headers.*`).
+The whole call is bounded by the call's timeout (asyncio.timeout around send + body read), and the same value
+is given to httpx for connect/read/write/pool so the usual case surfaces as httpx's own timeout errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+
+import httpx
+
+from lueur_net.driver.errorclass import classify, describe
+from lueur_net.driver.spec import CallSpec
+from lueur_net.records.call import ERROR_TIMEOUT, CallRecord
+
+_EOL = 2  # "\r\n"
+
+
+def preload() -> None:
+    """Import what httpcore imports lazily on its first request (~20 ms), before any clock starts."""
+    import anyio._backends._asyncio  # noqa: F401
+    import anyio._core._sockets  # noqa: F401
+    import anyio.abc  # noqa: F401
+    import anyio.lowlevel  # noqa: F401
+    import anyio.streams.memory  # noqa: F401
+    import anyio.streams.stapled  # noqa: F401
+    import anyio.streams.tls  # noqa: F401
+    import h11  # noqa: F401
+    import httpcore  # noqa: F401
+    import sniffio  # noqa: F401
+
+
+class _Trace:
+    """Collects the monotonic time of each httpcore trace event this call emits."""
+
+    __slots__ = ("times",)
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+
+    async def __call__(self, event_name: str, info: dict[str, object]) -> None:
+        self.times[event_name] = time.monotonic()
+
+    def span_ms(self, start_suffix: str, end_suffix: str, *prefixes: str) -> float | None:
+        for prefix in prefixes:
+            start = self.times.get(prefix + start_suffix)
+            end = self.times.get(prefix + end_suffix)
+            if start is not None and end is not None:
+                return (end - start) * 1000.0
+        return None
+
+    def first(self, *names: str) -> float | None:
+        for name in names:
+            if name in self.times:
+                return self.times[name]
+        return None
+
+
+def request_size(request: httpx.Request, body: bytes | None) -> int:
+    """Bytes of the request as written on the wire at HTTP level (request line, headers, body)."""
+    target = request.url.raw_path
+    size = len(request.method) + 1 + len(target) + len(b" HTTP/1.1") + _EOL
+    size += sum(len(name) + 2 + len(value) + _EOL for name, value in request.headers.raw) + _EOL
+    return size + (len(body) if body else 0)
+
+
+def response_size(response: httpx.Response) -> int:
+    reason = response.reason_phrase.encode()
+    size = len(b"HTTP/1.1 200 ") + len(reason) + _EOL
+    size += sum(len(name) + 2 + len(value) + _EOL for name, value in response.headers.raw) + _EOL
+    return size + response.num_bytes_downloaded
+
+
+async def perform_call(client: httpx.AsyncClient, call: CallSpec, record: CallRecord, t0: float) -> CallRecord:
+    """Send `call` now, fill `record`'s measured fields (times relative to monotonic `t0`) and return it."""
+    trace = _Trace()
+    request = client.build_request(
+        call.method,
+        call.url,
+        headers=list(call.headers),
+        content=call.body,
+        extensions={"trace": trace},
+    )
+    record.bytes_out = request_size(request, call.body)
+    sent = time.monotonic()
+    record.sent_s = sent - t0
+    response: httpx.Response | None = None
+    try:
+        async with asyncio.timeout(call.timeout_s):
+            response = await client.send(request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+    except Exception as error:  # noqa: BLE001 - every failure becomes a classified record
+        if isinstance(error, TimeoutError):
+            record.error_class = ERROR_TIMEOUT
+            record.error = f"no complete response within {call.timeout_s:g} s"
+        else:
+            record.error_class = classify(error)
+            record.error = describe(error)[:300]
+    end = time.monotonic()
+    record.connect_ms = trace.span_ms(".started", ".complete", "connection.connect_tcp")
+    record.tls_ms = trace.span_ms(".started", ".complete", "connection.start_tls")
+    headers_at = trace.first("http11.receive_response_headers.complete", "http2.receive_response_headers.complete")
+    record.ttfb_ms = (headers_at - sent) * 1000.0 if headers_at is not None else None
+    record.total_ms = (end - sent) * 1000.0
+    record.latency_ms = (end - t0 - record.intended_s) * 1000.0
+    if response is not None:
+        record.status = response.status_code
+        record.bytes_in = response_size(response)
+    return record
+
+
+def tls_context(call: CallSpec) -> ssl.SSLContext | bool:
+    """One TLS context per item, shared by its clients (building one costs ~10 ms; httpx builds one per client)."""
+    if not call.url.lower().startswith("https:"):
+        return False  # plain HTTP never uses it
+    return ssl.create_default_context()
+
+
+def make_client(call: CallSpec, max_connections: int, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
+    """An httpx client for one virtual client: a small pool (httpcore's pool scan grows with its size)."""
+    return httpx.AsyncClient(
+        verify=verify,
+        timeout=httpx.Timeout(call.timeout_s),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        follow_redirects=False,
+        trust_env=False,  # never send lab traffic through a proxy from the environment
+    )

@@ -1,0 +1,171 @@
+"""The driver's entry point: run one scenario item's calls and return one record per call.
+
+`drive_item(spec)` is a plain module-level function with a picklable argument and result, made to be called
+as `run_in_netns(netns, drive_item, spec)`: everything it does happens in the calling process, or for a heavy
+load in worker processes forked from it (which inherit its network namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import pickle
+import selectors
+import signal
+import time
+from dataclasses import dataclass, field
+
+from lueur_net.driver.call import preload
+from lueur_net.driver.progress import ProgressWriter
+from lueur_net.driver.spec import ItemSpec
+from lueur_net.driver.strategies import run_load, run_sequential
+from lueur_net.errors import EnvironmentProblem
+from lueur_net.records.call import CallRecord
+
+# One asyncio + httpx process holds its schedule up to roughly this many calls per second (see
+# docs/driver.md and benchmarks/bench_driver_capacity.py); above it the clients are split over processes.
+RPS_PER_WORKER = 400.0
+SETUP_MARGIN_S = 0.05  # t0 chosen by the driver: now + this, + WORKER_START_S per forked worker
+WORKER_START_S = 0.1
+
+
+@dataclass
+class ItemRun:
+    """What driving one item produced: the records plus facts about how the load was held."""
+
+    records: list[CallRecord]
+    t0: float  # the item's origin on CLOCK_MONOTONIC (time.monotonic())
+    workers: int = 1
+    notes: dict[str, int] = field(default_factory=dict)  # load: peak_in_flight, capped, max_in_flight
+
+
+def drive_item(spec: ItemSpec) -> list[CallRecord]:
+    """Run the item's calls (single, repeat or load) and return one record per call, in send order."""
+    return drive(spec).records
+
+
+def drive(spec: ItemSpec) -> ItemRun:
+    """drive_item with the run facts (t0, workers, in-flight cap notes) for results.json."""
+    preload()
+    if spec.load is None:
+        t0 = spec.t0 if spec.t0 is not None else time.monotonic()
+        progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item)
+        records = _run_async(run_sequential(spec, t0, progress))
+        progress.end()
+        return ItemRun(records=records, t0=t0)
+    workers = worker_count(spec)
+    # A t0 in the future is waited for by the schedule; one in the past makes the first calls late (send lag).
+    start_cost = SETUP_MARGIN_S + (WORKER_START_S * workers if workers > 1 else 0.0)
+    t0 = spec.t0 if spec.t0 is not None else time.monotonic() + start_cost
+    if workers == 1:
+        progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item, throttle=True)
+        records, notes = _run_async(
+            run_load(spec, t0, progress, list(range(spec.load.clients)), spec.load.max_in_flight)
+        )
+        progress.end()
+        return ItemRun(records=records, t0=t0, workers=1, notes=notes)
+    return _run_workers(spec, t0, workers)
+
+
+def worker_count(spec: ItemSpec) -> int:
+    assert spec.load is not None
+    if spec.load.workers > 0:
+        return min(spec.load.workers, spec.load.clients)
+    total_rps = spec.load.clients * spec.load.rps
+    wanted = math.ceil(total_rps / RPS_PER_WORKER)
+    return max(1, min(wanted, os.cpu_count() or 1, spec.load.clients))
+
+
+def _run_async(coroutine):  # type: ignore[no-untyped-def]
+    return asyncio.run(coroutine)
+
+
+def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
+    """Fork `workers` processes, each driving every workers-th client; gather their records."""
+    assert spec.load is not None
+    share = max(1, spec.load.max_in_flight // workers)
+    children: dict[int, int] = {}  # read fd -> pid
+    for index in range(workers):
+        clients = list(range(index, spec.load.clients, workers))
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # worker
+            os.close(read_end)
+            status = 0
+            try:
+                _die_with_parent()
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item, throttle=True)
+                payload = ("ok", _run_async(run_load(spec, t0, progress, clients, share)))
+                progress.flush()
+            except BaseException as error:  # noqa: BLE001 - reported to the parent
+                status = 1
+                payload = ("error", f"{type(error).__name__}: {error}")
+            try:
+                with os.fdopen(write_end, "wb") as pipe:
+                    pickle.dump(payload, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        children[read_end] = pid
+    chunks = _read_all(children)
+    records: list[CallRecord] = []
+    notes = {"peak_in_flight": 0, "capped": 0, "max_in_flight": share * workers}
+    problems: list[str] = []
+    for fd, pid in children.items():
+        os.waitpid(pid, 0)
+        if not chunks[fd]:
+            problems.append(f"load worker {pid} died without a result")
+            continue
+        kind, value = pickle.loads(chunks[fd])
+        if kind != "ok":
+            problems.append(f"load worker {pid}: {value}")
+            continue
+        worker_records, worker_notes = value
+        records.extend(worker_records)
+        notes["peak_in_flight"] += worker_notes["peak_in_flight"]
+        notes["capped"] += worker_notes["capped"]
+    if problems:
+        raise EnvironmentProblem("; ".join(problems))
+    ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item).end()
+    records.sort(key=lambda record: record.seq)
+    return ItemRun(records=records, t0=t0, workers=workers, notes=notes)
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive the driver (the run SIGKILLs the driver on Ctrl-C): PR_SET_PDEATHSIG."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
+def _read_all(children: dict[int, int]) -> dict[int, bytes]:
+    """Read every worker's pipe to its end concurrently (a worker blocks while its pipe is full)."""
+    chunks: dict[int, list[bytes]] = {fd: [] for fd in children}
+    selector = selectors.DefaultSelector()
+    for fd in children:
+        selector.register(fd, selectors.EVENT_READ)
+    try:
+        open_fds = set(children)
+        while open_fds:
+            for key, _ in selector.select():
+                data = os.read(key.fd, 1 << 20)  # type: ignore[arg-type]
+                if data:
+                    chunks[key.fd].append(data)  # type: ignore[index]
+                else:
+                    selector.unregister(key.fd)
+                    open_fds.discard(key.fd)  # type: ignore[arg-type]
+                    os.close(key.fd)  # type: ignore[arg-type]
+    except BaseException:
+        for pid in children.values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        raise
+    finally:
+        selector.close()
+    return {fd: b"".join(parts) for fd, parts in chunks.items()}

@@ -1,0 +1,95 @@
+"""What the driver needs to run one scenario item: plain, picklable dataclasses (no pydantic).
+
+`lueur_net.driver.build.item_spec()` builds an ItemSpec from the scenario model; tests and other callers can
+build one by hand. Everything here crosses the fork in `lueur_net.lab.enter.run_in_netns`, so it must stay
+picklable: plain values, and for hooks a module-level function, a functools.partial of one, or a
+`lueur_net.driver.hooks.PipeHook`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+DEFAULT_TIMEOUT_S = 30.0  # a call without `timeout` in the scenario: never unbounded
+DEFAULT_MAX_IN_FLIGHT = 2048  # load: cap on calls in flight at once (per item, all clients together)
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """The HTTP request, with `{param}` segments already filled and headers already merged."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S  # bounds the whole call, connect to last byte
+
+
+@dataclass(frozen=True)
+class RepeatSpec:
+    count: int
+    step: float = 0.0  # informational: the planner raises the fault per iteration, through `hook`
+    wait_s: float = 0.0  # pause between calls
+    failfast: bool = False  # stop at the first call that misses its expectations
+    add_baseline_call: bool = False  # one call with no fault first (phase "baseline")
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    duration_s: float
+    clients: int
+    rps: float  # per client
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    workers: int = 0  # processes sharing the clients; 0 = chosen from the total rate and the CPU count
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """A fault active from `start_s` to `end_s` (seconds from t0; `end_s` None = until the item ends)."""
+
+    name: str
+    start_s: float = 0.0
+    end_s: float | None = None
+
+    def active_at(self, t: float) -> bool:
+        return self.start_s <= t and (self.end_s is None or t < self.end_s)
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int | None = None
+    response_time_under_ms: float | None = None
+
+
+# hook(iteration, phase) runs in the driver's process before each repeat call (and before the single call),
+# so the data plane can set the fault for that iteration; "baseline" means: no fault now.
+IterationHook = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    scenario: str
+    scenario_index: int
+    item: int
+    call: CallSpec
+    repeat: RepeatSpec | None = None
+    load: LoadSpec | None = None
+    expect: Expect = field(default_factory=Expect)
+    windows: tuple[FaultWindow, ...] = ()
+    t0: float | None = None  # time.monotonic() origin of the item; None = when the driver starts
+    hook: IterationHook | None = None
+    progress_fd: int | None = None  # where to write progress lines (lueur_net.driver.progress)
+
+    @property
+    def strategy(self) -> str:
+        return "load" if self.load is not None else "repeat" if self.repeat is not None else "single"
+
+    @property
+    def planned_calls(self) -> int:
+        """How many calls the item will make (before failfast), for progress displays."""
+        if self.load is not None:
+            return self.load.clients * max(1, round(self.load.duration_s * self.load.rps))
+        if self.repeat is not None:
+            return self.repeat.count + (1 if self.repeat.add_baseline_call else 0)
+        return 1

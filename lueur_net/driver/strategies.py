@@ -1,0 +1,143 @@
+"""The three ways an item sends calls: single, repeat (sequential) and load (open-loop schedule).
+
+All coroutines here run in one event loop in one process; `lueur_net.driver.drive` spreads a heavy load
+over several processes, each running `run_load` for its share of the virtual clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from lueur_net.driver.call import make_client, perform_call, tls_context
+from lueur_net.driver.progress import ProgressWriter
+from lueur_net.driver.spec import ItemSpec, LoadSpec
+from lueur_net.records.call import PHASE_BASELINE, PHASE_FAULT, CallRecord, call_failures
+
+
+def new_record(spec: ItemSpec, *, iteration: int, phase: str, client: int, seq: int, intended_s: float) -> CallRecord:
+    faults = [] if phase == PHASE_BASELINE else [w.name for w in spec.windows if w.active_at(intended_s)]
+    return CallRecord(
+        scenario=spec.scenario,
+        scenario_index=spec.scenario_index,
+        item=spec.item,
+        iteration=iteration,
+        phase=phase,
+        client=client,
+        seq=seq,
+        method=spec.call.method,
+        url=spec.call.url,
+        intended_s=intended_s,
+        sent_s=intended_s,
+        faults=faults,
+    )
+
+
+def missed(spec: ItemSpec, record: CallRecord) -> bool:
+    """The call got no response or missed the item's expectations (for progress and failfast)."""
+    return record.error_class is not None or bool(
+        call_failures(record, status=spec.expect.status, response_time_under=spec.expect.response_time_under_ms)
+    )
+
+
+async def run_sequential(spec: ItemSpec, t0: float, progress: ProgressWriter) -> list[CallRecord]:
+    """single: one call; repeat: optional baseline call, then `count` calls, `hook` before each."""
+    plan: list[tuple[int, str]] = []
+    if spec.repeat is None:
+        plan.append((0, PHASE_FAULT))
+    else:
+        if spec.repeat.add_baseline_call:
+            plan.append((0, PHASE_BASELINE))
+        plan.extend((iteration, PHASE_FAULT) for iteration in range(spec.repeat.count))
+    records: list[CallRecord] = []
+    async with make_client(spec.call, max_connections=1, verify=tls_context(spec.call)) as client:
+        for seq, (iteration, phase) in enumerate(plan):
+            if seq and spec.repeat is not None and spec.repeat.wait_s > 0:
+                await asyncio.sleep(spec.repeat.wait_s)
+            if spec.repeat is not None and spec.hook is not None:
+                spec.hook(iteration, phase)
+            intended = time.monotonic() - t0
+            record = new_record(spec, iteration=iteration, phase=phase, client=0, seq=seq, intended_s=intended)
+            await perform_call(client, spec.call, record, t0)
+            records.append(record)
+            failed = missed(spec, record)
+            progress.call_finished(failed)
+            if failed and spec.repeat is not None and spec.repeat.failfast:
+                break
+    return records
+
+
+def load_schedule(load: LoadSpec) -> list[tuple[float, int]]:
+    """(intended seconds from t0, client) of every call of a load item, in send order (index = `seq`).
+
+    Client c sends at (k + c / clients) / rps for k = 0 .. round(duration x rps) - 1: every client at its own
+    rate, the clients staggered evenly across one interval so the total rate is smooth.
+    """
+    per_client = max(1, round(load.duration_s * load.rps))
+    interval = 1.0 / load.rps
+    schedule = [((k + c / load.clients) * interval, c) for c in range(load.clients) for k in range(per_client)]
+    schedule.sort()
+    return schedule
+
+
+@dataclass
+class LoadState:
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    capped: int = 0
+    records: list[CallRecord] = field(default_factory=list)
+
+
+async def run_load(
+    spec: ItemSpec, t0: float, progress: ProgressWriter, clients: list[int], max_in_flight: int
+) -> tuple[list[CallRecord], dict[str, int]]:
+    """Open loop: each call starts at its intended time whether or not earlier calls have finished.
+
+    At most `max_in_flight` calls run at once; a call due while the cap is reached waits for a slot and is
+    marked `capped` (its latency still counts from its intended time, so the wait shows in the results).
+    """
+    assert spec.load is not None
+    wanted = set(clients)
+    schedule = [(seq, t, c) for seq, (t, c) in enumerate(load_schedule(spec.load)) if c in wanted]
+    per_client_connections = max(1, math.ceil(max_in_flight / max(1, len(clients))))
+    verify = tls_context(spec.call)
+    http_clients = {c: make_client(spec.call, per_client_connections, verify) for c in clients}
+    slots = asyncio.Semaphore(max_in_flight)
+    state = LoadState()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(record: CallRecord, client: httpx.AsyncClient) -> None:
+        try:
+            await perform_call(client, spec.call, record, t0)
+        finally:
+            slots.release()
+            state.in_flight -= 1
+        progress.call_finished(missed(spec, record))
+
+    try:
+        for seq, intended, client_id in schedule:
+            delay = t0 + intended - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            record = new_record(spec, iteration=0, phase=PHASE_FAULT, client=client_id, seq=seq, intended_s=intended)
+            if slots.locked():
+                record.capped = True
+                state.capped += 1
+            await slots.acquire()
+            state.in_flight += 1
+            state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+            state.records.append(record)
+            task = asyncio.create_task(one(record, http_clients[client_id]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for client in http_clients.values():
+            await client.aclose()
+    notes = {"peak_in_flight": state.peak_in_flight, "capped": state.capped, "max_in_flight": max_in_flight}
+    return state.records, notes
