@@ -1,0 +1,333 @@
+"""Fault models: lueur's seven fault types plus lueur-net's kernel extensions, one frozen model per `type`.
+
+All durations are resolved to milliseconds (float), probabilities to 0..1 floats, rates to bytes per second.
+Every fault has `side` (client|server, default server as in lueur), `direction` (ingress|egress|both, default
+ingress as in lueur) and `period` (zero, one or several windows; none = active for the whole call or run).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictStr,
+    WithJsonSchema,
+    computed_field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from lueur_net.scenario import periods, units
+from lueur_net.scenario.periods import Period
+from lueur_net.scenario.types import (
+    NonNegativeMs,
+    PositiveInt,
+    PositiveMs,
+    PositiveNumber,
+    Probability,
+    StatusCode,
+)
+
+Side = Literal["client", "server"]
+Direction = Literal["ingress", "egress", "both"]
+ByteRateUnit = Literal["Bps", "KBps", "MBps", "GBps"]
+
+DEFAULT_SIDE: Side = "server"
+DEFAULT_DIRECTION: Direction = "ingress"
+DEFAULT_PACKET_LOSS = 0.05  # lueur's generator titles its packet-loss scenario "5% packet loss"
+
+PeriodList = Annotated[
+    tuple[Annotated[Period, BeforeValidator(periods.parse_period)], ...],
+    BeforeValidator(periods.as_period_list),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": periods.PERIOD_PATTERN},
+                {"type": "array", "items": {"type": "string", "pattern": periods.PERIOD_PATTERN}},
+                {"type": "null"},
+            ],
+            "description": "'start:<t>,duration:<t>' (t: '2s', '500ms' or '10%'), or a list of them.",
+        }
+    ),
+]
+
+
+class FaultBase(BaseModel):
+    """What every fault has: where it applies (`side`, `direction`) and when (`period`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    side: Side = Field(default=DEFAULT_SIDE, description="Which end of the path: client or server (default server).")
+    direction: Direction = Field(
+        default=DEFAULT_DIRECTION, description="ingress, egress or both (default ingress, as in lueur)."
+    )
+    period: PeriodList = Field(default=(), description="Active windows; none = active the whole time.")
+
+    @property
+    def directions(self) -> tuple[Literal["ingress", "egress"], ...]:
+        """The hooks this fault applies to ('both' expanded)."""
+        return ("ingress", "egress") if self.direction == "both" else (self.direction,)  # type: ignore[return-value]
+
+
+class LatencyFault(FaultBase):
+    """Delay: `mean`/`stddev` ms (normal), `min`/`max` ms (uniform), `shape`/`scale` (pareto, pareto-normal)."""
+
+    type: Literal["latency"]
+    mean: PositiveMs | None = Field(default=None, description="Mean delay, ms (required for normal, pareto-normal).")
+    stddev: NonNegativeMs | None = Field(default=None, description="Standard deviation, ms (default 0).")
+    distribution: Literal["uniform", "normal", "pareto", "pareto-normal"] = "normal"
+    min: NonNegativeMs | None = Field(default=None, description="Uniform lower bound, ms.")
+    max: PositiveMs | None = Field(default=None, description="Uniform upper bound, ms.")
+    shape: PositiveNumber | None = Field(default=None, description="Pareto shape (alpha).")
+    scale: PositiveNumber | None = Field(default=None, description="Pareto scale (x_m), ms.")
+    global_: StrictBool = Field(
+        default=True, alias="global", description="lueur: apply once per connection (true) or per read (false)."
+    )
+
+    @model_validator(mode="after")
+    def _parameters_fit_distribution(self) -> LatencyFault:
+        needed = {
+            "normal": ("mean",),
+            "uniform": ("min", "max"),
+            "pareto": ("shape", "scale"),
+            "pareto-normal": ("mean", "shape", "scale"),
+        }[self.distribution]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise PydanticCustomError(
+                "latency_parameters",
+                "a {distribution} latency needs {missing}",
+                {"distribution": self.distribution, "missing": " and ".join(f"'{name}'" for name in missing)},
+            )
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise PydanticCustomError(
+                "latency_parameters", "min ({min:g} ms) must be below max ({max:g} ms)", {"min": self.min, "max": self.max}
+            )
+        return self
+
+    def with_step(self, increase_ms: float) -> LatencyFault:
+        """This fault with `mean` raised by `increase_ms` (the repeat strategy's `step x iteration`)."""
+        return self.model_copy(update={"mean": (self.mean or 0.0) + increase_ms})
+
+
+class JitterFault(FaultBase):
+    """Variable delay of up to `amplitude` ms, changing `frequency` times per second."""
+
+    type: Literal["jitter"]
+    amplitude: PositiveMs = Field(description="Maximum added delay, ms.")
+    frequency: PositiveNumber = Field(description="How often the delay changes, Hz.")
+
+
+class _RateMixin(BaseModel):
+    rate: PositiveNumber = Field(description="Rate in `unit`.")
+    unit: ByteRateUnit = Field(default="Bps", description="Bps, KBps, MBps or GBps (bytes per second, 1 KB = 1024 B).")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bytes_per_second(self) -> float:
+        """`rate` resolved to bytes per second."""
+        return self.rate * units.BYTE_RATE_UNITS[self.unit]
+
+
+class BandwidthFault(FaultBase, _RateMixin):
+    """Shape traffic to `rate` `unit` (queueing, not dropping)."""
+
+    type: Literal["bandwidth"]
+
+
+class PoliceFault(FaultBase, _RateMixin):
+    """Police traffic to `rate` `unit` with a `burst` bucket (bytes): packets above the rate are dropped."""
+
+    type: Literal["police"]
+    burst: PositiveInt | None = Field(default=None, description="Bucket size in bytes (default: see burst_bytes).")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def burst_bytes(self) -> int:
+        """`burst`, or by default 10 ms worth of the rate but at least one full-size frame (1514 bytes)."""
+        if self.burst is not None:
+            return self.burst
+        return max(1514, int(self.bytes_per_second / 100))
+
+
+class PacketLossFault(FaultBase):
+    """Drop packets: independently (`rate`, `correlation`) or in bursts (`model: gilbert-elliott`).
+
+    With no `rate` (lueur has no knob), 5% of packets are lost. Gilbert-Elliott: a good and a bad state; `p` is
+    the chance per packet to go good->bad, `r` bad->good (default 1), `loss_bad` ("1-h", default 1) and
+    `loss_good` ("1-k", default 0) the loss probability in each state, as in netem's `loss gemodel p r 1-h 1-k`.
+    """
+
+    type: Literal["packetloss"]
+    rate: Probability | None = Field(
+        default=None,
+        validation_alias=AliasChoices("rate", "probability"),
+        description="Loss probability 0..1 (alias `probability`; default 0.05).",
+    )
+    correlation: Probability = Field(default=0.0, description="Dependence on the previous packet, 0..1.")
+    model: Literal["random", "gilbert-elliott"] = "random"
+    p: Probability | None = Field(default=None, description="Gilbert-Elliott: good->bad transition probability.")
+    r: Probability | None = Field(default=None, description="Gilbert-Elliott: bad->good transition probability (1).")
+    loss_bad: Probability | None = Field(
+        default=None, validation_alias=AliasChoices("loss_bad", "1-h"), description="Loss in the bad state (1)."
+    )
+    loss_good: Probability | None = Field(
+        default=None, validation_alias=AliasChoices("loss_good", "1-k"), description="Loss in the good state (0)."
+    )
+
+    @model_validator(mode="after")
+    def _parameters_fit_model(self) -> PacketLossFault:
+        state_keys = [name for name in ("p", "r", "loss_bad", "loss_good") if getattr(self, name) is not None]
+        if self.model == "random" and state_keys:
+            raise PydanticCustomError(
+                "packetloss_parameters",
+                "{keys} only apply to 'model: gilbert-elliott'",
+                {"keys": ", ".join(f"'{key}'" for key in state_keys)},
+            )
+        if self.model == "gilbert-elliott":
+            if self.p is None:
+                raise PydanticCustomError("packetloss_parameters", "'model: gilbert-elliott' needs 'p'")
+            if self.rate is not None or self.correlation:
+                raise PydanticCustomError(
+                    "packetloss_parameters",
+                    "'rate' and 'correlation' do not apply to 'model: gilbert-elliott' (use p, r, loss_bad, loss_good)",
+                )
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def loss_probability(self) -> float:
+        """The long-run share of packets lost (the default 0.05, `rate`, or the Gilbert-Elliott stationary loss)."""
+        if self.model == "random":
+            return DEFAULT_PACKET_LOSS if self.rate is None else self.rate
+        p, r = self.p or 0.0, self.gilbert_elliott[1]
+        bad_share = p / (p + r) if p + r > 0 else 0.0
+        return bad_share * self.gilbert_elliott[2] + (1 - bad_share) * self.gilbert_elliott[3]
+
+    @property
+    def gilbert_elliott(self) -> tuple[float, float, float, float]:
+        """(p, r, loss_bad, loss_good) with the defaults filled in."""
+        return (
+            self.p or 0.0,
+            1.0 if self.r is None else self.r,
+            1.0 if self.loss_bad is None else self.loss_bad,
+            0.0 if self.loss_good is None else self.loss_good,
+        )
+
+
+class BlackholeFault(FaultBase):
+    """Drop every packet (on the chosen side and direction, during its periods)."""
+
+    type: Literal["blackhole"]
+
+
+class HttpErrorFault(FaultBase):
+    """Answer with `status_code` (and `body`) instead of the upstream, for a share `probability` of responses."""
+
+    type: Literal["httperror"]
+    status_code: StatusCode = Field(default=500, description="HTTP status 100..599 (default 500).")
+    body: StrictStr | None = Field(default=None, description="Response body (default: none).")
+    probability: Probability = Field(default=1.0, description="Share of responses affected, 0..1 (default 1).")
+
+
+DNS_KIND_SPELLINGS = {"nx-domain": "nxdomain", "serv-fail": "servfail", "drop": "timeout"}
+
+
+def _dns_kind(value: object) -> object:
+    # lueur's later versions spell them "nx-domain", "serv-fail"; "drop" is what a timeout does on the wire.
+    return DNS_KIND_SPELLINGS.get(value, value) if isinstance(value, str) else value
+
+
+class DnsFault(FaultBase):
+    """Fail name resolution: answer NXDOMAIN, SERVFAIL, REFUSED, or drop the query (timeout)."""
+
+    type: Literal["dns"]
+    kind: Annotated[Literal["nxdomain", "servfail", "refused", "timeout"], BeforeValidator(_dns_kind)] = Field(
+        default="nxdomain", description="nxdomain (default), servfail, refused, timeout (drop; alias 'drop')."
+    )
+    probability: Probability = Field(
+        default=1.0,
+        validation_alias=AliasChoices("probability", "rate"),
+        description="Share of queries affected, 0..1 (alias `rate` as in lueur; default 1).",
+    )
+
+
+class ResetFault(FaultBase):
+    """Reset TCP connections (RST) for a share `probability` of packets."""
+
+    type: Literal["reset"]
+    probability: Probability = Field(default=1.0, description="0..1 (default 1).")
+
+
+class DuplicateFault(FaultBase):
+    """Send a share `probability` of packets twice."""
+
+    type: Literal["duplicate"]
+    probability: Probability = Field(description="0..1.")
+    correlation: Probability = Field(default=0.0, description="0..1.")
+
+
+class CorruptFault(FaultBase):
+    """Flip a random bit in a share `probability` of packets."""
+
+    type: Literal["corrupt"]
+    probability: Probability = Field(description="0..1.")
+    correlation: Probability = Field(default=0.0, description="0..1.")
+
+
+class ReorderFault(FaultBase):
+    """Send a share `probability` of packets at once while the rest are delayed: needs a latency fault on the
+    same side and direction (netem reorders by letting packets skip the delay). `gap`: reorder every gap-th packet.
+    """
+
+    type: Literal["reorder"]
+    probability: Probability = Field(description="0..1.")
+    correlation: Probability = Field(default=0.0, description="0..1.")
+    gap: PositiveInt | None = Field(default=None, description="Reorder every gap-th packet (netem 'gap').")
+
+
+Fault = Annotated[
+    Union[
+        LatencyFault,
+        JitterFault,
+        BandwidthFault,
+        PacketLossFault,
+        BlackholeFault,
+        HttpErrorFault,
+        DnsFault,
+        ResetFault,
+        PoliceFault,
+        DuplicateFault,
+        CorruptFault,
+        ReorderFault,
+    ],
+    Discriminator("type"),
+]
+
+FAULT_MODELS: dict[str, type[FaultBase]] = {
+    "latency": LatencyFault,
+    "jitter": JitterFault,
+    "bandwidth": BandwidthFault,
+    "packetloss": PacketLossFault,
+    "blackhole": BlackholeFault,
+    "httperror": HttpErrorFault,
+    "dns": DnsFault,
+    "reset": ResetFault,
+    "police": PoliceFault,
+    "duplicate": DuplicateFault,
+    "corrupt": CorruptFault,
+    "reorder": ReorderFault,
+}
+FAULT_TYPES: tuple[str, ...] = tuple(FAULT_MODELS)
+
+
+def fault_hooks(fault: Any) -> set[tuple[str, str]]:
+    """The (side, direction) hooks a fault sits on, 'both' expanded."""
+    return {(fault.side, direction) for direction in fault.directions}

@@ -1,0 +1,277 @@
+"""The scenario models: Scenario -> Item -> (Call, Context -> faults/strategy/SLOs, Expect).
+
+All models are frozen pydantic v2 models that forbid unknown keys. Units are resolved on validation:
+milliseconds stay milliseconds (call timeout, latency, `response_time_under`, repeat `step` and `wait`, latency SLO
+thresholds), the load duration is in seconds, probabilities are 0..1 floats. See docs/scenario.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictStr,
+    computed_field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from lueur_net.scenario import units
+from lueur_net.scenario.faults import Fault, FaultBase
+from lueur_net.scenario.periods import Window
+from lueur_net.scenario.types import (
+    NonNegativeMs,
+    NonNegativeNumber,
+    PositiveInt,
+    PositiveMs,
+    PositiveNumber,
+    PositiveSeconds,
+    StatusCode,
+    Text,
+)
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
+URL_SCHEMES = ("http", "https")
+# A single call or a repeat has no duration of its own; percentage periods refer to the call's timeout, and to
+# this when the call has none. The driver uses the same value as its default call timeout.
+DEFAULT_CALL_TIMEOUT_MS = 30_000.0
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _method(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    upper = value.strip().upper()
+    if upper not in HTTP_METHODS:
+        raise PydanticCustomError(
+            "http_method",
+            "unknown HTTP method '{method}'{hint} (methods: {valid})",
+            {"method": value, "hint": units.did_you_mean(upper, HTTP_METHODS), "valid": ", ".join(HTTP_METHODS)},
+        )
+    return upper
+
+
+def _url(value: str) -> str:
+    # {param} placeholders (config.http.paths.segments) may sit anywhere; check the URL with them filled in.
+    filled = _PLACEHOLDER.sub("x", value.strip())
+    try:
+        parts = urlsplit(filled)
+        port = parts.port
+    except ValueError as error:
+        raise PydanticCustomError("url", "bad URL '{url}': {why}", {"url": value, "why": str(error)}) from None
+    if not parts.scheme or "://" not in filled:
+        raise PydanticCustomError(
+            "url", "URL '{url}' has no scheme; write e.g. 'http://{url}'", {"url": value.strip()}
+        )
+    if parts.scheme.lower() not in URL_SCHEMES:
+        raise PydanticCustomError(
+            "url",
+            "URL '{url}' has scheme '{scheme}'; only http and https are supported",
+            {"url": value, "scheme": parts.scheme},
+        )
+    if not parts.hostname:
+        raise PydanticCustomError("url", "URL '{url}' has no host", {"url": value})
+    if port == 0:
+        raise PydanticCustomError("url", "URL '{url}' has port 0", {"url": value})
+    return value.strip()
+
+
+Url = Annotated[StrictStr, AfterValidator(_url)]
+HttpMethod = Annotated[StrictStr, BeforeValidator(_method)]
+
+
+class CallMeta(_Model):
+    """lueur's `meta`: the OpenAPI operation the call was generated from."""
+
+    operation_id: StrictStr | None = None
+
+
+class Call(_Model):
+    """One HTTP request: `timeout` in ms (None: DEFAULT_CALL_TIMEOUT_MS), `headers` merged over config headers."""
+
+    method: HttpMethod = Field(description="HTTP method, upper-cased on reading.")
+    url: Url = Field(description="http(s) URL; {name} placeholders come from config.http.paths.segments.")
+    headers: dict[str, Text] = Field(default_factory=dict)
+    body: StrictStr | None = None
+    timeout: PositiveMs | None = Field(default=None, description="Call timeout, ms.")
+    meta: CallMeta | None = None
+
+    @property
+    def timeout_ms(self) -> float:
+        """The timeout to use: `timeout`, or DEFAULT_CALL_TIMEOUT_MS."""
+        return DEFAULT_CALL_TIMEOUT_MS if self.timeout is None else self.timeout
+
+
+class Expect(_Model):
+    """What each call must show. Under `load` it applies to every call (lueur ignores it there)."""
+
+    status: StatusCode | None = Field(default=None, description="Expected HTTP status 100..599.")
+    response_time_under: PositiveMs | None = Field(default=None, description="Upper bound, ms.")
+    all_slo_are_valid: StrictBool | None = Field(default=None, description="Require every SLO of the item to pass.")
+
+
+class Slo(_Model):
+    """A service-level objective over the item's calls.
+
+    latency: `objective` is the percentile (e.g. 95.0), `threshold` ms. error: `objective` is the success share in
+    percent (e.g. 99.0), `threshold` the allowed percent of failed calls.
+    """
+
+    slo_type: Literal["latency", "error"] = Field(validation_alias=AliasChoices("slo_type", "type"))
+    title: StrictStr
+    objective: NonNegativeNumber = Field(le=100, description="latency: percentile; error: success objective, %.")
+    threshold: NonNegativeNumber = Field(description="latency: ms; error: percent of failed calls.")
+
+    @model_validator(mode="after")
+    def _threshold_fits_type(self) -> Slo:
+        if self.slo_type == "latency" and self.threshold <= 0:
+            raise PydanticCustomError("slo", "a latency SLO threshold (ms) must be greater than 0")
+        if self.slo_type == "error" and self.threshold > 100:
+            raise PydanticCustomError("slo", "an error SLO threshold is a percentage, at most 100")
+        if self.objective <= 0:
+            raise PydanticCustomError("slo", "objective must be greater than 0")
+        return self
+
+
+class SingleStrategy(_Model):
+    """One call (lueur writes `strategy: null` or leaves it out)."""
+
+    mode: Literal["single"] = "single"
+
+
+class RepeatStrategy(_Model):
+    """`count` calls one after another; each adds `step` ms to the latency faults' mean (step x iteration)."""
+
+    mode: Literal["repeat"]
+    step: NonNegativeMs = Field(default=0.0, description="Latency mean increase per iteration, ms.")
+    count: PositiveInt
+    failfast: StrictBool = False
+    wait: NonNegativeMs = Field(default=0.0, description="Pause between calls, ms.")
+    add_baseline_call: StrictBool = Field(default=False, description="First one call with no fault.")
+
+
+class LoadStrategy(_Model):
+    """`clients` concurrent clients, each sending `rps` requests per second, for `duration` seconds."""
+
+    mode: Literal["load"]
+    duration: PositiveSeconds = Field(description="Seconds ('10s', '1m'; a bare number is seconds).")
+    clients: PositiveInt
+    rps: PositiveNumber = Field(description="Requests per second per client.")
+
+
+def _strategy_or_single(value: object) -> object:
+    return {"mode": "single"} if value is None else value
+
+
+Strategy = Annotated[
+    Union[SingleStrategy, RepeatStrategy, LoadStrategy],
+    Discriminator("mode"),
+    BeforeValidator(_strategy_or_single),
+]
+STRATEGY_MODES = ("single", "repeat", "load")
+
+
+class Context(_Model):
+    """Where and how the faults apply: `upstreams` (URLs whose traffic is faulted), `faults`, `strategy`, `slo`."""
+
+    upstreams: tuple[Url, ...] = ()
+    faults: tuple[Fault, ...] = ()
+    strategy: Strategy = Field(default_factory=SingleStrategy)
+    slo: tuple[Slo, ...] = ()
+
+
+class Item(_Model):
+    """One call (or load of calls) with its faults and expectations."""
+
+    call: Call
+    context: Context = Field(default_factory=Context)
+    expect: Expect | None = None
+
+    @property
+    def strategy(self) -> SingleStrategy | RepeatStrategy | LoadStrategy:
+        return self.context.strategy
+
+    @property
+    def window_anchor(self) -> Literal["run", "call"]:
+        """`run`: windows count from the start of the load. `call`: from the start of each call (single, repeat)."""
+        return "run" if isinstance(self.context.strategy, LoadStrategy) else "call"
+
+    @property
+    def period_reference_s(self) -> float:
+        """What 100% of a period means, seconds: the load duration, else the call's timeout (or its default)."""
+        strategy = self.context.strategy
+        if isinstance(strategy, LoadStrategy):
+            return strategy.duration
+        return self.call.timeout_ms / 1000.0
+
+    def fault_windows(self, fault: FaultBase) -> tuple[Window, ...] | None:
+        """The fault's active windows in seconds from `window_anchor`; None when it is active the whole time."""
+        if not fault.period:
+            return None
+        reference = self.period_reference_s
+        return tuple(period.window(reference) for period in fault.period)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def windows(self) -> tuple[tuple[Window, ...] | None, ...]:
+        """`fault_windows` of each fault, in the order of `context.faults`."""
+        return tuple(self.fault_windows(fault) for fault in self.context.faults)
+
+
+class HttpPaths(_Model):
+    segments: dict[str, Text] = Field(default_factory=dict, description="Values for {name} placeholders in URLs.")
+
+
+class HttpConfig(_Model):
+    headers: dict[str, Text] = Field(default_factory=dict, description="Headers added to every call.")
+    paths: HttpPaths | None = None
+
+
+class Config(_Model):
+    http: HttpConfig | None = None
+
+
+class Scenario(_Model):
+    """One YAML document: a titled list of items."""
+
+    title: StrictStr = Field(min_length=1)
+    description: StrictStr | None = None
+    items: tuple[Item, ...] = Field(min_length=1)
+    config: Config | None = None
+
+    @property
+    def segments(self) -> dict[str, str]:
+        http = self.config.http if self.config else None
+        return dict(http.paths.segments) if http and http.paths else {}
+
+    def url_of(self, item: Item) -> str:
+        """The item's URL with {name} placeholders filled from config.http.paths.segments (unknown ones kept)."""
+        segments = self.segments
+        return _PLACEHOLDER.sub(lambda match: segments.get(match.group(1), match.group(0)), item.call.url)
+
+    def headers_of(self, item: Item) -> dict[str, str]:
+        """config.http.headers, then the call's own headers on top."""
+        http = self.config.http if self.config else None
+        merged = dict(http.headers) if http else {}
+        merged.update(item.call.headers)
+        return merged
+
+
+def placeholders(url: str) -> list[str]:
+    """The {name} placeholders in a URL."""
+    return _PLACEHOLDER.findall(url)
