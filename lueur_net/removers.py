@@ -17,28 +17,46 @@ from lueur_net.ledger import process_is, remover
 
 @remover("process")
 def remove_process(fields: dict[str, Any]) -> None:
-    """fields: pid, start_time (from ledger.process_start_time), optional pgid to signal a whole group."""
+    """fields: pid, start_time (from ledger.process_start_time), optional pgid to signal a whole group.
+
+    SIGTERM, then SIGKILL after 3 s; with a group, the whole group, including members that outlive its leader.
+    """
     pid = int(fields["pid"])
-    if not process_is(pid, fields.get("start_time")):
+    start_time = fields.get("start_time")
+    group = int(fields["pgid"]) if fields.get("pgid") else None
+    if process_is(pid, start_time):
+        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
+            try:
+                if group:
+                    os.killpg(group, sig)
+                else:
+                    os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            if _wait_gone(pid, start_time, wait):
+                break
+    elif not group:
         return
-    target_group = fields.get("pgid")
-    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
+    if group:
+        # The group id stays reserved while any member lives (the kernel does not reuse it), so this reaches
+        # only processes the run started, e.g. children of a shell that already exited.
         try:
-            if target_group:
-                os.killpg(int(target_group), sig)
-            else:
-                os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not process_is(pid, fields.get("start_time")):
-                return
-            try:  # reap it if it is our child, so it does not linger as a zombie
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.02)
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _wait_gone(pid: int, start_time: int | None, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:  # reap it if it is our child, so it does not linger as a zombie
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        if not process_is(pid, start_time):
+            return True
+        time.sleep(0.02)
+    return False
 
 
 @remover("file")
@@ -87,3 +105,34 @@ def remove_link(fields: dict[str, Any]) -> None:
                     raise
     finally:
         ipr.close()
+
+
+@remover("netns_etc")
+def remove_netns_etc(fields: dict[str, Any]) -> None:
+    """fields: name. Removes /etc/netns/NAME (the namespace's own hosts and resolv.conf); only lueur* names."""
+    import shutil
+
+    name = str(fields["name"])
+    if not name.startswith("lueur") or "/" in name:
+        raise ValueError(f"refusing to remove /etc/netns/{name}: not one of ours")
+    shutil.rmtree(Path("/etc/netns") / name, ignore_errors=True)
+
+
+@remover("nft_table")
+def remove_nft_table(fields: dict[str, Any]) -> None:
+    """fields: family, name, optional netns (None = the host's). Only tables named lueur* are ever deleted."""
+    from lueur_net.errors import BadInput
+    from lueur_net.lab import nat
+    from lueur_net.lab.enter import in_netns_thread
+
+    name = str(fields["name"])
+    if not name.startswith("lueur"):
+        raise ValueError(f"refusing to delete nft table '{name}': not one of ours")
+    namespace = fields.get("netns")
+    if namespace:
+        try:
+            in_netns_thread(namespace, nat.delete_table, str(fields["family"]), name)
+        except BadInput:
+            return  # the namespace is gone, and its tables with it
+    else:
+        nat.delete_table(str(fields["family"]), name)

@@ -1,0 +1,387 @@
+"""The lab of one run: a client namespace wired to the host (and to a server namespace with --serve), or an
+attached namespace; it hands the data plane a Path per upstream URL and reverts everything on close().
+
+    with Ledger.open("run") as ledger, Lab.create(urls, ledger, serve=ServeSpec("uvicorn app:app")) as lab:
+        path = lab.paths["http://localhost:9090/"]      # client end + server end, (netns, ifindex)
+        run_in_netns(lab.client_netns, call, ...)        # the URL works there exactly as written
+
+Every kernel object and process is recorded in the ledger before it is created; close() removes them in reverse
+order through the same removers `lueur-net clean` uses after a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path as FilePath
+from typing import Any
+
+from lueur_net.errors import BadInput, EnvironmentProblem
+from lueur_net.lab import addressing, links, nat, serve
+from lueur_net.lab.addressing import Block
+from lueur_net.lab.attach import attach
+from lueur_net.lab.enter import NETNS_ETC_DIR
+from lueur_net.lab.serve import ServerProcess, ServeSpec
+from lueur_net.lab.topology import Endpoint, Path
+from lueur_net.lab.upstreams import Upstream, classify, hosts_file, loopback_targets
+from lueur_net.ledger import Entry, Ledger, load_removers, remove_entry
+
+DEFAULT_MAX_LIFETIME = 3600.0  # seconds; a fault never outlives this (see Lab.deadline)
+SERVER_TABLE = nat.NAMESPACE_TABLE
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(
+            "lueur-net needs root to build network namespaces (CAP_NET_ADMIN, CAP_SYS_ADMIN)",
+            hint="run it with sudo",
+        )
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every name a lab uses: `lueur` + the run id, so runs never collide and `clean` knows its own."""
+
+    base: str
+
+    @classmethod
+    def for_run(cls, run_id: str) -> Names:
+        return cls(f"lueur{run_id}")
+
+    @property
+    def client_netns(self) -> str:
+        return f"{self.base}-c"
+
+    @property
+    def server_netns(self) -> str:
+        return f"{self.base}-s"
+
+    @property
+    def host_end(self) -> str:  # in the host namespace
+        return f"{self.base}h"
+
+    @property
+    def client_end(self) -> str:  # in the client namespace, facing the host
+        return f"{self.base}c"
+
+    @property
+    def client_to_server(self) -> str:  # in the client namespace, facing the server namespace
+        return f"{self.base}x"
+
+    @property
+    def server_end(self) -> str:  # in the server namespace
+        return f"{self.base}s"
+
+    @property
+    def host_table(self) -> str:
+        return self.base
+
+
+def host_ipv4_addresses() -> set[str]:
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        return {str(a.get_attr("IFA_ADDRESS")) for a in ipr.get_addr(family=2)}
+
+
+@dataclass
+class Lab:
+    """Use Lab.create(...) or Lab.attach(...); a context manager that calls close()."""
+
+    ledger: Ledger
+    client_netns: str  # an `ip netns` name (created) or nsfs path (attached): what run_in_netns takes
+    server_netns: str | None = None  # with --serve
+    block: Block | None = None
+    host_path: Path | None = None  # client namespace <-> host
+    server_path: Path | None = None  # client namespace <-> server namespace (with --serve)
+    upstreams: dict[str, Upstream] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)  # upstream URL as written -> its path
+    deadline: float = 0.0  # time.monotonic() after which no fault may stay active
+    server: ServerProcess | None = None
+    attached: bool = False
+    setup_seconds: float = 0.0
+    _undo: list[tuple[Entry, Callable[[], None]]] = field(default_factory=list, repr=False)
+    _closed: bool = False
+
+    @property
+    def run_id(self) -> str:
+        return self.ledger.run_id
+
+    @property
+    def deadline_ns(self) -> int:
+        """The deadline on CLOCK_MONOTONIC in nanoseconds: what a BPF program compares bpf_ktime_get_ns() with."""
+        return int(self.deadline * 1e9)
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def path_for(self, url: str) -> Path:
+        try:
+            return self.paths[url]
+        except KeyError:
+            raise BadInput(f"{url} is not an upstream of this lab") from None
+
+    # ----- building -----
+
+    def _record(self, kind: str, undo: Callable[[], None] | None = None, **fields: Any) -> Entry:
+        entry = self.ledger.record(kind, **fields)
+        self._undo.append((entry, undo or (lambda: remove_entry(entry))))
+        return entry
+
+    def _forget(self, entry: Entry) -> None:
+        """The object was never created (e.g. the name was taken): drop the entry without removing anything."""
+        self._undo = [(e, u) for e, u in self._undo if e.seq != entry.seq]
+        self.ledger.done(entry)
+
+    def _create_netns(self, name: str) -> None:
+        if links.netns_exists(name):
+            raise links.name_clash("network namespace", name)
+        entry = self._record("netns", name=name)
+        try:
+            links.create_netns(name)
+        except EnvironmentProblem:
+            if not links.netns_exists(name):
+                self._forget(entry)
+            raise
+
+    def _write_netns_etc(self, name: str, hosts: str) -> None:
+        """/etc/netns/NAME/{hosts,resolv.conf}: bind-mounted over /etc by run_in_netns/enter_netns."""
+        directory = NETNS_ETC_DIR / name
+        if directory.exists():
+            raise links.name_clash("directory", str(directory))
+        self._record("netns_etc", name=name)
+        directory.mkdir(parents=True)
+        (directory / "hosts").write_text(hosts)
+        resolv = FilePath("/etc/resolv.conf")
+        if resolv.exists():
+            (directory / "resolv.conf").write_text(resolv.read_text())
+
+    @classmethod
+    def create(
+        cls,
+        upstreams: list[str],
+        ledger: Ledger,
+        serve: ServeSpec | None = None,
+        *,
+        pool: str | None = None,
+        max_lifetime: float = DEFAULT_MAX_LIFETIME,
+    ) -> Lab:
+        """Build a client lab that reaches every URL of `upstreams` as written; revert all on any failure."""
+        began = time.monotonic()
+        load_removers()
+        # Refuse before touching: everything below this block can be checked without changing anything.
+        require_root()
+        local = host_ipv4_addresses()
+        classified = {url: classify(url, local) for url in dict.fromkeys(upstreams)}
+        targets = loopback_targets(classified.values())
+        served: dict[int, str] = {}
+        if serve is not None:
+            from lueur_net.lab.serve import validate
+
+            validate(serve)
+            wanted = set(serve.ports) if serve.ports is not None else set(targets)
+            if not wanted:
+                raise BadInput(
+                    "--serve needs an upstream on localhost (e.g. http://localhost:9090/) to know the server's port"
+                )
+            missing = wanted - set(targets)
+            if missing:
+                raise BadInput(f"--serve port(s) {sorted(missing)} match no loopback upstream URL")
+            served = {port: targets.pop(port) for port in sorted(wanted)}
+        pool_network = addressing.parse_pool(pool)
+        nat.nft_binary()
+        host_hosts = FilePath("/etc/hosts").read_text() if FilePath("/etc/hosts").exists() else ""
+
+        names = Names.for_run(ledger.run_id)
+        lab = cls(ledger=ledger, client_netns=names.client_netns, upstreams=classified)
+        lab.deadline = time.monotonic() + max_lifetime
+        try:
+            lab._build(names, pool_network, targets, served, host_hosts, serve)
+        except BaseException:
+            lab.close()
+            raise
+        lab.setup_seconds = time.monotonic() - began
+        return lab
+
+    def _build(
+        self,
+        names: Names,
+        pool: ipaddress.IPv4Network,
+        host_targets: dict[int, str],
+        served: dict[int, str],
+        host_hosts: str,
+        spec: ServeSpec | None,
+    ) -> None:
+        client = names.client_netns
+        with addressing.allocation_lock():
+            block = addressing.choose_block(pool, addressing.host_networks(), start=int(self.run_id, 16))
+            self.block = block
+            self._create_netns(client)
+            with links.open_netns(None) as host:
+                if host.link_lookup(ifname=names.host_end):
+                    raise links.name_clash("host interface", names.host_end)
+                self._record("link", ifname=names.host_end, netns=None)
+                links.create_veth(host, names.host_end, names.client_end, client, "the host")
+                host_index = links.configure(host, names.host_end, block.host, Block.LINK_PREFIX, "the host")
+        links.set_sysctl(None, f"net.ipv4.conf.{names.host_end}.route_localnet", "1")
+        self._record("nft_table", family="ip", name=names.host_table, netns=None)
+        nat.load(nat.arrival_ruleset(names.host_table, names.host_end, block.host, host_targets), "the host")
+
+        with links.open_netns(client) as ns:
+            client_index = links.configure(
+                ns, names.client_end, block.client, Block.LINK_PREFIX, client, gateway=block.host
+            )
+            links.set_sysctl(client, f"net.ipv4.conf.{names.client_end}.route_localnet", "1")
+            self.host_path = Path(
+                Endpoint(client, names.client_end, client_index, block.client),
+                Endpoint(None, names.host_end, host_index, block.host),
+            )
+            snat = {names.client_end: block.client}
+            if spec is not None:
+                server_ns = names.server_netns
+                self._create_netns(server_ns)
+                self.server_netns = server_ns
+                links.create_veth(ns, names.client_to_server, names.server_end, server_ns, client)
+                x_index = links.configure(ns, names.client_to_server, block.client_to_server, Block.LINK_PREFIX, client)
+                links.set_sysctl(client, f"net.ipv4.conf.{names.client_to_server}.route_localnet", "1")
+                snat[names.client_to_server] = block.client_to_server
+                with links.open_netns(server_ns) as sns:
+                    s_index = links.configure(
+                        sns, names.server_end, block.server, Block.LINK_PREFIX, server_ns,
+                        gateway=block.client_to_server,
+                    )
+                links.set_sysctl(server_ns, f"net.ipv4.conf.{names.server_end}.route_localnet", "1")
+                from lueur_net.lab.enter import in_netns_thread
+
+                in_netns_thread(
+                    server_ns, nat.load,
+                    nat.arrival_ruleset(SERVER_TABLE, names.server_end, block.server, served), server_ns,
+                )
+                self.server_path = Path(
+                    Endpoint(client, names.client_to_server, x_index, block.client_to_server),
+                    Endpoint(server_ns, names.server_end, s_index, block.server),
+                )
+
+        redirects = [
+            nat.Redirect(u.address, u.port, block.server if u.port in served else block.host)
+            for u in self.upstreams.values()
+            if u.where == "loopback"
+        ]
+        from lueur_net.lab.enter import in_netns_thread
+
+        in_netns_thread(client, nat.load, nat.client_ruleset(list(dict.fromkeys(redirects)), snat), client)
+        hosts = hosts_file(self.upstreams.values(), host_hosts)
+        self._write_netns_etc(client, hosts)
+        for url, upstream in self.upstreams.items():
+            served_here = upstream.where == "loopback" and upstream.port in served
+            path = self.server_path if served_here else self.host_path
+            assert path is not None
+            self.paths[url] = path
+        if spec is not None and self.server_netns is not None:
+            self._write_netns_etc(self.server_netns, hosts)
+            self._start_server(spec, served)
+
+    def _start_server(self, spec: ServeSpec, served: dict[int, str]) -> None:
+        assert self.server_netns is not None
+        log = self.ledger.path.parent / f"{self.run_id}.serve.log"
+        self._record("file", path=str(log))
+        holder: list[ServerProcess] = []
+
+        def record(pid: int, start_time: int | None) -> None:
+            self._record("process", undo=lambda: serve.stop(holder[0]) if holder else None,
+                         pid=pid, start_time=start_time, pgid=pid, command=spec.command)
+
+        self.server = serve.start(spec, self.server_netns, log, record)
+        holder.append(self.server)
+        probes = [
+            (u.address, u.port) for u in self.upstreams.values() if u.where == "loopback" and u.port in served
+        ]
+        serve.wait_ready(self.server, self.client_netns, list(dict.fromkeys(probes)), spec.ready_timeout)
+
+    @classmethod
+    def attach(
+        cls,
+        target: str,
+        upstreams: list[str],
+        ledger: Ledger,
+        *,
+        iface: str | None = None,
+        allow_host_interface: bool = False,
+        max_lifetime: float = DEFAULT_MAX_LIFETIME,
+    ) -> Lab:
+        """Use an existing namespace as the client side: calls run there; URLs resolve as that namespace sees them.
+
+        Creates nothing. Every URL maps to the one path (the attached interface and, if found, its host peer).
+        """
+        require_root()
+        attachment = attach(target, iface)
+        from lueur_net.lab.attach import is_host_netns
+
+        if is_host_netns(attachment.target) and not allow_host_interface:
+            from lueur_net.lab.safety import ALLOW_FLAG
+
+            raise BadInput(
+                f"{target} is the host's own network namespace: faults there would hit the host's interfaces",
+                hint=f"pass {ALLOW_FLAG} if you really mean it",
+            )
+        lab = cls(ledger=ledger, client_netns=attachment.target, attached=True)
+        lab.deadline = time.monotonic() + max_lifetime
+        lab.host_path = attachment.path
+        lab.paths = {url: attachment.path for url in dict.fromkeys(upstreams)}
+        return lab
+
+    # ----- tearing down -----
+
+    def close(self) -> None:
+        """Revert everything this lab created, newest first; report what could not be removed."""
+        if self._closed:
+            return
+        self._closed = True
+        failures: list[str] = []
+        for entry, undo in reversed(self._undo):
+            try:
+                undo()
+            except Exception as error:  # noqa: BLE001 - keep reverting the rest, report at the end
+                failures.append(f"{entry.describe()}: {error}")
+                continue
+            self.ledger.done(entry)
+        self._undo.clear()
+        if failures:
+            raise EnvironmentProblem(
+                "could not revert everything; `sudo lueur-net clean` retries: " + "; ".join(failures)
+            )
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(self) -> dict[str, Any]:
+        """Names and addresses, for `lab up`/`lab list` and reports."""
+
+        def endpoint(e: Endpoint | None) -> dict[str, Any] | None:
+            if e is None:
+                return None
+            return {"netns": e.netns, "ifname": e.ifname, "ifindex": e.ifindex, "address": e.address, "owned": e.owned}
+
+        return {
+            "run_id": self.run_id,
+            "pid": os.getpid(),
+            "client_netns": self.client_netns,
+            "server_netns": self.server_netns,
+            "block": str(self.block.network) if self.block else None,
+            "host_path": {"client": endpoint(self.host_path.client), "server": endpoint(self.host_path.server)}
+            if self.host_path else None,
+            "server_path": {"client": endpoint(self.server_path.client), "server": endpoint(self.server_path.server)}
+            if self.server_path else None,
+            "upstreams": {url: {"address": u.address, "port": u.port, "where": u.where}
+                          for url, u in self.upstreams.items()},
+            "server_pid": self.server.pid if self.server else None,
+            "server_log": str(self.server.log) if self.server else None,
+            "attached": self.attached,
+        }

@@ -1,0 +1,165 @@
+"""The server under test (--serve "CMD"): started in its own namespace, awaited, and stopped with its group.
+
+Start-up is gated so the ledger knows the process before it runs the user's command: the child enters the
+server namespace and a new session, then a tiny shell waits for one byte on a pipe before exec'ing the command.
+The parent records (pid, start time, process group) in the ledger and only then sends the byte. If the parent
+dies in between, the pipe reaches EOF and the shell exits without running anything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lueur_net.errors import BadInput, EnvironmentProblem
+from lueur_net.lab.enter import enter_netns, in_netns_thread
+
+GATE = 'IFS= read -r go <&{fd} || exit 111; exec {fd}<&-; exec /bin/sh -c "$1"'
+STDERR_TAIL_LINES = 15
+
+
+@dataclass(frozen=True)
+class ServeSpec:
+    """The user's server: a shell command, run with this cwd and environment (defaults: the caller's).
+
+    `ports`: the loopback ports it serves; None = every loopback upstream port of the lab.
+    """
+
+    command: str
+    cwd: str | None = None
+    env: dict[str, str] | None = None
+    ports: tuple[int, ...] | None = None
+    ready_timeout: float = 30.0
+
+
+@dataclass
+class ServerProcess:
+    pid: int
+    start_time: int | None
+    log: Path
+    popen: subprocess.Popen[bytes] = field(repr=False)
+
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def stderr_tail(self, lines: int = STDERR_TAIL_LINES) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return "(no output captured)"
+        tail = text.rstrip().splitlines()[-lines:]
+        return "\n".join(f"    {line}" for line in tail) if tail else "    (no output)"
+
+
+def validate(spec: ServeSpec) -> None:
+    if not spec.command.strip():
+        raise BadInput("--serve needs a command")
+    if spec.cwd is not None and not Path(spec.cwd).is_dir():
+        raise BadInput(f"--serve working directory {spec.cwd} does not exist")
+    if spec.ready_timeout <= 0:
+        raise BadInput("the server's ready timeout must be positive")
+
+
+def start(
+    spec: ServeSpec, netns: str, log: Path, record: Callable[[int, int | None], None]
+) -> ServerProcess:
+    """Start the command in namespace `netns`, stdout+stderr to `log`; `record(pid, start_time)` runs before exec."""
+    from lueur_net.ledger import process_start_time
+
+    gate_read, gate_write = os.pipe()
+    os.set_inheritable(gate_read, True)
+
+    def in_child() -> None:  # runs in the forked child before exec: single-threaded, so it may unshare mounts
+        enter_netns(netns)
+
+    with open(log, "wb") as output:
+        try:
+            popen = subprocess.Popen(
+                ["/bin/sh", "-c", GATE.format(fd=gate_read), "lueur-serve", spec.command],
+                cwd=spec.cwd or os.getcwd(),
+                env=spec.env if spec.env is not None else dict(os.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                pass_fds=(gate_read,),
+                start_new_session=True,  # its own process group: stopping it stops everything it started
+                preexec_fn=in_child,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            os.close(gate_read)
+            os.close(gate_write)
+            raise EnvironmentProblem(f"cannot start the server in namespace {netns}: {error}") from None
+    os.close(gate_read)
+    server = ServerProcess(popen.pid, process_start_time(popen.pid), log, popen)
+    try:
+        record(server.pid, server.start_time)
+        os.write(gate_write, b"go\n")
+    finally:
+        os.close(gate_write)
+    return server
+
+
+def _connects(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        try:
+            probe.connect((address, port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_ready(
+    server: ServerProcess, probe_netns: str, targets: Iterable[tuple[str, int]], timeout: float
+) -> float:
+    """Wait until every (address, port) accepts connections from `probe_netns`; return the seconds waited.
+
+    The probe goes through the client namespace, so a success proves the whole path (NAT included).
+    """
+    began = time.monotonic()
+    pending = list(targets)
+    while pending:
+        code = server.returncode()
+        if code is not None:
+            raise BadInput(
+                f"the server command exited with status {code} before accepting connections on "
+                f"{', '.join(f'{a}:{p}' for a, p in pending)}; its output ends with:\n{server.stderr_tail()}"
+            )
+        address, port = pending[0]
+        if in_netns_thread(probe_netns, _connects, address, port):
+            pending.pop(0)
+            continue
+        if time.monotonic() - began > timeout:
+            raise BadInput(
+                f"the server did not accept connections on {address}:{port} within {timeout:g} s; "
+                f"its output ends with:\n{server.stderr_tail()}",
+                hint="check the port in the upstream URL matches the one the server listens on",
+            )
+        time.sleep(0.05)
+    return time.monotonic() - began
+
+
+def stop(server: ServerProcess, grace: float = 3.0) -> None:
+    """SIGTERM to the whole process group, SIGKILL after `grace` seconds; reaps the child."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            server.popen.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:  # members of the group that outlived its leader
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if server.popen.poll() is None:
+        server.popen.wait(timeout=2.0)
