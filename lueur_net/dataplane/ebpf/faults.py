@@ -1,0 +1,245 @@
+"""The eBPF faults: load a program from objects/, fill its maps, attach it, read its counters, revert it.
+
+One public function per fault kind (attach_loss, attach_blackhole, attach_police, attach_httperror,
+attach_dns, attach_reset), each returning an EbpfFault with counters() and revert(). They all take the
+interface as an Endpoint (lueur_net.lab.topology) and a Hook, plus an optional scope, active windows, a
+fail-open deadline and the run's ledger.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lueur_net.dataplane.ebpf import maps
+from lueur_net.dataplane.ebpf.attach import ClsBpfFilter, TcxLink, attach_cls_bpf, attach_tcx, tcx_unsupported
+from lueur_net.dataplane.ebpf.libbpf import BpfObject
+from lueur_net.dataplane.ebpf.model import Hook, Scope, Timing, Window, threshold
+from lueur_net.errors import BadInput, EnvironmentProblem
+from lueur_net.lab.topology import Endpoint
+from lueur_net.ledger import Ledger
+
+OBJECTS_DIR = Path(__file__).parent / "objects"
+KINDS = ("loss", "blackhole", "police", "httperror", "dns", "reset")
+COUNTER_NAMES = ("seen", "matched", "eligible", "affected", "past_deadline")  # enum lueur_counter
+Mode = Literal["auto", "tcx", "cls_bpf"]
+DEFAULT_POLICE_BURST_MIN = 256 * 1024  # bytes; must exceed one GSO packet (64 KiB) or TCP collapses
+DNS_ANSWERS = {"servfail": 2, "nxdomain": 3, "refused": 5}
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Packets through the hook since attach (see enum lueur_counter in bpf/lueur_common.h)."""
+
+    seen: int = 0  # every packet
+    matched: int = 0  # in scope, in an active window, before the deadline
+    eligible: int = 0  # matched and of the kind the fault acts on
+    affected: int = 0  # dropped, rewritten or reset
+    past_deadline: int = 0  # in scope but passed because the deadline was over
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTER_NAMES}
+
+
+def object_path(kind: str) -> Path:
+    path = OBJECTS_DIR / f"{kind}.bpf.o"
+    if not path.exists():
+        raise EnvironmentProblem(f"the eBPF object for '{kind}' is missing ({path})",
+                                 hint="build the objects with `make -C bpf` (setup.sh does it)")
+    return path
+
+
+class EbpfFault:
+    """One program attached to one hook. revert() is idempotent; the fault is also a context manager."""
+
+    def __init__(self, kind: str, endpoint: Endpoint, hook: Hook, bpf: BpfObject,
+                 attachment: TcxLink | ClsBpfFilter) -> None:
+        self.kind = kind
+        self.endpoint = endpoint
+        self.hook = hook
+        self.attached_at_ns = time.monotonic_ns()
+        self._bpf = bpf
+        self._attachment = attachment
+        self._counters = bpf.map("lueur_counters")
+        self._final: Counters | None = None
+
+    @property
+    def mechanism(self) -> str:
+        """"tcx" or "cls_bpf"."""
+        return self._attachment.mechanism
+
+    @property
+    def active(self) -> bool:
+        return self._final is None
+
+    def counters(self) -> Counters:
+        """Current counters, summed over CPUs (after revert: the last values read before detaching)."""
+        if self._final is not None:
+            return self._final
+        return Counters(*(sum(self._counters.lookup_percpu_u64(i)) for i in range(len(COUNTER_NAMES))))
+
+    def set_scope(self, scope: Scope) -> None:
+        self._bpf.map("lueur_scope").update(0, maps.encode_scope(scope))
+
+    def set_timing(self, windows: Sequence[Window] = (), deadline_ns: int | None = None) -> None:
+        """Replace the active windows and deadline (a packet racing the update may see a mix of both)."""
+        self._bpf.map("lueur_timing").update(0, maps.encode_timing(Timing(tuple(windows), deadline_ns)))
+
+    def set_params(self, params: ctypes.Structure) -> None:
+        self._bpf.map("lueur_params").update(0, params)
+
+    def revert(self) -> Counters:
+        """Detach and free the program; returns the final counters."""
+        if self._final is not None:
+            return self._final
+        final = self.counters()
+        try:
+            self._attachment.detach()
+        finally:
+            self._bpf.close()
+            self._final = final
+        return final
+
+    def __enter__(self) -> EbpfFault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.revert()
+
+    def __repr__(self) -> str:
+        where = f"{self.endpoint.netns or 'host'}/{self.endpoint.ifname}"
+        return f"EbpfFault({self.kind} at {where} {self.hook.value} via {self.mechanism})"
+
+
+def attach(kind: str, params: ctypes.Structure, endpoint: Endpoint, hook: Hook | str, *,
+           scope: Scope | None = None, windows: Sequence[Window] = (), deadline_ns: int | None = None,
+           ledger: Ledger | None = None, mode: Mode = "auto") -> EbpfFault:
+    """Load objects/<kind>.bpf.o, fill its maps (before attaching: the first packet already sees them), and
+    attach program lueur_<kind> at `hook` of `endpoint`'s interface, by tcx where possible."""
+    if kind not in KINDS:
+        raise BadInput(f"unknown eBPF fault kind '{kind}' (known: {', '.join(KINDS)})")
+    hook = Hook(hook)
+    timing = Timing(tuple(windows), deadline_ns)
+    bpf = BpfObject(object_path(kind))
+    try:
+        bpf.map("lueur_scope").update(0, maps.encode_scope(scope or Scope()))
+        bpf.map("lueur_timing").update(0, maps.encode_timing(timing))
+        bpf.map("lueur_params").update(0, params)
+        program_fd = bpf.program_fd(f"lueur_{kind}")
+        name = f"lueur_{kind}"
+        attachment: TcxLink | ClsBpfFilter
+        if mode == "cls_bpf":
+            attachment = attach_cls_bpf(program_fd, endpoint.netns, endpoint.ifname, hook, name, ledger)
+        else:
+            try:
+                attachment = attach_tcx(program_fd, endpoint.netns, endpoint.ifname, hook, name, ledger)
+            except OSError as error:
+                if mode == "tcx" or not tcx_unsupported(error):
+                    raise EnvironmentProblem(
+                        f"attaching {name} at {hook.value} of {endpoint.ifname} failed: {error.strerror}",
+                        hint="tcx needs Linux >= 6.6; use mode='cls_bpf' on older kernels" if mode == "tcx" else None,
+                    ) from error
+                attachment = attach_cls_bpf(program_fd, endpoint.netns, endpoint.ifname, hook, name, ledger)
+    except BaseException:
+        bpf.close()
+        raise
+    return EbpfFault(kind, endpoint, hook, bpf, attachment)
+
+
+# --- one function per fault kind -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GilbertElliott:
+    """Two-state loss: per packet, good -> bad with p, bad -> good with r, then loss with the new state's
+    probability. Stationary loss = (r * loss_good + p * loss_bad) / (p + r); mean burst length 1 / r."""
+
+    p: float
+    r: float
+    loss_bad: float = 1.0
+    loss_good: float = 0.0
+
+
+def loss_params(probability: float = 0.0, gilbert_elliott: GilbertElliott | None = None) -> maps.LossParams:
+    params = maps.LossParams()
+    if gilbert_elliott is None:
+        params.mode = 0
+        params.probability = threshold(probability)
+    else:
+        params.mode = 1
+        params.ge_p = threshold(gilbert_elliott.p, "Gilbert-Elliott p")
+        params.ge_r = threshold(gilbert_elliott.r, "Gilbert-Elliott r")
+        params.ge_loss_good = threshold(gilbert_elliott.loss_good, "Gilbert-Elliott loss_good")
+        params.ge_loss_bad = threshold(gilbert_elliott.loss_bad, "Gilbert-Elliott loss_bad")
+    return params
+
+
+def attach_loss(endpoint: Endpoint, hook: Hook | str, probability: float = 0.0, *,
+                gilbert_elliott: GilbertElliott | None = None, **common: object) -> EbpfFault:
+    """Drop packets in scope: Bernoulli with `probability`, or the Gilbert-Elliott model when given."""
+    return attach("loss", loss_params(probability, gilbert_elliott), endpoint, hook, **common)  # type: ignore[arg-type]
+
+
+BLACKHOLE_MODES = {"all": 0, "new": 1, "established": 2}
+
+
+def attach_blackhole(endpoint: Endpoint, hook: Hook | str, only: str = "all", **common: object) -> EbpfFault:
+    """Drop every packet in scope ("all"), or only TCP SYNs ("new": connects time out, open connections go
+    on), or only TCP segments after the handshake ("established": connects succeed, then silence)."""
+    if only not in BLACKHOLE_MODES:
+        raise BadInput(f"blackhole 'only' must be one of {', '.join(BLACKHOLE_MODES)}, got '{only}'")
+    params = maps.BlackholeParams(mode=BLACKHOLE_MODES[only])
+    return attach("blackhole", params, endpoint, hook, **common)  # type: ignore[arg-type]
+
+
+def default_police_burst(rate_bytes_per_s: int) -> int:
+    """The larger of 256 KiB (four GSO packets) and 10 ms at the rate."""
+    return max(DEFAULT_POLICE_BURST_MIN, rate_bytes_per_s // 100)
+
+
+def attach_police(endpoint: Endpoint, hook: Hook | str, rate_bytes_per_s: int, burst_bytes: int | None = None,
+                  **common: object) -> EbpfFault:
+    """Police to `rate_bytes_per_s` with a token bucket of `burst_bytes` (default: default_police_burst):
+    packets beyond the bucket are dropped, not queued. For smooth shaping use the tc backend's TBF."""
+    if rate_bytes_per_s <= 0 or rate_bytes_per_s > 10**12:
+        raise BadInput(f"police rate must be between 1 byte/s and 1 TB/s, got {rate_bytes_per_s}")
+    burst = default_police_burst(rate_bytes_per_s) if burst_bytes is None else burst_bytes
+    if burst < 1500:
+        raise BadInput(f"police burst must hold at least one full packet (1500 bytes), got {burst}")
+    params = maps.PoliceParams(rate_bytes_per_s=rate_bytes_per_s, burst_bytes=burst)
+    return attach("police", params, endpoint, hook, **common)  # type: ignore[arg-type]
+
+
+def attach_httperror(endpoint: Endpoint, hook: Hook | str, status_code: int, probability: float = 1.0,
+                     **common: object) -> EbpfFault:
+    """Rewrite the status code of plaintext HTTP/1.x responses to `status_code` with `probability`
+    (attach where responses flow: client ingress or server egress)."""
+    if not 100 <= status_code <= 999:
+        raise BadInput(f"status_code must have three digits (100-999), got {status_code}")
+    params = maps.HttpErrorParams(probability=threshold(probability))
+    params.status[:] = list(f"{status_code:03d}".encode()) + [0]
+    return attach("httperror", params, endpoint, hook, **common)  # type: ignore[arg-type]
+
+
+def attach_dns(endpoint: Endpoint, hook: Hook | str, answer: str = "nxdomain", probability: float = 1.0,
+               port: int = 53, **common: object) -> EbpfFault:
+    """Turn DNS answers over UDP from `port` into NXDOMAIN, SERVFAIL or REFUSED, or drop them ("drop":
+    the client times out), with `probability` (attach where answers flow: client ingress or server egress)."""
+    if answer != "drop" and answer not in DNS_ANSWERS:
+        raise BadInput(f"dns answer must be one of {', '.join([*DNS_ANSWERS, 'drop'])}, got '{answer}'")
+    if not 1 <= port <= 65535:
+        raise BadInput(f"dns port must be 1-65535, got {port}")
+    params = maps.DnsParams(probability=threshold(probability), action=1 if answer == "drop" else 0,
+                            rcode=DNS_ANSWERS.get(answer, 0), port=port)
+    return attach("dns", params, endpoint, hook, **common)  # type: ignore[arg-type]
+
+
+def attach_reset(endpoint: Endpoint, hook: Hook | str, probability: float = 1.0, **common: object) -> EbpfFault:
+    """With `probability` per data segment, turn a segment of an established TCP connection into a RST: the
+    receiving side's application sees ECONNRESET (attach on the path into the side that should see it)."""
+    params = maps.ResetParams(probability=threshold(probability))
+    return attach("reset", params, endpoint, hook, **common)  # type: ignore[arg-type]
