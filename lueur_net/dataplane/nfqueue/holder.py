@@ -1,0 +1,241 @@
+"""The nfqueue holder: a process inside the receiving namespace that holds each queued packet until its due time.
+
+Run by `lueur_net.dataplane.nfqueue.delay` as `python -m lueur_net.dataplane.nfqueue.holder --control-fd N
+[--netns TARGET]`. It enters the namespace first (it is single-threaded then), reads its configuration as one JSON
+line from the control socket, binds the first free queue number among the candidates, answers
+{"ready": true, "queue": n}, and then runs one loop on epoll:
+- the queue's netlink socket: each packet gets a due time (spec.DuePlanner) and goes on a heap, or is accepted at
+  once (outside the windows, or zero delay);
+- a timerfd armed (absolute, CLOCK_MONOTONIC) at the earliest due time: due packets are accepted in order;
+- the control socket: {"cmd": "counters"} answers the counters; {"cmd": "stop"} or EOF (the owner died) accepts
+  every held packet (fail-open: nothing is lost), answers the final counters and exits.
+SIGTERM and SIGINT also end it cleanly (`lueur-net clean` sends SIGTERM). Single-threaded by design: verdicts,
+heap and counters never race.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import heapq
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from lueur_net.dataplane.nfqueue.spec import DelaySpec, DuePlanner, Window
+
+CLOCK_MONOTONIC = 1
+TFD_NONBLOCK = 0o4000
+TFD_CLOEXEC = 0o2000000
+TFD_TIMER_ABSTIME = 1
+PR_SET_TIMERSLACK = 29
+COPY_META = 1  # netfilterqueue.COPY_META: we never read payloads
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Timer:
+    """A timerfd on CLOCK_MONOTONIC armed at absolute times (ns)."""
+
+    def __init__(self) -> None:
+        self.fd = _libc.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "timerfd_create")
+        self.armed_ns = 0
+
+    def arm(self, at_ns: int) -> None:
+        """Arm at `at_ns` (0 disarms)."""
+        if at_ns == self.armed_ns:
+            return
+        value = _Itimerspec()
+        value.it_value.tv_sec, value.it_value.tv_nsec = divmod(max(at_ns, 0), 1_000_000_000)
+        if at_ns and value.it_value.tv_sec == 0 and value.it_value.tv_nsec == 0:
+            value.it_value.tv_nsec = 1
+        if _libc.timerfd_settime(self.fd, TFD_TIMER_ABSTIME, ctypes.byref(value), None) != 0:
+            raise OSError(ctypes.get_errno(), "timerfd_settime")
+        self.armed_ns = at_ns
+
+    def consume(self) -> None:
+        try:
+            os.read(self.fd, 8)
+        except BlockingIOError:
+            pass
+        self.armed_ns = 0
+
+
+@dataclass
+class Counters:
+    packets: int = 0  # every packet the queue handed us
+    affected: int = 0  # held for a delay
+    passed: int = 0  # accepted at once (outside windows or zero delay)
+    held: int = 0  # held right now
+    max_held: int = 0
+    late_over_1ms: int = 0  # released more than 1 ms after their due time
+    max_late_us: int = 0
+    late_sum_us: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Holder:
+    planner: DuePlanner
+    counters: Counters = field(default_factory=Counters)
+    heap: list[tuple[int, int, Any]] = field(default_factory=list)
+    _seq: int = 0
+
+    def on_packet(self, packet: Any) -> None:
+        now = time.monotonic_ns()
+        self.counters.packets += 1
+        due = self.planner.due_ns(now)
+        if due is None or due <= now:
+            packet.accept()
+            self.counters.passed += 1
+            return
+        self._seq += 1
+        heapq.heappush(self.heap, (due, self._seq, packet))
+        self.counters.affected += 1
+        self.counters.held = len(self.heap)
+        self.counters.max_held = max(self.counters.max_held, self.counters.held)
+
+    def release_due(self) -> None:
+        now = time.monotonic_ns()
+        while self.heap and self.heap[0][0] <= now:
+            due, _, packet = heapq.heappop(self.heap)
+            packet.accept()
+            late_us = (now - due) // 1000
+            self.counters.late_sum_us += late_us
+            self.counters.max_late_us = max(self.counters.max_late_us, late_us)
+            if late_us > 1000:
+                self.counters.late_over_1ms += 1
+        self.counters.held = len(self.heap)
+
+    def release_all(self) -> None:
+        while self.heap:
+            heapq.heappop(self.heap)[2].accept()
+        self.counters.held = 0
+
+    @property
+    def next_due_ns(self) -> int:
+        return self.heap[0][0] if self.heap else 0
+
+
+def bind_first_free(queue: Any, callback: Any, candidates: list[int], max_len: int) -> int:
+    """Bind the first queue number no other process holds in this namespace."""
+    last_error: Exception | None = None
+    for number in candidates:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # rcvbuf size notes
+                queue.bind(number, callback, max_len=max_len, mode=COPY_META, range=0,
+                           sock_len=8 * 1024 * 1024)
+            return number
+        except OSError as error:
+            last_error = error
+    raise OSError(f"no free NFQUEUE number among {len(candidates)} candidates: {last_error}")
+
+
+def _send(control: socket.socket, message: dict[str, Any]) -> None:
+    control.sendall((json.dumps(message) + "\n").encode())
+
+
+def serve(control: socket.socket) -> int:
+    from netfilterqueue import NetfilterQueue
+
+    reader = control.makefile("rb")
+    config = json.loads(reader.readline())
+    spec = DelaySpec(**config["spec"])
+    windows = tuple(Window(**window) for window in config.get("windows", []))
+    holder = Holder(DuePlanner(spec, windows))
+    queue = NetfilterQueue()
+    try:
+        number = bind_first_free(queue, holder.on_packet, list(config["candidates"]), int(config["max_len"]))
+    except OSError as error:
+        _send(control, {"ready": False, "error": str(error)})
+        return 1
+    _libc.prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)  # wake up at the due time, not up to 50 µs later
+    timer = Timer()
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    stopping: list[bool] = []
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    poller = select.epoll()
+    queue_fd = queue.get_fd()
+    poller.register(queue_fd, select.EPOLLIN)
+    poller.register(timer.fd, select.EPOLLIN)
+    poller.register(control.fileno(), select.EPOLLIN)
+    poller.register(wake_read, select.EPOLLIN)
+    _send(control, {"ready": True, "queue": number, "pid": os.getpid()})
+    buffer = b""
+    try:
+        while not stopping:
+            for fd, _ in poller.poll():
+                if fd == queue_fd:
+                    queue.run(block=False)
+                elif fd == timer.fd:
+                    timer.consume()
+                    holder.release_due()
+                elif fd == wake_read:
+                    os.read(wake_read, 64)
+                elif fd == control.fileno():
+                    data = control.recv(4096)
+                    if not data:
+                        stopping.append(True)  # the owner is gone: fail open
+                        break
+                    buffer += data
+                    while b"\n" in buffer:
+                        line, buffer = buffer.split(b"\n", 1)
+                        command = json.loads(line).get("cmd")
+                        if command == "stop":
+                            stopping.append(True)
+                        else:
+                            _send(control, holder.counters.as_dict())
+            holder.release_due()
+            timer.arm(holder.next_due_ns)
+    finally:
+        holder.release_all()
+        queue.unbind()
+    try:
+        _send(control, holder.counters.as_dict())
+    except OSError:
+        pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lueur-net-nfqueue-holder")
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--netns", help="ip netns name or /proc/PID/ns/net path (absent: stay where we are)")
+    args = parser.parse_args(argv)
+    control = socket.socket(fileno=args.control_fd)
+    if args.netns:
+        from lueur_net.lab.enter import enter_netns
+
+        try:
+            enter_netns(args.netns)
+        except Exception as error:  # noqa: BLE001 - reported to the owner as the start failure
+            _send(control, {"ready": False, "error": f"entering namespace {args.netns}: {error}"})
+            return 1
+    return serve(control)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

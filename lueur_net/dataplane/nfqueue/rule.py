@@ -1,0 +1,98 @@
+"""The iptables NFQUEUE rule that sends a path's arriving packets to our holder, and its ledger remover.
+
+The rule sits in the mangle table's PREROUTING chain of the namespace that RECEIVES the traffic, matched on the
+interface the packets arrive on (`-i IF`) plus the optional address/port scope, so it sees packets before any
+DNAT and whether they are delivered locally or forwarded. `--queue-bypass` lets packets through untouched when no
+holder is bound (a crashed holder never blackholes the path). Each rule carries a comment `lueur-<run>-q<N>`.
+Commands run as `nsenter --net=PATH iptables ...` (nsenter keeps /sys, unlike `ip netns exec`); netns None means
+the host namespace.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from lueur_net.errors import EnvironmentProblem
+from lueur_net.lab.enter import NETNS_RUN_DIR
+from lueur_net.ledger import remover
+
+TABLE = "mangle"
+CHAIN = "PREROUTING"
+RULE_KIND = "iptables_rule"
+QUEUE_RANGE = (20000, 65000)
+
+
+def namespace_path(netns: str | None) -> str | None:
+    if netns is None:
+        return None
+    return netns if "/" in netns else str(NETNS_RUN_DIR / netns)
+
+
+def iptables(netns: str | None, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    path = namespace_path(netns)
+    prefix = ["nsenter", f"--net={path}"] if path else []
+    command = [*prefix, "iptables", "-w", *args]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError as error:
+        raise EnvironmentProblem(f"{error.filename} not found (Debian package iptables / util-linux)",
+                                 hint="run sudo ./setup.sh") from error
+    if check and result.returncode != 0:
+        where = f"namespace {netns}" if netns else "the host namespace"
+        raise EnvironmentProblem(f"iptables {' '.join(args)} in {where} failed: {result.stderr.strip()}")
+    return result
+
+
+def rule_args(ifname: str, match_args: list[str], queue: int, comment: str) -> list[str]:
+    return ["-i", ifname, *match_args, "-m", "comment", "--comment", comment,
+            "-j", "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"]
+
+
+def queues_in_use(netns: str | None) -> set[int]:
+    """Queue numbers named by any NFQUEUE rule in the namespace (ours from other runs, or anyone's)."""
+    path = namespace_path(netns)
+    prefix = ["nsenter", f"--net={path}"] if path else []
+    result = subprocess.run([*prefix, "iptables-save"], capture_output=True, text=True, timeout=60)
+    used = {int(number) for number in re.findall(r"--queue-num (\d+)", result.stdout)}
+    for low, high in re.findall(r"--queue-balance (\d+):(\d+)", result.stdout):
+        used.update(range(int(low), int(high) + 1))
+    return used
+
+
+def queue_candidates(netns: str | None, count: int = 64) -> list[int]:
+    """Queue numbers to try, from a random start in QUEUE_RANGE, skipping those rules already name.
+
+    Queue numbers are per network namespace; the holder still binds the first one nobody holds (binding a queue
+    another process holds fails), so two runs never share one.
+    """
+    used = queues_in_use(netns)
+    low, high = QUEUE_RANGE
+    start = random.randrange(low, high)
+    candidates = []
+    for offset in range(high - low):
+        number = low + (start - low + offset) % (high - low)
+        if number not in used:
+            candidates.append(number)
+            if len(candidates) == count:
+                break
+    return candidates
+
+
+def add_rule(netns: str | None, args: list[str]) -> None:
+    iptables(netns, "-t", TABLE, "-I", CHAIN, *args)
+
+
+@remover(RULE_KIND)
+def remove_rule(fields: dict[str, Any]) -> None:
+    """fields: netns (None = host), table, chain, args. Tolerates a rule or namespace already gone."""
+    netns = fields.get("netns")
+    path = namespace_path(netns)
+    if path and not Path(path).exists():
+        return
+    table, chain, args = fields["table"], fields["chain"], list(fields["args"])
+    while iptables(netns, "-t", table, "-C", chain, *args, check=False).returncode == 0:
+        iptables(netns, "-t", table, "-D", chain, *args)

@@ -1,0 +1,152 @@
+"""What the nfqueue holder does with each packet, as pure data and pure functions (no kernel, no root).
+
+Delay semantics (netem's, in our units):
+- `mean_ns` is added to every packet inside an active window.
+- `jitter_ns` spreads it: `uniform` draws from [mean - jitter, mean + jitter] (netem's default without a table);
+  `normal`, `pareto` and `paretonormal` add jitter * X where X has mean 0 and standard deviation 1 (netem scales
+  its distribution tables the same way). `pareto` is a Pareto of shape 3 standardised; `paretonormal` mixes
+  0.25 normal + 0.75 pareto (as iproute2's table does), standardised again.
+- The result is clamped to [min_ns, max_ns] (max optional) and never below 0.
+- `keep_order` (default True): a packet is never released before one that arrived earlier, so a sampled delay
+  shorter than the previous packet's remaining time is stretched to it. This is NOT netem's default (netem
+  reorders when jitter exceeds the packet spacing); we default to it because reordered TCP segments trigger
+  duplicate ACKs and fast retransmits that change the latency being injected. `keep_order=False` gives netem's
+  reordering.
+- Windows: [start_ns, end_ns) on CLOCK_MONOTONIC (absolute, system-wide, shared with the driver). Outside every
+  window packets get their verdict at once; packets already held when a window ends keep their delay.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lueur_net.errors import BadInput
+
+DISTRIBUTIONS = ("uniform", "normal", "pareto", "paretonormal")
+PARETO_SHAPE = 3.0
+# Pareto(x_m=1, shape a): mean a/(a-1), variance a/((a-1)^2 (a-2)).
+_PARETO_MEAN = PARETO_SHAPE / (PARETO_SHAPE - 1)
+_PARETO_SD = math.sqrt(PARETO_SHAPE / ((PARETO_SHAPE - 1) ** 2 * (PARETO_SHAPE - 2)))
+_MIX_SD = math.sqrt(0.25**2 + 0.75**2)
+
+
+@dataclass(frozen=True)
+class DelaySpec:
+    mean_ns: int
+    jitter_ns: int = 0
+    distribution: str = "uniform"
+    min_ns: int = 0
+    max_ns: int | None = None
+    keep_order: bool = True
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mean_ns < 0 or self.jitter_ns < 0 or self.min_ns < 0:
+            raise BadInput(f"nfqueue delay: mean, jitter and min must be >= 0 (got {self})")
+        if self.distribution not in DISTRIBUTIONS:
+            raise BadInput(f"nfqueue delay: distribution '{self.distribution}' is not one of "
+                           f"{', '.join(DISTRIBUTIONS)}")
+        if self.max_ns is not None and self.max_ns < self.min_ns:
+            raise BadInput(f"nfqueue delay: max ({self.max_ns} ns) is below min ({self.min_ns} ns)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Active from start_ns up to (not including) end_ns on CLOCK_MONOTONIC; end_ns None = no end."""
+
+    start_ns: int
+    end_ns: int | None = None
+
+    def contains(self, now_ns: int) -> bool:
+        return self.start_ns <= now_ns and (self.end_ns is None or now_ns < self.end_ns)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which packets arriving on the interface are delayed (all of them when every field is None)."""
+
+    source: str | None = None  # address or CIDR
+    destination: str | None = None
+    protocol: str | None = None  # "tcp" | "udp" | "icmp"
+    source_port: int | None = None
+    destination_port: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.protocol not in (None, "tcp", "udp", "icmp"):
+            raise BadInput(f"nfqueue match: protocol '{self.protocol}' is not tcp, udp or icmp")
+        if (self.source_port or self.destination_port) and self.protocol not in ("tcp", "udp"):
+            raise BadInput("nfqueue match: ports need protocol tcp or udp")
+
+    def iptables_args(self) -> list[str]:
+        args: list[str] = []
+        if self.source:
+            args += ["-s", self.source]
+        if self.destination:
+            args += ["-d", self.destination]
+        if self.protocol:
+            args += ["-p", self.protocol]
+        if self.source_port is not None:
+            args += ["--sport", str(self.source_port)]
+        if self.destination_port is not None:
+            args += ["--dport", str(self.destination_port)]
+        return args
+
+
+def in_windows(windows: Sequence[Window], now_ns: int) -> bool:
+    """No windows means always active."""
+    return not windows or any(window.contains(now_ns) for window in windows)
+
+
+def _standard_pareto(rng: random.Random) -> float:
+    return (rng.paretovariate(PARETO_SHAPE) - _PARETO_MEAN) / _PARETO_SD
+
+
+def sample_delay_ns(spec: DelaySpec, rng: random.Random) -> int:
+    """One packet's delay before the order rule (see the module docstring)."""
+    jitter = float(spec.jitter_ns)
+    if jitter == 0:
+        value = float(spec.mean_ns)
+    elif spec.distribution == "uniform":
+        value = spec.mean_ns + rng.uniform(-jitter, jitter)
+    elif spec.distribution == "normal":
+        value = spec.mean_ns + jitter * rng.gauss(0.0, 1.0)
+    elif spec.distribution == "pareto":
+        value = spec.mean_ns + jitter * _standard_pareto(rng)
+    else:  # paretonormal
+        mixed = 0.25 * rng.gauss(0.0, 1.0) + 0.75 * _standard_pareto(rng)
+        value = spec.mean_ns + jitter * mixed / _MIX_SD
+    value = max(value, float(spec.min_ns), 0.0)
+    if spec.max_ns is not None:
+        value = min(value, float(spec.max_ns))
+    return int(value)
+
+
+@dataclass
+class DuePlanner:
+    """Turns arrival times into release times: sampling, the order rule and the windows (pure, clock passed in)."""
+
+    spec: DelaySpec
+    windows: tuple[Window, ...] = ()
+    rng: random.Random = field(default_factory=random.Random)
+    _last_due_ns: int = 0
+
+    def __post_init__(self) -> None:
+        if self.spec.seed is not None:
+            self.rng.seed(self.spec.seed)
+
+    def due_ns(self, arrival_ns: int) -> int | None:
+        """Release time for a packet arriving at `arrival_ns`; None = outside every window, release at once."""
+        if not in_windows(self.windows, arrival_ns):
+            return None
+        due = arrival_ns + sample_delay_ns(self.spec, self.rng)
+        if self.spec.keep_order:
+            due = max(due, self._last_due_ns)
+            self._last_due_ns = due
+        return due
