@@ -1,0 +1,324 @@
+"""The offline analyzer: deterministic findings from the run's data, each with evidence numbers and advice.
+
+No network, no randomness: the same results give the same findings in the same order. Rules:
+- slo-breach / expectation: which faults were active when an SLO or expectation failed, and by how much;
+- tail-amplification: p99/p50 under fault vs baseline (and the p99 itself);
+- unbounded-wait: calls that waited past a sensible bound because the scenario set no client timeout;
+- error-cluster: errors concentrated inside fault windows;
+- recovery: how long after a window ended calls were back to baseline;
+- bandwidth-sensitivity: latency against payload size under a bandwidth fault.
+The findings are the report's analysis section when no LLM is used, and the evidence handed to the LLM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lueur_net.analysis.callstats import call_stats, failed_mask, quantile, under_fault_mask
+from lueur_net.analysis.model import KIND_SLO, Check, Item, Run, Window
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+SENSIBLE_WAIT_MS = 2_000.0  # a call without a client timeout that waits longer than this waited too long
+MIN_CALLS_FOR_TAIL = 5  # fewer calls per phase than this: no tail-amplification finding
+TAIL_RATIO_FACTOR = 2.0  # fault p99/p50 this many times the baseline's is worth a finding
+CLUSTER_SHARE = 0.8  # this share of an item's errors inside fault windows makes a cluster
+RECOVERY_SLACK_MS = 20.0  # "back to baseline": latency within baseline p95 x 2 + this, no error
+RECOVERY_REPORT_S = 0.1  # recoveries shorter than this are not findings
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: str  # critical, warning, info
+    scenario: str
+    endpoint: str
+    title: str
+    evidence: dict[str, float | int | str] = field(default_factory=dict)
+    summary: str = ""  # one or two sentences carrying the evidence numbers
+    recommendation: str = ""
+
+
+def analyze(run: Run) -> list[Finding]:
+    """Every finding of the run, most severe first, then in scenario order."""
+    findings: list[Finding] = []
+    for item in run.items:
+        findings += _check_findings(item)
+        findings += _tail_amplification(item)
+        findings += _unbounded_waits(item)
+        findings += _error_clusters(item)
+        findings += _recoveries(item)
+        findings += _bandwidth_sensitivity(item)
+    return sorted(findings, key=lambda finding: SEVERITY_ORDER.get(finding.severity, 9))
+
+
+def _fmt(value: float | None, unit: str = "ms") -> str:
+    if value is None:
+        return "n/a"
+    if unit == "ms":
+        return f"{value:.1f} ms" if value < 1000 else f"{value / 1000:.2f} s"
+    if unit == "%":
+        return f"{value:.1f}%"
+    return f"{value:g}{unit}"
+
+
+def _faults_text(windows: list[Window]) -> str:
+    return "; ".join(dict.fromkeys(window.describe() for window in windows)) or "no fault"
+
+
+def _advice_for(windows: list[Window], check: Check) -> str:
+    types = {window.fault_type for window in windows}
+    if check.name == "error" or check.name == "status":
+        if types & {"blackhole", "packetloss"}:
+            return ("Bound every call with a client timeout shorter than the SLO budget, retry idempotent calls "
+                    "once or twice with jittered back-off, and shed load (circuit breaker) while the path is dark.")
+        if "httperror" in types:
+            return ("Retry idempotent requests on 5xx with back-off and a retry budget; make the caller degrade "
+                    "gracefully instead of surfacing the upstream error.")
+        return "Retry transient failures with back-off and a budget; alert on the error rate per endpoint."
+    if types & {"bandwidth"}:
+        return ("Shrink responses (compression, pagination, field selection) and size timeouts to the payload; "
+                "stream large bodies.")
+    return ("Give the endpoint a latency budget: client timeouts below the SLO threshold, hedged or retried reads "
+            "for idempotent calls, and no blocking work on the request path (thread-pool or lock waits amplify "
+            "network delay).")
+
+
+def _check_findings(item: Item) -> list[Finding]:
+    findings = []
+    for check in item.checks:
+        if check.passed:
+            continue
+        windows = [window for window in item.windows if check.window in (None, window.name)]
+        evidence: dict[str, float | int | str] = {
+            "check": check.title,
+            "failed_calls": check.failed_calls,
+            "total_calls": check.total_calls,
+            "faults": _faults_text(windows),
+        }
+        if check.observed is not None:
+            evidence["observed"] = round(check.observed, 2)
+        if check.threshold is not None:
+            evidence["threshold"] = check.threshold
+        if check.margin is not None:
+            evidence["margin"] = round(check.margin, 2)
+        share = f"{check.failed_calls}/{check.total_calls}" if check.total_calls else "some"
+        if check.kind == KIND_SLO:
+            unit = "ms" if check.name == "latency" else "%"
+            how_much = (
+                f"observed {_fmt(check.observed, unit)} against {_fmt(check.threshold, unit)}"
+                f" (margin {_signed(check.margin, unit)})"
+            )
+            summary = (f"SLO '{check.title}' failed under {_faults_text(windows)}: {how_much}; "
+                       f"{share} calls missed it.")
+            kind, severity = "slo-breach", "critical"
+        else:
+            summary = (f"Expectation '{check.title}' failed for {share} calls under {_faults_text(windows)}"
+                       + (f": {check.detail}" if check.detail else "."))
+            kind, severity = "expectation", "warning"
+        findings.append(Finding(
+            kind=kind, severity=severity, scenario=item.scenario, endpoint=item.endpoint,
+            title=f"{check.title} breached by {item.endpoint}", evidence=evidence, summary=summary,
+            recommendation=_advice_for(windows, check),
+        ))
+    return findings
+
+
+def _signed(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "%":
+        return f"{value:+.1f} pp"
+    return f"{value:+.1f} ms"
+
+
+def _tail_amplification(item: Item) -> list[Finding]:
+    calls = item.calls
+    if calls.empty:
+        return []
+    fault_mask = under_fault_mask(calls)
+    baseline, faulted = call_stats(calls[~fault_mask]), call_stats(calls[fault_mask])
+    answered_base = baseline.calls - baseline.errors
+    answered_fault = faulted.calls - faulted.errors
+    if answered_base < 1 or answered_fault < 1:
+        return []
+    b50, b99, f50, f99 = baseline.p(50), baseline.p(99), faulted.p(50), faulted.p(99)
+    if not (b50 and b99 and f50 and f99):
+        return []
+    base_ratio, fault_ratio = b99 / b50, f99 / f50
+    evidence: dict[str, float | int | str] = {
+        "baseline_calls": baseline.calls, "fault_calls": faulted.calls,
+        "baseline_p50_ms": round(b50, 2), "baseline_p99_ms": round(b99, 2),
+        "fault_p50_ms": round(f50, 2), "fault_p99_ms": round(f99, 2),
+        "baseline_p99_p50": round(base_ratio, 2), "fault_p99_p50": round(fault_ratio, 2),
+        "p99_uplift": round(f99 / b99, 2),
+        "faults": _faults_text(item.windows),
+    }
+    enough = answered_base >= MIN_CALLS_FOR_TAIL and answered_fault >= MIN_CALLS_FOR_TAIL
+    if enough and fault_ratio >= TAIL_RATIO_FACTOR * base_ratio:
+        summary = (f"Under {_faults_text(item.windows)} the tail spreads: p99/p50 = {fault_ratio:.2f} vs "
+                   f"{base_ratio:.2f} at baseline (p99 {_fmt(f99)} vs {_fmt(b99)}).")
+        severity = "warning"
+        title = f"Tail amplification on {item.endpoint}"
+    elif f99 >= 3 * b99 and f99 - b99 >= 50:
+        summary = (f"Under {_faults_text(item.windows)} p99 rose {f99 / b99:.1f}x to {_fmt(f99)} "
+                   f"(baseline {_fmt(b99)}); p50 {_fmt(f50)} vs {_fmt(b50)}.")
+        severity = "info"
+        title = f"Latency uplift on {item.endpoint}"
+    else:
+        return []
+    return [Finding(
+        kind="tail-amplification", severity=severity, scenario=item.scenario, endpoint=item.endpoint,
+        title=title, evidence=evidence, summary=summary,
+        recommendation=("Watch p99, not the mean, for this endpoint; budget timeouts from the faulted p99 and "
+                        "consider hedged requests for idempotent reads so one slow path does not set the tail."),
+    )]
+
+
+def _unbounded_waits(item: Item) -> list[Finding]:
+    if item.timeout_ms is not None or item.calls.empty:
+        return []
+    latency = item.calls["latency_ms"]
+    long_calls = item.calls[latency > SENSIBLE_WAIT_MS]
+    if long_calls.empty:
+        return []
+    longest = float(long_calls["latency_ms"].max())
+    baseline = call_stats(item.calls[~under_fault_mask(item.calls)])
+    base_p99 = baseline.p(99)
+    suggested = max(250.0, round((base_p99 or 100.0) * 5 / 50) * 50)
+    return [Finding(
+        kind="unbounded-wait", severity="warning", scenario=item.scenario, endpoint=item.endpoint,
+        title=f"Calls to {item.endpoint} waited without a timeout",
+        evidence={"long_calls": len(long_calls), "total_calls": len(item.calls), "longest_ms": round(longest, 1),
+                  "bound_ms": SENSIBLE_WAIT_MS, "baseline_p99_ms": round(base_p99, 2) if base_p99 else "n/a",
+                  "faults": _faults_text(item.windows)},
+        summary=(f"{len(long_calls)}/{len(item.calls)} calls waited more than {_fmt(SENSIBLE_WAIT_MS)} "
+                 f"(longest {_fmt(longest)}) and the scenario sets no client timeout: a real client would hang "
+                 f"as long."),
+        recommendation=(f"Set an explicit client timeout (e.g. `timeout: {suggested:g}` ms in the scenario, and the "
+                        f"same bound in the calling code) and a server-side deadline, so a dark path fails fast "
+                        f"instead of holding a connection and a worker."),
+    )]
+
+
+def _error_clusters(item: Item) -> list[Finding]:
+    calls = item.calls
+    if calls.empty or not item.windows:
+        return []
+    failed = failed_mask(calls)
+    total_errors = int(failed.sum())
+    if total_errors == 0:
+        return []
+    inside = under_fault_mask(calls)
+    errors_inside = int((failed & inside).sum())
+    calls_inside, calls_outside = int(inside.sum()), int((~inside).sum())
+    rate_inside = 100.0 * errors_inside / calls_inside if calls_inside else 0.0
+    rate_outside = 100.0 * (total_errors - errors_inside) / calls_outside if calls_outside else 0.0
+    share = errors_inside / total_errors
+    if share < CLUSTER_SHARE or calls_outside == 0:
+        return []
+    windows = [window for window in item.windows if window.end_s is not None] or item.windows
+    return [Finding(
+        kind="error-cluster", severity="warning", scenario=item.scenario, endpoint=item.endpoint,
+        title=f"Errors on {item.endpoint} cluster in fault windows",
+        evidence={"errors": total_errors, "errors_in_windows": errors_inside, "calls_in_windows": calls_inside,
+                  "error_rate_in_windows_pct": round(rate_inside, 1),
+                  "error_rate_outside_pct": round(rate_outside, 1), "faults": _faults_text(windows)},
+        summary=(f"{errors_inside} of {total_errors} errors ({100 * share:.0f}%) fell inside fault windows: "
+                 f"error rate {rate_inside:.1f}% inside vs {rate_outside:.1f}% outside."),
+        recommendation=("The failures are the fault's direct effect, not background noise: a retry with back-off "
+                        "that outlasts the window, or a fallback response, would hide most of them from users."),
+    )]
+
+
+def recovery_seconds(item: Item, window: Window) -> float | None:
+    """Seconds after `window` ends until calls are back to baseline; None when it cannot be measured.
+
+    Looks at calls sent between the window's end and the next window's start (or the item's end). Baseline:
+    calls outside every window sent before this window starts. The recovery ends at the first call after
+    which every call is normal (no error, latency <= 2 x baseline p95 + slack).
+    """
+    if window.end_s is None or item.calls.empty:
+        return None
+    calls = item.calls
+    outside = calls[~under_fault_mask(calls)]
+    before = outside[outside["intended_s"] < window.start_s]
+    base_p95 = quantile(before.loc[before["error_class"].isna(), "latency_ms"], 95)
+    if base_p95 is None:
+        return None
+    later_starts = [other.start_s for other in item.windows if other.start_s >= window.end_s]
+    horizon = min(later_starts) if later_starts else float("inf")
+    after = calls[(calls["intended_s"] >= window.end_s) & (calls["intended_s"] < horizon)]
+    after = after[~under_fault_mask(after)].sort_values("intended_s")
+    if after.empty:
+        return None
+    limit = 2 * base_p95 + RECOVERY_SLACK_MS
+    normal = (~failed_mask(after)) & (after["latency_ms"] <= limit)
+    abnormal_positions = np.flatnonzero(~normal.to_numpy())
+    if abnormal_positions.size == 0:
+        return 0.0
+    last_bad = abnormal_positions[-1]
+    if last_bad == len(after) - 1:
+        return float("inf")  # not back to baseline before the next window or the end
+    first_good_time = float(after.iloc[last_bad + 1]["intended_s"])
+    return max(0.0, first_good_time - window.end_s)
+
+
+def _recoveries(item: Item) -> list[Finding]:
+    findings = []
+    for window in item.windows:
+        seconds = recovery_seconds(item, window)
+        if seconds is None or seconds < RECOVERY_REPORT_S:
+            continue
+        never = seconds == float("inf")
+        findings.append(Finding(
+            kind="recovery", severity="warning" if never or seconds >= 1.0 else "info",
+            scenario=item.scenario, endpoint=item.endpoint,
+            title=f"{item.endpoint} slow to recover after {window.name}",
+            evidence={"window": window.name, "fault": window.describe(), "window_end_s": round(window.end_s or 0, 3),
+                      "recovery_s": "not recovered" if never else round(seconds, 3)},
+            summary=(f"After {window.describe()} ended at {window.end_s:.2f} s, calls "
+                     + ("had not returned to baseline before the next window or the end of the item."
+                        if never else f"took {seconds:.2f} s to return to baseline latency without errors.")),
+            recommendation=("Slow recovery after the network heals usually means queued work or broken pooled "
+                            "connections: bound queues, drop requests whose caller already gave up, and let the "
+                            "client discard dead keep-alive connections (pool timeouts, TCP keepalive)."),
+        ))
+    return findings
+
+
+def _bandwidth_sensitivity(item: Item) -> list[Finding]:
+    windows = [window for window in item.windows if window.fault_type == "bandwidth"]
+    if not windows or item.calls.empty:
+        return []
+    calls = item.calls[under_fault_mask(item.calls) & item.calls["error_class"].isna()]
+    calls = calls.dropna(subset=["latency_ms"])
+    if len(calls) < 3 or calls["bytes_in"].nunique() < 2:
+        return []
+    sizes = calls["bytes_in"].astype("float64").to_numpy()
+    latencies = calls["latency_ms"].to_numpy(dtype="float64")
+    slope, intercept = np.polyfit(sizes, latencies, 1)  # ms per byte
+    ms_per_kb = float(slope) * 1000.0
+    effective_kbps = 1000.0 / ms_per_kb if ms_per_kb > 0 else None  # KB per second
+    buckets = pd.qcut(calls["bytes_in"].rank(method="first"), q=min(3, calls["bytes_in"].nunique()), labels=False)
+    rows = []
+    for _, group in calls.groupby(buckets):
+        rows.append(f"~{group['bytes_in'].median() / 1000:.0f} KB: p50 {_fmt(quantile(group['latency_ms'], 50))}")
+    evidence: dict[str, float | int | str] = {
+        "calls": len(calls), "ms_per_kb": round(ms_per_kb, 3), "fixed_ms": round(float(intercept), 1),
+        "by_size": "; ".join(rows), "fault": windows[0].describe(),
+    }
+    if effective_kbps is not None:
+        evidence["effective_kB_per_s"] = round(effective_kbps, 1)
+    return [Finding(
+        kind="bandwidth-sensitivity", severity="info", scenario=item.scenario, endpoint=item.endpoint,
+        title=f"{item.endpoint} latency grows with payload size under {windows[0].describe()}",
+        evidence=evidence,
+        summary=(f"Each KB of response costs {ms_per_kb:.2f} ms under the cap (fixed part {intercept:.0f} ms): "
+                 + "; ".join(rows) + "."),
+        recommendation=("Large responses dominate latency on slow links: compress, paginate or trim payloads, "
+                        "and derive timeouts from the expected size rather than one constant."),
+    )]

@@ -1,0 +1,141 @@
+"""The run as the renderers and analyzers see it: plain dataclasses plus the per-call DataFrame.
+
+`lueur_net.analysis.loading` builds a `Run` from results.json (and the records file); everything after that
+(Markdown, HTML, JUnit, findings, prompts) reads only these types, so a change in the results.json layout touches
+the loader alone. URLs here are already redacted by the loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+KIND_EXPECT = "expect"
+KIND_SLO = "slo"
+
+
+@dataclass(frozen=True)
+class Window:
+    """One fault active from `start_s` to `end_s` (seconds from the item's t0; None = until the item ends)."""
+
+    name: str  # unique within the item, as the records' `faults` column names it
+    fault_type: str  # latency, jitter, bandwidth, packetloss, blackhole, httperror, dns, ...
+    start_s: float = 0.0
+    end_s: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # the fault's settings (mean, rate, unit, ...)
+    counters: dict[str, int] = field(default_factory=dict)  # data plane packet counters (seen, dropped, ...)
+    backend: str | None = None  # tc, ebpf, nfqueue
+
+    def describe(self) -> str:
+        """'latency mean=150 ms' style one-liner for tables and prompts."""
+        shown = ", ".join(f"{key}={value}" for key, value in self.params.items() if value is not None)
+        return f"{self.fault_type} ({shown})" if shown else self.fault_type
+
+    def span(self, item_end_s: float) -> tuple[float, float]:
+        return self.start_s, self.end_s if self.end_s is not None else item_end_s
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation or SLO outcome (a JUnit test case; a row of the SLO failures table when failed)."""
+
+    kind: str  # KIND_EXPECT or KIND_SLO
+    name: str  # expect: "status" / "response_time_under"; slo: "latency" / "error"
+    title: str  # the SLO's title, or "status == 200" / "response time < 100 ms"
+    passed: bool
+    objective: float | None = None  # slo latency: percentile (95.0); slo error: success objective (99.0)
+    threshold: float | None = None  # latency ms, error percent, expected status, response time ms
+    observed: float | None = None  # latency ms at the percentile, error percent, share of failed calls
+    unit: str = ""  # "ms", "%", ""
+    failed_calls: int = 0
+    total_calls: int = 0
+    window: str | None = None  # SLO evaluated over one fault window only (None: the whole item)
+    detail: str = ""  # why it failed, for people
+
+    @property
+    def margin(self) -> float | None:
+        """How far past the threshold (positive = breached by that much), in the check's unit."""
+        if self.kind != KIND_SLO or self.observed is None or self.threshold is None:
+            return None
+        return self.observed - self.threshold
+
+
+@dataclass
+class Item:
+    scenario: str
+    scenario_index: int
+    index: int
+    method: str
+    url: str  # redacted
+    strategy: str  # "single", "repeat", "load"
+    duration_s: float | None  # planned duration (load), None otherwise
+    timeout_ms: float | None  # the call's client timeout as the scenario set it (None: default)
+    windows: list[Window] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    calls: pd.DataFrame = field(default_factory=pd.DataFrame)  # this item's rows of the records
+
+    @property
+    def endpoint(self) -> str:
+        """'GET /users/{id}' style label: method and path (no host, no query)."""
+        from urllib.parse import urlsplit
+
+        path = urlsplit(self.url).path or "/"
+        return f"{self.method.upper()} {path}"
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def end_s(self) -> float:
+        """When the item ended: the planned duration, or the last call's end."""
+        candidates = [self.duration_s or 0.0]
+        if not self.calls.empty:
+            ends = self.calls["intended_s"] + self.calls["latency_ms"].fillna(0.0) / 1000.0
+            candidates.append(float(ends.max()))
+        for window in self.windows:
+            if window.end_s is not None:
+                candidates.append(window.end_s)
+        return max(candidates)
+
+
+@dataclass
+class Scenario:
+    title: str
+    index: int
+    description: str = ""
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def checks(self) -> list[Check]:
+        return [check for item in self.items for check in item.checks]
+
+    @property
+    def passed(self) -> bool:
+        return all(item.passed for item in self.items)
+
+
+@dataclass
+class Run:
+    scenarios: list[Scenario]
+    records: pd.DataFrame  # every call of the run (docs/results-schema.md columns)
+    meta: dict[str, Any] = field(default_factory=dict)  # tool version, times, host/kernel facts, backends
+    duration_s: float | None = None
+
+    @property
+    def items(self) -> list[Item]:
+        return [item for scenario in self.scenarios for item in scenario.items]
+
+    @property
+    def checks(self) -> list[Check]:
+        return [check for scenario in self.scenarios for check in scenario.checks]
+
+    @property
+    def tests_run(self) -> int:
+        return len(self.checks)
+
+    @property
+    def tests_failed(self) -> int:
+        return sum(not check.passed for check in self.checks)

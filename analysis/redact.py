@@ -1,0 +1,179 @@
+"""Redaction of secrets: the one place every renderer and the LLM path go through before text leaves us.
+
+What counts as secret:
+- headers: Authorization, Proxy-Authorization, Cookie, Set-Cookie, and any header whose name looks secret
+  (X-API-Key, X-Auth-Token, ...);
+- fields and query parameters whose *name* looks secret: password, passwd, token, secret, api key,
+  credential, private key, session id, cookie, authorization (so the example app's `secret_password` is caught);
+- the password part of a URL's user-info (`http://user:pw@host/`).
+
+A `Redactor` also remembers every secret value it removed, and scrubs those values wherever they appear later in
+free text (an error message echoing a request body, a prompt quoting a URL), so a secret seen once is hidden
+everywhere. Pure code: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+REDACTED = "[redacted]"
+
+# A name is secret when it contains one of these fragments (compared without case, '-' and '_' ignored).
+_SECRET_NAME = re.compile(
+    r"password|passwd|passphrase|pwd|token|secret|apikey|credential|privatekey|sessionid|cookie|authorization|auth$",
+)
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+# Free-text shapes that carry a name and a value.
+_NAME = r"[A-Za-z0-9_.\-]*"
+_KEY_VALUE = re.compile(  # secret_password=hunter2 (query strings, form bodies, log lines)
+    rf"(?P<name>{_NAME})(?P<sep>=)(?P<value>[^&\s\"'<>,;)]+)"
+)
+_JSON_PAIR = re.compile(  # "secret_password": "hunter2" or 'token': 'x'
+    rf"(?P<q>[\"'])(?P<name>{_NAME})(?P=q)(?P<sep>\s*:\s*)(?P<vq>[\"'])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)"
+)
+_HEADER_LINE = re.compile(  # Authorization: Bearer abc / Cookie: a=b; c=d
+    r"(?im)^(?P<name>[A-Za-z0-9\-]+)(?P<sep>[ \t]*:[ \t]*)(?P<value>[^\r\n]+)$"
+)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<value>[^@/\s]+)@")
+_MIN_SCRUB_LENGTH = 4  # shorter remembered values ("1", "ab") would wreck unrelated text
+
+
+def is_secret_name(name: str) -> bool:
+    """True when a header, field or query parameter named `name` holds a secret."""
+    lowered = name.lower()
+    if lowered in _SECRET_HEADERS:
+        return True
+    squashed = lowered.replace("-", "").replace("_", "")
+    return _SECRET_NAME.search(squashed) is not None
+
+
+class Redactor:
+    """Redacts URLs, headers, structures and free text; remembers values it removed to scrub them later."""
+
+    def __init__(self, known_secrets: Iterable[str] = ()) -> None:
+        self.secrets: set[str] = {value for value in known_secrets if value}
+
+    def _remember(self, value: str) -> None:
+        value = value.strip()
+        if value and value != REDACTED:
+            self.secrets.add(value)
+
+    def url(self, url: str) -> str:
+        """The URL with secret query parameter values and the user-info password replaced."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return self.text(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hostport = netloc.rpartition("@")
+            if ":" in userinfo:
+                user, _, password = userinfo.partition(":")
+                self._remember(password)
+                netloc = f"{user}:{REDACTED}@{hostport}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            rebuilt = []
+            for name, value in pairs:
+                if is_secret_name(name):
+                    self._remember(value)
+                    rebuilt.append(f"{quote(name, safe='')}={REDACTED}")
+                else:
+                    rebuilt.append(f"{quote(name, safe='')}={quote(value, safe='')}")
+            query = "&".join(rebuilt)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        result: dict[str, str] = {}
+        for name, value in items:
+            if is_secret_name(name):
+                self._remember(_bearer_token(str(value)))
+                result[name] = REDACTED
+            else:
+                result[name] = self.text(str(value))
+        return result
+
+    def value(self, data: Any) -> Any:
+        """A deep copy of `data` (dicts, lists, strings, numbers) with secret fields and text redacted."""
+        if isinstance(data, Mapping):
+            result: dict[Any, Any] = {}
+            for key, item in data.items():
+                if isinstance(key, str) and is_secret_name(key) and not isinstance(item, (Mapping, list, tuple)):
+                    if item is not None:
+                        self._remember(str(item))
+                        result[key] = REDACTED
+                    else:
+                        result[key] = None
+                elif isinstance(key, str) and key.lower() == "headers" and isinstance(item, Mapping):
+                    result[key] = self.headers(item)
+                else:
+                    result[key] = self.value(item)
+            return result
+        if isinstance(data, (list, tuple)):
+            return [self.value(item) for item in data]
+        if isinstance(data, str):
+            return self.text(data)
+        return data
+
+    def text(self, text: str) -> str:
+        """Free text with secret-looking pairs, URLs' passwords and every remembered secret value removed."""
+        if not text:
+            return text
+        text = _URL_USERINFO.sub(self._userinfo, text)
+        text = _JSON_PAIR.sub(self._json_pair, text)
+        text = _HEADER_LINE.sub(self._header_line, text)
+        text = _KEY_VALUE.sub(self._key_value, text)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= _MIN_SCRUB_LENGTH:
+                text = text.replace(secret, REDACTED)
+                quoted = quote(secret, safe="")
+                if quoted != secret:
+                    text = text.replace(quoted, REDACTED)
+        return text
+
+    def _userinfo(self, match: re.Match[str]) -> str:
+        self._remember(match["value"])
+        return f"{match['scheme']}{match['user']}:{REDACTED}@"
+
+    def _json_pair(self, match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"]):
+            return match.group(0)
+        self._remember(match["value"])
+        q, vq = match["q"], match["vq"]
+        return f"{q}{match['name']}{q}{match['sep']}{vq}{REDACTED}{vq}"
+
+    def _header_line(self, match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"]):
+            return match.group(0)
+        self._remember(_bearer_token(match["value"]))
+        return f"{match['name']}{match['sep']}{REDACTED}"
+
+    def _key_value(self, match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"]) or match["value"] == REDACTED:
+            return match.group(0)
+        self._remember(match["value"])
+        return f"{match['name']}={REDACTED}"
+
+
+def _bearer_token(value: str) -> str:
+    """'Bearer abc' -> 'abc' (the part worth scrubbing elsewhere); other values unchanged."""
+    scheme, _, rest = value.strip().partition(" ")
+    return rest.strip() if rest and scheme.lower() in {"bearer", "basic", "token", "digest"} else value
+
+
+def redact_url(url: str) -> str:
+    return Redactor().url(url)
+
+
+def redact_text(text: str) -> str:
+    return Redactor().text(text)
+
+
+def redact_value(data: Any) -> Any:
+    return Redactor().value(data)

@@ -1,0 +1,209 @@
+"""The Markdown report (`--report report.md`): a pure function from a Run (and findings) to text.
+
+Sections: table of contents, overall posture, SLO failures table, dashboard summary, analysis (offline findings,
+or the LLM's text when given), then one section per scenario with its calls, percentiles, errors by class, faults
+with their packet counters, and its expectations and SLOs. Every text that came from the user's input goes through
+the redactor (the loader redacted URLs and error texts already; this is the second fence).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from lueur_net.analysis.callstats import PERCENTILES, CallStats, call_stats, errors_by_class, in_window_mask
+from lueur_net.analysis.callstats import under_fault_mask
+from lueur_net.analysis.findings import Finding
+from lueur_net.analysis.model import Item, Run, Scenario, Window
+from lueur_net.analysis.overview import (
+    dashboard_rows,
+    format_ms,
+    objective_text,
+    observed_text,
+    posture_text,
+    slo_failure_rows,
+)
+from lueur_net.analysis.redact import Redactor
+
+REPORT_TITLE = "lueur-net resilience report"
+
+
+def cell(value: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ").strip() or "-"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def anchor(heading: str) -> str:
+    """The GitHub-style anchor of a heading (lower case, punctuation dropped, spaces to '-')."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def render_markdown(
+    run: Run,
+    findings: list[Finding],
+    *,
+    analysis_markdown: str | None = None,
+    source: str | None = None,
+    redactor: Redactor | None = None,
+) -> str:
+    """The whole report. `analysis_markdown` (an LLM's report body) replaces the offline findings section."""
+    redactor = redactor or Redactor()
+    sections: list[tuple[str, str]] = [
+        ("Overall Resilience Posture", posture_text(run, findings)),
+        ("SLO Failures", _failures(run)),
+        ("Dashboard Summary", _dashboard(run)),
+        ("Analysis", _analysis(findings, analysis_markdown)),
+    ]
+    for scenario in run.scenarios:
+        sections.append((f"{scenario.index + 1}. {scenario.title}", _scenario(scenario)))
+    sections.append(("Run Details", _details(run, source)))
+
+    out = [f"# {REPORT_TITLE}", ""]
+    status = "PASSED" if run.tests_failed == 0 else "FAILED"
+    took = f", total time {run.duration_s:.1f}s" if run.duration_s is not None else ""
+    out += [f"**{status}** - Tests run: {run.tests_run}, Tests failed: {run.tests_failed}{took}", ""]
+    out += ["## Table of Contents", ""]
+    for heading, _ in sections:
+        out.append(f"- [{heading}](#{anchor(heading)})")
+    out.append("")
+    for heading, body in sections:
+        out += [f"## {heading}", "", body.rstrip(), ""]
+    return redactor.text("\n".join(out).rstrip() + "\n")
+
+
+def _failures(run: Run) -> str:
+    rows = slo_failure_rows(run)
+    if not rows:
+        return "Every SLO and expectation held."
+    return table(
+        ["Scenario", "Endpoint", "SLO", "Objective", "Observed", "Margin", "Failure pattern"],
+        [[r.scenario, f"`{r.endpoint}`", r.check, r.objective, r.observed, r.margin, r.pattern] for r in rows],
+    )
+
+
+def _dashboard(run: Run) -> str:
+    rows = dashboard_rows(run)
+    return table(
+        ["Scope", "Total scenarios", "Passed", "Failed"],
+        [[row.scope if i == 0 else f"`{row.scope}`", row.total, row.passed, row.failed] for i, row in enumerate(rows)],
+    )
+
+
+def _analysis(findings: list[Finding], analysis_markdown: str | None) -> str:
+    if analysis_markdown:
+        # Demote the LLM's headings below ours so the report keeps one outline.
+        return re.sub(r"(?m)^(#{1,4}) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", analysis_markdown)
+    return findings_markdown(findings)
+
+
+def findings_markdown(findings: list[Finding]) -> str:
+    """The offline analyzer's findings: one sub-section each, evidence as a list, then the advice."""
+    if not findings:
+        return "The offline analyzer found nothing worth flagging."
+    lines = ["Deterministic findings from the recorded calls (offline analyzer, no LLM).", ""]
+    for number, finding in enumerate(findings, start=1):
+        lines += [f"### {number}. [{finding.severity}] {finding.title}", ""]
+        lines += [f"*{finding.scenario}* - `{finding.endpoint}`", "", finding.summary, ""]
+        lines += ["Evidence:", ""]
+        lines += [f"- {key}: {value}" for key, value in finding.evidence.items()]
+        lines += ["", f"**Recommendation:** {finding.recommendation}", ""]
+    return "\n".join(lines)
+
+
+def _stats_row(label: str, stats: CallStats) -> list[object]:
+    return [label, stats.calls, f"{stats.errors} ({stats.error_rate:.1f}%)"] + [
+        format_ms(stats.p(p)) for p in PERCENTILES
+    ] + [format_ms(stats.max_ms)]
+
+
+def phase_table(item: Item) -> str:
+    calls = item.calls
+    rows = [_stats_row("all calls", call_stats(calls))]
+    if item.windows and not calls.empty:
+        fault = under_fault_mask(calls)
+        if (~fault).any():
+            rows.append(_stats_row("baseline (no fault active)", call_stats(calls[~fault])))
+        rows.append(_stats_row("under fault", call_stats(calls[fault])))
+        if len(item.windows) > 1:
+            for window in item.windows:
+                rows.append(_stats_row(f"in {window.name}", call_stats(calls[in_window_mask(calls, window.name)])))
+    return table(["Phase", "Calls", "Errors"] + [f"p{p}" for p in PERCENTILES] + ["Max"], rows)
+
+
+def window_text(window: Window) -> str:
+    end = f"{window.end_s:.2f} s" if window.end_s is not None else "end"
+    return f"{window.start_s:.2f} s - {end}"
+
+
+def _faults_table(item: Item) -> str:
+    rows = []
+    for window in item.windows:
+        counters = ", ".join(f"{key} {value}" for key, value in window.counters.items()) or "not reported"
+        rows.append([window.name, window.describe(), window_text(window), window.backend or "-", counters])
+    return table(["Fault", "Settings", "Window", "Backend", "Packet counters"], rows)
+
+
+def _checks_table(item: Item) -> str:
+    rows = [[check.title + (f" ({check.window})" if check.window else ""), check.kind, objective_text(check),
+             observed_text(check), "pass" if check.passed else "**FAIL**"] for check in item.checks]
+    return table(["Check", "Kind", "Objective", "Observed", "Result"], rows)
+
+
+def _item(item: Item, heading_level: int) -> str:
+    lines = []
+    timeout = f"{item.timeout_ms:g} ms" if item.timeout_ms is not None else "none set"
+    lines += [f"`{item.method.upper()} {item.url}` - strategy: {item.strategy}, client timeout: {timeout}, "
+              f"result: **{'pass' if item.passed else 'FAIL'}**", ""]
+    lines += [phase_table(item), ""]
+    classes = errors_by_class(item.calls)
+    if classes:
+        lines += ["Errors by class:", "", table(["Class", "Calls"], list(classes.items())), ""]
+    if item.windows:
+        lines += ["Faults:", "", _faults_table(item), ""]
+    if item.checks:
+        lines += ["Expectations and SLOs:", "", _checks_table(item), ""]
+    return "\n".join(lines)
+
+
+def _scenario(scenario: Scenario) -> str:
+    lines = []
+    if scenario.description:
+        lines += [scenario.description.strip(), ""]
+    for item in scenario.items:
+        if len(scenario.items) > 1:
+            lines += [f"### Item {item.index + 1}: `{item.endpoint}`", ""]
+        lines.append(_item(item, 3))
+    return "\n".join(lines)
+
+
+def _details(run: Run, source: str | None) -> str:
+    lines = []
+    if source:
+        lines.append(f"- results: `{source}`")
+    for key in ("tool", "started_at", "host", "kernel", "backends"):
+        if key in run.meta:
+            lines.append(f"- {key}: {cell(_flat(run.meta[key]))}")
+    if run.duration_s is not None:
+        lines.append(f"- total time: {run.duration_s:.1f} s")
+    lines.append(f"- calls recorded: {len(run.records)}")
+    return "\n".join(lines)
+
+
+def _flat(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_flat(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_flat(item) for item in value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)

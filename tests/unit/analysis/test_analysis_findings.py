@@ -1,0 +1,55 @@
+"""The offline analyzer: each rule fires on the synthetic run with the right numbers, deterministically."""
+
+from __future__ import annotations
+
+from lueur_net.analysis.findings import analyze, recovery_seconds
+from lueur_net.analysis.model import Run
+
+
+def _by_kind(run: Run, kind: str):  # type: ignore[no-untyped-def]
+    return [finding for finding in analyze(run) if finding.kind == kind]
+
+
+def test_slo_breaches_name_fault_and_margin(sample_run: Run) -> None:
+    breaches = _by_kind(sample_run, "slo-breach")
+    assert {finding.scenario for finding in breaches} == {
+        "Periodic 150-250 ms latency pulses during load", "Full black-hole for 1 s"}
+    blackhole = next(f for f in breaches if "black-hole" in f.scenario)
+    assert blackhole.evidence["margin"] == 9.0 and "blackhole" in str(blackhole.evidence["faults"])
+    assert blackhole.severity == "critical" and blackhole.recommendation
+
+
+def test_errors_cluster_in_the_blackhole_window(sample_run: Run) -> None:
+    (cluster,) = _by_kind(sample_run, "error-cluster")
+    assert cluster.evidence["errors"] == 6 and cluster.evidence["errors_in_windows"] == 6
+    assert cluster.evidence["error_rate_outside_pct"] == 0.0
+
+
+def test_recovery_after_blackhole(sample_run: Run) -> None:
+    item = sample_run.scenarios[4].items[0]
+    seconds = recovery_seconds(item, item.windows[0])
+    assert seconds is not None and 0.3 <= seconds <= 0.6
+    assert any(f.kind == "recovery" and f.scenario == item.scenario for f in analyze(sample_run))
+
+
+def test_unbounded_wait_only_without_timeout(sample_run: Run) -> None:
+    (wait,) = _by_kind(sample_run, "unbounded-wait")
+    assert wait.endpoint == "POST /users/" and wait.evidence["longest_ms"] == 5012.0
+
+
+def test_bandwidth_sensitivity_slope(sample_run: Run) -> None:
+    (finding,) = _by_kind(sample_run, "bandwidth-sensitivity")
+    # the fixture's payloads cross a 512 KB/s link: about 1.95 ms per KB
+    assert 1.8 <= float(finding.evidence["ms_per_kb"]) <= 2.1
+
+
+def test_tail_amplification_under_latency_pulses(sample_run: Run) -> None:
+    findings = [f for f in _by_kind(sample_run, "tail-amplification") if f.scenario.startswith("Periodic")]
+    assert findings and float(findings[0].evidence["fault_p99_ms"]) > 300
+
+
+def test_deterministic_and_most_severe_first(sample_run: Run) -> None:
+    first, second = analyze(sample_run), analyze(sample_run)
+    assert first == second
+    order = {"critical": 0, "warning": 1, "info": 2}
+    assert [order[f.severity] for f in first] == sorted(order[f.severity] for f in first)

@@ -1,0 +1,39 @@
+"""Redaction: secret headers, fields, query parameters and URL passwords never survive, and are scrubbed later."""
+
+from __future__ import annotations
+
+from lueur_net.analysis.redact import REDACTED, Redactor, is_secret_name, redact_text, redact_url
+
+
+def test_secret_names() -> None:
+    for name in ("Authorization", "Cookie", "Set-Cookie", "X-API-Key", "api_key", "secret_password", "passwd",
+                 "access_token", "X-Auth-Token", "client_secret"):
+        assert is_secret_name(name), name
+    for name in ("name", "passed", "user_id", "Accept", "author", "content-type"):
+        assert not is_secret_name(name), name
+
+
+def test_query_parameter_and_userinfo_are_redacted() -> None:
+    url = redact_url("http://bob:pa55word@localhost:9090/users/?name=bob&secret_password=hunter2")
+    assert "hunter2" not in url and "pa55word" not in url
+    assert "name=bob" in url and f"secret_password={REDACTED}" in url
+
+
+def test_free_text_shapes() -> None:
+    text = redact_text('{"secret_password": "hunter2", "name": "bob"}\nAuthorization: Bearer abc.def\ntoken=zz9z')
+    assert "hunter2" not in text and "abc.def" not in text and "zz9z" not in text
+    assert '"name": "bob"' in text
+
+
+def test_values_seen_once_are_scrubbed_everywhere() -> None:
+    redactor = Redactor()
+    redactor.headers({"Authorization": "Bearer tok-123456", "Accept": "application/json"})
+    redactor.url("http://h/?api_key=k-98765")
+    assert redactor.text("server echoed tok-123456 and k-98765") == f"server echoed {REDACTED} and {REDACTED}"
+
+
+def test_structures_keep_non_secret_fields() -> None:
+    data = Redactor().value({"passed": True, "headers": {"Cookie": "a=b", "Accept": "x"}, "password": "p4ss",
+                             "nested": [{"client_secret": "s3cr3t"}]})
+    assert data == {"passed": True, "headers": {"Cookie": REDACTED, "Accept": "x"}, "password": REDACTED,
+                    "nested": [{"client_secret": REDACTED}]}
