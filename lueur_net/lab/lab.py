@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -342,14 +343,19 @@ class Lab:
             return
         self._closed = True
         failures: list[str] = []
-        for entry, undo in reversed(self._undo):
-            try:
-                undo()
-            except Exception as error:  # noqa: BLE001 - keep reverting the rest, report at the end
-                failures.append(f"{entry.describe()}: {error}")
-                continue
-            self.ledger.done(entry)
-        self._undo.clear()
+        # A second Ctrl-C or SIGTERM must not cut the revert short: hold them until it is finished.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+        try:
+            for entry, undo in reversed(self._undo):
+                try:
+                    undo()
+                except Exception as error:  # noqa: BLE001 - keep reverting the rest, report at the end
+                    failures.append(f"{entry.describe()}: {error}")
+                    continue
+                self.ledger.done(entry)
+            self._undo.clear()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         if failures:
             raise EnvironmentProblem(
                 "could not revert everything; `sudo lueur-net clean` retries: " + "; ".join(failures)
