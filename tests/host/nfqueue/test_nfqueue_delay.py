@@ -38,3 +38,58 @@ def test_nfqueue_delay_adds_configured_latency(veth_lab: VethLab, echo_server: E
     assert counters["affected"] >= 30 and counters["held"] <= counters["affected"]
     assert "NFQUEUE" not in iptables_save(veth_lab.server_ns)
     assert delay._process.poll() is not None
+
+
+def test_nfqueue_jitter_spreads_and_clamps(veth_lab: VethLab, echo_server: EchoServer, tmp_path) -> None:
+    match = Match(protocol="tcp", destination_port=echo_server.address[1])
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        with start_delay(veth_lab.server_ns, veth_lab.server_if,
+                         DelaySpec(mean_ns=50 * MS, jitter_ns=30 * MS, distribution="uniform", seed=7),
+                         ledger, match=match) as delay:
+            uniform = round_trips_ms(veth_lab.client_ns, echo_server.address, 60)
+        with start_delay(veth_lab.server_ns, veth_lab.server_if,
+                         DelaySpec(mean_ns=50 * MS, jitter_ns=40 * MS, distribution="normal", min_ns=40 * MS,
+                                   max_ns=60 * MS, seed=7), ledger, match=match):
+            clamped = round_trips_ms(veth_lab.client_ns, echo_server.address, 40)
+    # Uniform 20..80 ms: a visible spread (order keeping can only stretch delays, never shrink them).
+    assert min(uniform) >= 20, sorted(uniform)
+    assert percentile(uniform, 0.9) - percentile(uniform, 0.1) >= 20, sorted(uniform)
+    assert delay.counters()["affected"] >= 60
+    # Normal with sd 40 ms would spread 50 +- 80 ms; the clamps hold it to 40..60 ms (+ scheduling on 2 busy cores).
+    assert min(clamped) >= 40 and percentile(clamped, 0.9) <= 75, sorted(clamped)
+
+
+def test_nfqueue_windows_delay_only_inside(veth_lab: VethLab, echo_server: EchoServer, tmp_path) -> None:
+    start = time.monotonic_ns() + 700 * MS
+    window = Window(start, start + 800 * MS)
+    samples: list[tuple[int, float]] = []
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        with start_delay(veth_lab.server_ns, veth_lab.server_if, DelaySpec(mean_ns=100 * MS), ledger,
+                         match=Match(protocol="tcp", destination_port=echo_server.address[1]),
+                         windows=[window]) as delay:
+            end = window.end_ns + 700 * MS
+            while time.monotonic_ns() < end:
+                sent = time.monotonic_ns()
+                samples.append((sent, round_trips_ms(veth_lab.client_ns, echo_server.address, 1)[0]))
+                time.sleep(0.02)
+            counters = delay.counters()
+    margin = 60 * MS
+    before = [rtt for sent, rtt in samples if sent < window.start_ns - margin]
+    inside = [rtt for sent, rtt in samples if window.start_ns + margin <= sent < window.end_ns - 150 * MS]
+    after = [rtt for sent, rtt in samples if sent >= window.end_ns + margin]
+    assert before and inside and after, samples
+    assert max(before) < 60 and max(after) < 60, (before, after)  # a new connection's handshake is ~1 RTT
+    assert min(inside) >= 100, inside
+    assert counters["passed"] > 0 and counters["affected"] > 0
+
+
+def test_nfqueue_two_delays_in_one_namespace_use_different_queues(veth_lab: VethLab, tmp_path) -> None:
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        with start_delay(veth_lab.server_ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger,
+                         match=Match(protocol="udp", destination_port=9)) as first, \
+                start_delay(veth_lab.server_ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger,
+                            match=Match(protocol="udp", destination_port=10)) as second:
+            assert first.queue != second.queue
+            rules = iptables_save(veth_lab.server_ns)
+            assert f"--queue-num {first.queue}" in rules and f"--queue-num {second.queue}" in rules
+    assert "NFQUEUE" not in iptables_save(veth_lab.server_ns)
