@@ -3,6 +3,7 @@
 Public API (everything else in this package is private):
 
     load(paths) -> list[LoadedScenario]      files, directories; raises ScenarioError (a BadInput) with every problem
+    check(paths) -> (list[LoadedScenario], list[Problem])   the same without raising on file errors
     loads(text, source="<string>") -> list[LoadedScenario]
     json_schema() -> dict                    generated from the same models that validate
 
@@ -56,9 +57,19 @@ from lueur_net.scenario.models import (
     Slo,
     Strategy,
 )
+from lueur_net.scenario.loader import LoadedScenario, check, load, loads
 from lueur_net.scenario.periods import Period, TimePoint, Window
+from lueur_net.scenario.problems import Problem, ScenarioError
+from lueur_net.scenario.schema import json_schema
 
 __all__ = [
+    "LoadedScenario",
+    "Problem",
+    "ScenarioError",
+    "check",
+    "json_schema",
+    "load",
+    "loads",
     "DEFAULT_CALL_TIMEOUT_MS",
     "DEFAULT_DIRECTION",
     "DEFAULT_PACKET_LOSS",

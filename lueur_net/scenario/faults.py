@@ -108,7 +108,9 @@ class LatencyFault(FaultBase):
             )
         if self.min is not None and self.max is not None and self.min >= self.max:
             raise PydanticCustomError(
-                "latency_parameters", "min ({min:g} ms) must be below max ({max:g} ms)", {"min": self.min, "max": self.max}
+                "latency_parameters",
+                "min ({min} ms) must be below max ({max} ms)",
+                {"min": f"{self.min:g}", "max": f"{self.max:g}"},
             )
         return self
 

@@ -125,9 +125,9 @@ def parse_period(value: object) -> Period:
         if start.percent + duration.percent > 100.0 + 1e-9:
             raise PydanticCustomError(
                 "period",
-                "period '{whole}' runs past the end: start {start} + duration {duration} = {total:g}% > 100%",
+                "period '{whole}' runs past the end: start {start} + duration {duration} = {total}% > 100%",
                 {"whole": value, "start": str(start), "duration": str(duration),
-                 "total": start.percent + duration.percent},
+                 "total": f"{start.percent + duration.percent:g}"},
             )
     if start.percent is not None and start.percent >= 100.0:
         raise PydanticCustomError("period", "period '{whole}' starts at the end (100%)", {"whole": value})
@@ -140,4 +140,9 @@ def as_period_list(value: object) -> object:
         return ()
     if isinstance(value, str):
         return (value,)
+    if not isinstance(value, (list, tuple)):
+        raise PydanticCustomError(
+            "period", "a period is a string like 'start:10%,duration:15%', or a list of them; got {value}",
+            {"value": repr(value)},
+        )
     return value

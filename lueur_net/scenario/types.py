@@ -56,8 +56,9 @@ Probability = Annotated[
     ),
 ]
 
-PositiveNumber = Annotated[float, BeforeValidator(units.number), Field(gt=0)]
-NonNegativeNumber = Annotated[float, BeforeValidator(units.number), Field(ge=0)]
+# Constraints before the validator, so that pydantic writes them into the JSON Schema as minimum/exclusiveMinimum.
+PositiveNumber = Annotated[float, Field(gt=0), BeforeValidator(units.number)]
+NonNegativeNumber = Annotated[float, Field(ge=0), BeforeValidator(units.number)]
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 StatusCode = Annotated[StrictInt, Field(ge=100, le=599)]
 
