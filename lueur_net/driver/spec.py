@@ -44,16 +44,31 @@ class LoadSpec:
     workers: int = 0  # processes sharing the clients; 0 = chosen from the total rate and the CPU count
 
 
+ANCHOR_ITEM = "item"
+ANCHOR_CALL = "call"
+
+
 @dataclass(frozen=True)
 class FaultWindow:
-    """A fault active from `start_s` to `end_s` (seconds from t0; `end_s` None = until the item ends)."""
+    """When a fault is active: from `start_s` to `end_s` (exclusive; None = until the item ends).
+
+    `anchor` "item": seconds from the item's t0 (load; the planner's windows); a call lists the fault when the
+    window contains its intended send time. `anchor` "call": seconds from each call's own send (lueur's periods
+    for single and repeat items, where 100% is the call's timeout); a call lists the fault when the window
+    overlaps the call's duration. `name` is the planner's fault id (`f0`, `f1.ingress`, ...): the records'
+    `faults` column carries these names.
+    """
 
     name: str
     start_s: float = 0.0
     end_s: float | None = None
+    anchor: str = ANCHOR_ITEM
 
     def active_at(self, t: float) -> bool:
         return self.start_s <= t and (self.end_s is None or t < self.end_s)
+
+    def overlaps(self, start: float, end: float) -> bool:
+        return self.start_s <= end and (self.end_s is None or start < self.end_s)
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,39 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import httpx
 
 from lueur_net.driver.call import make_client, perform_call, tls_context
 from lueur_net.driver.progress import ProgressWriter
-from lueur_net.driver.spec import ItemSpec, LoadSpec
+from lueur_net.driver.spec import ANCHOR_CALL, ANCHOR_ITEM, ItemSpec, LoadSpec
 from lueur_net.records.call import PHASE_BASELINE, PHASE_FAULT, CallRecord, call_failures
 
 
+def item_faults(spec: ItemSpec, phase: str, intended_s: float) -> list[str]:
+    """Item-anchored windows active at the intended send time (none in the baseline phase)."""
+    if phase == PHASE_BASELINE:
+        return []
+    return _unique(w.name for w in spec.windows if w.anchor == ANCHOR_ITEM and w.active_at(intended_s))
+
+
+def add_call_faults(spec: ItemSpec, record: CallRecord) -> None:
+    """Call-anchored windows that overlap the call (from its send to its end)."""
+    if record.phase == PHASE_BASELINE:
+        return
+    duration_s = (record.total_ms or 0.0) / 1000.0
+    names = [w.name for w in spec.windows if w.anchor == ANCHOR_CALL and w.overlaps(0.0, duration_s)]
+    record.faults = _unique([*record.faults, *names])
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
 def new_record(spec: ItemSpec, *, iteration: int, phase: str, client: int, seq: int, intended_s: float) -> CallRecord:
-    faults = [] if phase == PHASE_BASELINE else [w.name for w in spec.windows if w.active_at(intended_s)]
+    faults = item_faults(spec, phase, intended_s)
     return CallRecord(
         scenario=spec.scenario,
         scenario_index=spec.scenario_index,
@@ -63,6 +84,7 @@ async def run_sequential(spec: ItemSpec, t0: float, progress: ProgressWriter) ->
             intended = time.monotonic() - t0
             record = new_record(spec, iteration=iteration, phase=phase, client=0, seq=seq, intended_s=intended)
             await perform_call(client, spec.call, record, t0)
+            add_call_faults(spec, record)
             records.append(record)
             failed = missed(spec, record)
             progress.call_finished(failed)
@@ -113,6 +135,7 @@ async def run_load(
     async def one(record: CallRecord, client: httpx.AsyncClient) -> None:
         try:
             await perform_call(client, spec.call, record, t0)
+            add_call_faults(spec, record)
         finally:
             slots.release()
             state.in_flight -= 1

@@ -1,0 +1,226 @@
+"""results.json, schema `results_v1` (docs/results-schema.md): lueur's summary plus our statistics and verdicts.
+
+Build one item document per driven item with `item_document(...)`, then the whole file with `results_document(...)`
+and `write_results(...)`. The run command fills the placeholders it owns: per item `plan`, `backends`, `counters`
+and each window's `backend`/`counters`; at the top `plan`, `backends`, `capabilities`, `counters`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lueur_net import __version__
+from lueur_net.analysis.stats import item_stats
+from lueur_net.analysis.verdicts import ItemRules, SloRule, item_verdict
+from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.spec import ItemSpec
+from lueur_net.scenario.models import LoadStrategy, RepeatStrategy, Scenario
+
+SCHEMA = "lueur-net/results"
+SCHEMA_VERSION = 1
+
+
+def item_rules(scenario: Scenario, item_index: int, spec: ItemSpec) -> ItemRules:
+    item = scenario.items[item_index]
+    expect = item.expect
+    return ItemRules(
+        strategy=spec.strategy,
+        status=expect.status if expect else None,
+        response_time_under_ms=expect.response_time_under if expect else None,
+        slos=tuple(SloRule(s.slo_type, s.title, s.objective, s.threshold) for s in item.context.slo),
+        windows=tuple(dict.fromkeys(window.name for window in spec.windows)),
+    )
+
+
+def _strategy(scenario: Scenario, item_index: int) -> dict[str, Any]:
+    strategy = scenario.items[item_index].context.strategy
+    if isinstance(strategy, LoadStrategy):
+        return {"mode": "load", "duration_s": strategy.duration, "clients": strategy.clients, "rps": strategy.rps}
+    if isinstance(strategy, RepeatStrategy):
+        return {
+            "mode": "repeat",
+            "count": strategy.count,
+            "step_ms": strategy.step,
+            "wait_ms": strategy.wait,
+            "failfast": strategy.failfast,
+            "add_baseline_call": strategy.add_baseline_call,
+        }
+    return {"mode": "single"}
+
+
+def _windows(scenario: Scenario, item_index: int, spec: ItemSpec) -> list[dict[str, Any]]:
+    faults = scenario.items[item_index].context.faults
+    documents = []
+    for window in spec.windows:
+        fault = None
+        if window.name.startswith("f"):
+            index_text = window.name[1:].split(".")[0]
+            if index_text.isdigit() and int(index_text) < len(faults):
+                fault = faults[int(index_text)]
+        params = (
+            fault.model_dump(mode="json", by_alias=True, exclude={"type", "period"}, exclude_none=True) if fault else {}
+        )
+        documents.append(
+            {
+                "name": window.name,
+                "type": getattr(fault, "type", None),
+                "start_s": window.start_s,
+                "end_s": window.end_s,
+                "anchor": window.anchor,
+                "params": params,
+                "backend": None,  # filled by the run command
+                "counters": {},  # filled by the run command
+            }
+        )
+    return documents
+
+
+def item_document(
+    scenario: Scenario, item_index: int, spec: ItemSpec, run: ItemRun | None, frame: pd.DataFrame
+) -> dict[str, Any]:
+    """One item: what ran (call, strategy, expectations, SLOs, windows), how the driver held it, stats, verdict.
+
+    `frame`: this item's rows of the run's records (lueur_net.records.frame.records_frame).
+    """
+    item = scenario.items[item_index]
+    rules = item_rules(scenario, item_index, spec)
+    verdict = item_verdict(frame, rules)
+    return {
+        "index": item_index,
+        "call": {
+            "method": spec.call.method,
+            "url": spec.call.url,
+            "timeout_ms": item.call.timeout,  # as written; None = the default below
+            "effective_timeout_ms": spec.call.timeout_s * 1000.0,
+            "header_names": [name for name, _ in spec.call.headers],  # values may be secrets: never written
+            "body_bytes": len(spec.call.body) if spec.call.body is not None else 0,
+            "operation_id": item.call.meta.operation_id if item.call.meta else None,
+        },
+        "strategy": _strategy(scenario, item_index),
+        "expect": item.expect.model_dump(mode="json", exclude_none=True) if item.expect else {},
+        "slo": [slo.model_dump(mode="json") for slo in item.context.slo],
+        "upstreams": list(item.context.upstreams),
+        "windows": _windows(scenario, item_index, spec),
+        "driver": {
+            "t0_monotonic": run.t0 if run else None,
+            "workers": run.workers if run else None,
+            **(run.notes if run else {}),
+        },
+        "plan": None,  # filled by the run command (the FaultPlan that ran)
+        "backends": [],  # filled by the run command
+        "counters": {},  # filled by the run command: data plane counters per window name
+        "stats": item_stats(frame, rules.windows),
+        "tests": [test.to_dict() for test in verdict.tests],
+        "tests_run": len(verdict.tests),
+        "tests_failed": verdict.tests_failed,
+        "expectations": [check.to_dict() for check in verdict.expectations],
+        "slos": [check.to_dict() for check in verdict.slos],
+        "slo_windows": [check.to_dict() for check in verdict.slo_windows],
+        "passed": verdict.passed,
+    }
+
+
+def host_facts() -> dict[str, Any]:
+    uname = os.uname()
+    import httpx
+
+    return {
+        "hostname": socket.gethostname(),
+        "kernel": uname.release,
+        "kernel_version": uname.version,
+        "machine": uname.machine,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "httpx": httpx.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def results_document(
+    scenarios: Sequence[tuple[Scenario, str | None, list[dict[str, Any]]]],
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    records_path: str | None = None,
+    records_rows: int = 0,
+    host: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The whole results_v1 document. `scenarios`: (model, source file or None, its item documents) in run order."""
+    scenario_docs = []
+    for index, (scenario, source, items) in enumerate(scenarios):
+        tests_run = sum(item["tests_run"] for item in items)
+        tests_failed = sum(item["tests_failed"] for item in items)
+        scenario_docs.append(
+            {
+                "index": index,
+                "title": scenario.title,
+                "description": scenario.description,
+                "file": source,
+                "items": items,
+                "tests_run": tests_run,
+                "tests_failed": tests_failed,
+                "passed": tests_failed == 0,
+            }
+        )
+    tests_run = sum(s["tests_run"] for s in scenario_docs)
+    tests_failed = sum(s["tests_failed"] for s in scenario_docs)
+    duration = (finished_at - started_at).total_seconds()
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "lueur-net", "version": __version__, "argv": sys.argv[1:]},
+        "started_at": _iso(started_at),
+        "finished_at": _iso(finished_at),
+        "duration_s": duration,
+        "summary": {
+            "tests_run": tests_run,
+            "tests_failed": tests_failed,
+            "total_time_s": duration,
+            "scenarios_run": len(scenario_docs),
+            "scenarios_failed": sum(not s["passed"] for s in scenario_docs),
+            "calls": sum(item["stats"]["all"]["calls"] for s in scenario_docs for item in s["items"]),
+            "passed": tests_failed == 0,
+        },
+        "host": host if host is not None else host_facts(),
+        "capabilities": {},  # filled by the run command (probe_capabilities().to_dict())
+        "backends": [],  # filled by the run command
+        "plan": None,  # filled by the run command (--dry-run's plan of every item)
+        "counters": {},  # filled by the run command
+        "records": {"path": records_path, "rows": records_rows},
+        "scenarios": scenario_docs,
+    }
+
+
+def write_results(document: dict[str, Any], path: Path) -> None:
+    """Write results.json (UTF-8, indented; NaN written as null)."""
+    path.write_text(json.dumps(_clean(document), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python, tuples -> lists."""
+    if isinstance(value, dict):
+        return {str(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    return value

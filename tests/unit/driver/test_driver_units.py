@@ -1,0 +1,192 @@
+"""Driver pieces that need no network: schedule, error classes, windows, progress lines, ItemSpec building."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+import socket
+import time
+
+import httpx
+import pytest
+import yaml
+
+from lueur_net.driver.errorclass import classify, describe
+from lueur_net.driver.progress import ProgressReader, ProgressWriter
+from lueur_net.driver.spec import ANCHOR_CALL, ANCHOR_ITEM, CallSpec, FaultWindow, ItemSpec, LoadSpec, RepeatSpec
+from lueur_net.driver.strategies import add_call_faults, load_schedule, new_record
+from lueur_net.records.call import PHASE_BASELINE, PHASE_FAULT
+
+
+def _wrapped(inner: BaseException, outer: type[Exception] = httpx.ConnectError) -> Exception:
+    try:
+        try:
+            raise inner
+        except BaseException as error:
+            raise outer("wrapped") from error
+    except Exception as error:  # noqa: BLE001
+        return error
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (httpx.ConnectTimeout("t"), "timeout"),
+        (httpx.ReadTimeout("t"), "timeout"),
+        (TimeoutError(), "timeout"),
+        (_wrapped(ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")), "refused"),
+        (_wrapped(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), httpx.ReadError), "reset"),
+        (_wrapped(BrokenPipeError(errno.EPIPE, "Broken pipe"), httpx.WriteError), "reset"),
+        (_wrapped(socket.gaierror(-2, "Name or service not known")), "dns"),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."), "protocol"),
+        (_wrapped(OSError(errno.ENETUNREACH, "Network is unreachable")), "other"),
+        (_wrapped(ExceptionGroup("all", [ConnectionRefusedError(errno.ECONNREFUSED, "refused")])), "refused"),
+    ],
+)
+def test_error_classes_follow_the_errno_in_the_chain(error: BaseException, expected: str) -> None:
+    assert classify(error) == expected
+
+
+def test_describe_uses_the_os_text_when_the_error_has_none() -> None:
+    error = _wrapped(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), httpx.ReadError)
+    error.args = ()
+    assert describe(error) == "ReadError: Connection reset by peer"
+
+
+def test_load_schedule_is_exact_and_staggered() -> None:
+    schedule = load_schedule(LoadSpec(duration_s=10, clients=3, rps=2))
+    assert len(schedule) == 3 * 2 * 10
+    times = [t for t, _ in schedule]
+    assert times == sorted(times)
+    for client in range(3):
+        own = [t for t, c in schedule if c == client]
+        assert own[0] == pytest.approx(client / 3 * 0.5)
+        assert all(b - a == pytest.approx(0.5) for a, b in zip(own, own[1:]))
+    assert max(times) < 10.0
+
+
+def test_load_schedule_rounds_fractional_counts() -> None:
+    assert len(load_schedule(LoadSpec(duration_s=1.5, clients=2, rps=3))) == 2 * round(4.5)
+
+
+def _spec(**changes: object) -> ItemSpec:
+    base = dict(scenario="s", scenario_index=0, item=0, call=CallSpec("GET", "http://127.0.0.1:1/"))
+    base.update(changes)
+    return ItemSpec(**base)  # type: ignore[arg-type]
+
+
+def test_item_windows_are_checked_at_the_intended_send_time() -> None:
+    spec = _spec(windows=(FaultWindow("f0", 1.0, 2.0), FaultWindow("f1"), FaultWindow("f0", 5.0, 6.0)))
+    assert new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=0.5).faults == ["f1"]
+    assert new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=1.0).faults == ["f0", "f1"]
+    assert new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=2.0).faults == ["f1"]
+    assert sorted(new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=5.5).faults) == ["f0", "f1"]
+    assert new_record(spec, iteration=0, phase=PHASE_BASELINE, client=0, seq=0, intended_s=1.5).faults == []
+
+
+def test_call_windows_count_when_they_overlap_the_call() -> None:
+    spec = _spec(windows=(FaultWindow("f0", 0.15, 0.35, anchor=ANCHOR_CALL),))
+    record = new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=3.0)
+    record.total_ms = 100.0
+    add_call_faults(spec, record)
+    assert record.faults == []
+    record.total_ms = 200.0
+    add_call_faults(spec, record)
+    assert record.faults == ["f0"]
+
+
+def test_planned_calls_and_strategy() -> None:
+    assert _spec().planned_calls == 1 and _spec().strategy == "single"
+    repeat = _spec(repeat=RepeatSpec(count=5, add_baseline_call=True))
+    assert repeat.planned_calls == 6 and repeat.strategy == "repeat"
+    load = _spec(load=LoadSpec(duration_s=8, clients=5, rps=4))
+    assert load.planned_calls == 160 and load.strategy == "load"
+
+
+def _hook(iteration: int, phase: str) -> None:  # module level: picklable
+    pass
+
+
+def test_item_spec_pickles_with_a_module_level_hook() -> None:
+    spec = _spec(hook=_hook, windows=(FaultWindow("f0", 1, 2, ANCHOR_ITEM),), progress_fd=7)
+    assert pickle.loads(pickle.dumps(spec)) == spec
+
+
+def test_progress_lines_reach_the_reader_and_add_up() -> None:
+    read_end, write_end = os.pipe()
+    events: list[dict[str, object]] = []
+    with ProgressReader(read_end, events.append):
+        writer = ProgressWriter(write_end, scenario_index=2, item=1)
+        writer.call_finished(False)
+        writer.call_finished(True)
+        writer.end()
+        deadline = time.monotonic() + 5
+        while not any(e.get("event") == "end" for e in events) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    os.close(write_end)
+    os.close(read_end)
+    calls = [e for e in events if e["event"] == "calls"]
+    assert sum(e["done"] for e in calls) == 2  # type: ignore[misc]
+    assert sum(e["failed"] for e in calls) == 1  # type: ignore[misc]
+    assert events[-1] == {"event": "end", "scenario_index": 2, "item": 1}
+
+
+def test_progress_never_blocks_when_nobody_reads() -> None:
+    read_end, write_end = os.pipe()
+    writer = ProgressWriter(write_end, scenario_index=0, item=0)
+    started = time.monotonic()
+    for _ in range(5000):  # far more than a pipe buffer holds
+        writer.call_finished(False)
+    assert time.monotonic() - started < 5
+    os.close(write_end)
+    os.close(read_end)
+
+
+SCENARIO_YAML = """
+title: Periodic pulses
+items:
+  - call:
+      method: get
+      url: http://localhost:9090/users/{user_id}
+      headers: {X-Call: "1"}
+      body: '{"a": 1}'
+    context:
+      faults:
+        - type: latency
+          mean: 150.0
+          period: start:10%,duration:15%
+        - type: blackhole
+      strategy: {mode: load, duration: 10s, clients: 3, rps: 2}
+    expect: {status: 200, response_time_under: 100}
+  - call: {method: GET, url: http://localhost:9090/, timeout: 500}
+    context:
+      faults:
+        - type: packetloss
+          period: start:30%,duration:40%
+      strategy: {mode: repeat, count: 5, step: 100, wait: 20, add_baseline_call: true}
+config:
+  http:
+    headers: {Authorization: Bearer x, X-Call: "0"}
+    paths: {segments: {user_id: "42"}}
+"""
+
+
+def test_item_spec_from_the_scenario_model() -> None:
+    from lueur_net.driver.build import item_spec
+    from lueur_net.scenario.models import Scenario
+
+    scenario = Scenario.model_validate(yaml.safe_load(SCENARIO_YAML))
+    load = item_spec(scenario, 0, scenario_index=3, t0=12.5)
+    assert load.call.url == "http://localhost:9090/users/42"
+    assert dict(load.call.headers) == {"Authorization": "Bearer x", "X-Call": "1"}
+    assert load.call.body == b'{"a": 1}' and load.call.timeout_s == 30.0
+    assert load.load == LoadSpec(duration_s=10.0, clients=3, rps=2.0)
+    assert load.windows == (FaultWindow("f0", 1.0, 2.5, ANCHOR_ITEM), FaultWindow("f1", 0.0, None, ANCHOR_ITEM))
+    assert load.expect.status == 200 and load.expect.response_time_under_ms == 100.0
+    assert (load.scenario_index, load.item, load.t0) == (3, 0, 12.5)
+    repeat = item_spec(scenario, 1)
+    assert repeat.repeat == RepeatSpec(count=5, step=100.0, wait_s=0.02, add_baseline_call=True)
+    assert repeat.call.timeout_s == 0.5
+    assert repeat.windows == (FaultWindow("f0", 0.15, 0.35, ANCHOR_CALL),)
+    pickle.dumps(repeat)

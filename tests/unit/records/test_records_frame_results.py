@@ -1,0 +1,147 @@
+"""Records as a DataFrame, the columnar file round trip, per-call expectations and the results_v1 document."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from lueur_net.driver.build import item_spec
+from lueur_net.driver.drive import ItemRun
+from lueur_net.records.call import CallRecord, call_failures, is_error
+from lueur_net.records.frame import COLUMNS, read_records, records_frame, write_records
+from lueur_net.records.results import SCHEMA_VERSION, item_document, results_document, write_results
+from lueur_net.scenario.models import Scenario
+
+
+def record(seq: int, **changes: object) -> CallRecord:
+    base: dict[str, object] = dict(
+        scenario="s", scenario_index=0, item=0, iteration=0, phase="fault", client=0, seq=seq,
+        method="GET", url="http://localhost:9090/", intended_s=seq * 0.1, sent_s=seq * 0.1 + 0.001,
+        latency_ms=10.0, total_ms=9.0, ttfb_ms=8.0, status=200, bytes_in=98, bytes_out=143,
+    )
+    base.update(changes)
+    return CallRecord(**base)  # type: ignore[arg-type]
+
+
+def test_frame_has_every_column_with_its_dtype() -> None:
+    frame = records_frame([record(0, faults=["f0"]), record(1, status=None, error_class="timeout", latency_ms=500.0)])
+    assert list(frame.columns) == list(COLUMNS)
+    assert {column: str(dtype) for column, dtype in frame.dtypes.items()} == COLUMNS
+    assert frame["send_lag_ms"].iloc[0] == pytest.approx(1.0)
+    assert frame["status"].isna().tolist() == [False, True]
+    assert frame["faults"].tolist() == [["f0"], []]
+
+
+def test_empty_frame_keeps_the_schema() -> None:
+    frame = records_frame([])
+    assert frame.empty and list(frame.columns) == list(COLUMNS)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_records_file_round_trip(tmp_path: Path, suffix: str) -> None:
+    frame = records_frame(
+        [record(0, faults=["f0", "f1"]), record(1, status=None, error_class="reset", error="ReadError: x")]
+    )
+    path = tmp_path / f"calls{suffix}"
+    write_records(frame, path)
+    back = read_records(path)
+    pd.testing.assert_frame_equal(back, frame)
+
+
+def test_records_file_rejects_other_extensions(tmp_path: Path) -> None:
+    from lueur_net.errors import BadInput
+
+    with pytest.raises(BadInput):
+        write_records(records_frame([]), tmp_path / "calls.xlsx")
+
+
+def test_call_failures_and_errors() -> None:
+    assert call_failures(record(0), status=200, response_time_under=100) == []
+    assert call_failures(record(0, status=500), status=200) == ["status 500 != 200"]
+    slow = call_failures(record(0, latency_ms=150.0), response_time_under=100)
+    assert slow == ["response time 150.0 ms >= 100 ms"]
+    none = call_failures(record(0, status=None, error_class="timeout"), status=200, response_time_under=100)
+    assert len(none) == 2 and "timeout" in none[0]
+    assert not is_error(record(0, status=404))
+    assert is_error(record(0, status=503)) and is_error(record(0, status=None, error_class="refused"))
+
+
+SCENARIOS = """
+title: Stair-step
+items:
+  - call: {method: GET, url: "http://localhost:9090/"}
+    context:
+      faults: [{type: latency, mean: 100.0}]
+      strategy: {mode: repeat, count: 5, step: 100, add_baseline_call: true}
+    expect: {status: 200}
+---
+title: Pulses
+items:
+  - call: {method: GET, url: "http://localhost:9090/", headers: {Authorization: "Bearer secret"}}
+    context:
+      faults:
+        - {type: latency, mean: 150.0, period: "start:10%,duration:15%"}
+      strategy: {mode: load, duration: 10s, clients: 3, rps: 2}
+      slo:
+        - {slo_type: latency, title: "P95 < 300ms", objective: 95.0, threshold: 300.0}
+        - {slo_type: error, title: "P99 < 1% errors", objective: 99.0, threshold: 1.0}
+"""
+
+
+def test_results_document_counts_tests_like_lueur(tmp_path: Path) -> None:
+    scenarios = [Scenario.model_validate(doc) for doc in yaml.safe_load_all(SCENARIOS)]
+    repeat_spec = item_spec(scenarios[0], 0, scenario_index=0)
+    repeat_records = [
+        record(k, phase="baseline" if k == 0 else "fault", iteration=max(0, k - 1), status=200 if k != 3 else 500)
+        for k in range(6)
+    ]
+    load_spec = item_spec(scenarios[1], 0, scenario_index=1)
+    load_records = [
+        record(k, scenario_index=1, intended_s=k / 6, sent_s=k / 6, latency_ms=400.0 if 1.0 <= k / 6 < 2.5 else 5.0,
+               faults=["f0"] if 1.0 <= k / 6 < 2.5 else [])
+        for k in range(60)
+    ]
+    all_records = records_frame(repeat_records + load_records)
+    items = []
+    for scenario_index, (scenario, spec, records) in enumerate(
+        [(scenarios[0], repeat_spec, repeat_records), (scenarios[1], load_spec, load_records)]
+    ):
+        frame = all_records[(all_records["scenario_index"] == scenario_index) & (all_records["item"] == 0)]
+        items.append((scenario, "scenario.yaml", [item_document(scenario, 0, spec, ItemRun(records, 100.0), frame)]))
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    document = results_document(
+        items, started_at=start, finished_at=start + timedelta(seconds=12.5), records_path="calls.parquet",
+        records_rows=len(all_records), host={"kernel": "test"},
+    )
+    path = tmp_path / "results.json"
+    write_results(document, path)
+    loaded = json.loads(path.read_text())
+    assert loaded["schema_version"] == SCHEMA_VERSION
+    summary = loaded["summary"]
+    assert (summary["tests_run"], summary["tests_failed"]) == (7, 2)  # 6 calls + 1 load; call 4 and the load fail
+    assert summary["total_time_s"] == 12.5 and summary["calls"] == 66
+    repeat_item = loaded["scenarios"][0]["items"][0]
+    assert [t["passed"] for t in repeat_item["tests"]] == [True, True, True, False, True, True]
+    assert repeat_item["tests"][0]["phase"] == "baseline"
+    load_item = loaded["scenarios"][1]["items"][0]
+    assert load_item["tests_run"] == 1 and not load_item["passed"]
+    latency = load_item["slos"][0]
+    assert latency["name"] == "latency" and not latency["passed"] and latency["observed"] == pytest.approx(400.0)
+    assert load_item["slos"][1]["passed"]
+    assert {c["window"] for c in load_item["slo_windows"]} == {"f0", "none"}
+    assert load_item["windows"][0] == {
+        "name": "f0", "type": "latency", "start_s": 1.0, "end_s": 2.5, "anchor": "item",
+        "params": load_item["windows"][0]["params"], "backend": None, "counters": {},
+    }
+    assert load_item["windows"][0]["params"]["mean"] == 150.0
+    assert load_item["call"]["header_names"] == ["Authorization"]
+    assert "secret" not in path.read_text()
+    assert load_item["stats"]["windows"]["f0"]["calls"] == 9
+    assert load_item["driver"]["t0_monotonic"] == 100.0
+    for placeholder in ("plan", "backends", "capabilities", "counters"):
+        assert placeholder in loaded

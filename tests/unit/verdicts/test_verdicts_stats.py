@@ -1,0 +1,106 @@
+"""Statistics and verdicts over hand-made records (no network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lueur_net.analysis.stats import NO_FAULT, call_stats, failed_mask, item_stats, percentiles
+from lueur_net.analysis.verdicts import ItemRules, SloRule, item_verdict, planned_tests, slo_check
+from lueur_net.records.call import CallRecord
+from lueur_net.records.frame import records_frame
+
+
+def frame_of(latencies: list[float], **per_call: list[object]):  # type: ignore[no-untyped-def]
+    records = []
+    for index, latency in enumerate(latencies):
+        fields: dict[str, object] = dict(
+            scenario="s", scenario_index=0, item=0, iteration=0, phase="fault", client=0, seq=index,
+            method="GET", url="http://h/", intended_s=index * 0.5, sent_s=index * 0.5, latency_ms=latency,
+            status=200,
+        )
+        for name, values in per_call.items():
+            fields[name] = values[index]
+        records.append(CallRecord(**fields))  # type: ignore[arg-type]
+    return records_frame(records)
+
+
+def test_percentiles_match_numpy_linear() -> None:
+    values = [float(v) for v in range(1, 101)]
+    got = percentiles(values)
+    assert got == {f"p{q}": pytest.approx(float(np.percentile(values, q))) for q in (25, 50, 75, 95, 99)}
+    assert percentiles([]) == {"p25": None, "p50": None, "p75": None, "p95": None, "p99": None}
+
+
+def test_failed_means_no_response_or_5xx() -> None:
+    frame = frame_of([1, 2, 3, 4], status=[200, 404, 503, None], error_class=[None, None, None, "timeout"])
+    assert failed_mask(frame).tolist() == [False, False, True, True]
+    stats = call_stats(frame)
+    assert stats["failed"] == 2 and stats["error_rate_pct"] == 50.0
+    assert stats["errors_by_class"] == {"timeout": 1}
+    assert stats["status_counts"] == {"200": 1, "404": 1, "503": 1}
+
+
+def test_latency_slo_uses_the_objective_percentile() -> None:
+    frame = frame_of([10.0] * 94 + [1000.0] * 6)
+    rule = SloRule("latency", "P95 < 300ms", 95.0, 300.0)
+    check = slo_check(frame, rule)
+    assert not check.passed and check.observed == pytest.approx(float(np.percentile([10.0] * 94 + [1000.0] * 6, 95)))
+    assert check.failed_calls == 6 and check.total_calls == 100
+    assert slo_check(frame_of([10.0] * 96 + [1000.0] * 4), rule).passed
+
+
+def test_error_slo_compares_the_failed_share_with_the_threshold() -> None:
+    statuses = [200] * 99 + [500]
+    rule = SloRule("error", "P99 < 1% errors", 99.0, 1.0)
+    assert slo_check(frame_of([5.0] * 100, status=statuses), rule).passed  # exactly 1% is within
+    statuses[0] = 502
+    check = slo_check(frame_of([5.0] * 100, status=statuses), rule)
+    assert not check.passed and check.observed == pytest.approx(2.0) and check.failed_calls == 2
+
+
+def test_repeat_counts_one_test_per_call_and_failfast_shortens_it() -> None:
+    frame = frame_of([5.0] * 6, phase=["baseline"] + ["fault"] * 5, iteration=[0, 0, 1, 2, 3, 4],
+                     status=[200, 200, 200, 500, 200, 200])
+    verdict = item_verdict(frame, ItemRules("repeat", status=200))
+    assert len(verdict.tests) == 6 and verdict.tests_failed == 1
+    assert verdict.tests[3].reasons == ("status 500 != 200",)
+    assert verdict.tests[0].phase == "baseline"
+    assert verdict.expectations[0].failed_calls == 1 and not verdict.expectations[0].passed
+    assert planned_tests("repeat", 5, True) == 6 and planned_tests("single") == 1 and planned_tests("load") == 1
+
+
+def test_load_is_one_test_with_the_share_that_missed() -> None:
+    latencies = [50.0] * 150 + [150.0] * 10
+    verdict = item_verdict(frame_of(latencies), ItemRules("load", response_time_under_ms=100.0))
+    assert len(verdict.tests) == 1 and not verdict.passed
+    check = verdict.expectations[0]
+    assert (check.failed_calls, check.total_calls) == (10, 160) and check.observed == pytest.approx(6.25)
+    assert item_verdict(frame_of([50.0] * 160), ItemRules("load", response_time_under_ms=100.0)).passed
+
+
+def test_slo_breach_fails_the_load_test_and_the_last_call_of_a_single() -> None:
+    rule = SloRule("latency", "p50 < 10", 50.0, 10.0)
+    assert not item_verdict(frame_of([20.0] * 10), ItemRules("load", slos=(rule,))).passed
+    single = item_verdict(frame_of([20.0]), ItemRules("single", slos=(rule,)))
+    assert single.tests_failed == 1 and "SLO" in single.tests[0].reasons[0]
+
+
+def test_slos_per_window_and_outside_any_fault() -> None:
+    faults = [["f0"] if 3 <= i < 6 else [] for i in range(10)]
+    latencies = [400.0 if 3 <= i < 6 else 5.0 for i in range(10)]
+    frame = frame_of(latencies, faults=faults)
+    rules = ItemRules("load", slos=(SloRule("latency", "p95<300", 95.0, 300.0),), windows=("f0", "f1"))
+    verdict = item_verdict(frame, rules)
+    by_window = {check.window: check for check in verdict.slo_windows}
+    assert set(by_window) == {"f0", NO_FAULT}  # f1 had no calls: nothing to judge
+    assert not by_window["f0"].passed and by_window[NO_FAULT].passed
+    stats = item_stats(frame, ("f0", "f1"))
+    assert stats["windows"]["f0"]["calls"] == 3 and stats["windows"]["f1"] == {"calls": 0}
+    assert stats["windows"][NO_FAULT]["calls"] == 7
+    assert stats["phases"]["fault"]["calls"] == 10
+
+
+def test_no_calls_is_a_failed_test_not_a_silent_pass() -> None:
+    verdict = item_verdict(frame_of([]), ItemRules("single", status=200))
+    assert not verdict.passed and len(verdict.tests) == 1
