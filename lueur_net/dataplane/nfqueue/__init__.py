@@ -9,4 +9,11 @@ from __future__ import annotations
 from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, start_delay
 from lueur_net.dataplane.nfqueue.spec import DISTRIBUTIONS, DelaySpec, Match, Window
 
-__all__ = ["DISTRIBUTIONS", "DelaySpec", "Match", "NfqueueDelay", "Window", "start_delay"]
+__all__ = ["DISTRIBUTIONS", "DelaySpec", "Match", "NfqueueDelay", "Window", "backend", "start_delay"]
+
+
+def backend() -> object:
+    """The nfqueue Backend for the dispatcher (imported lazily: it pulls in the lab's Endpoint)."""
+    from lueur_net.dataplane.nfqueue.backend import backend as make
+
+    return make()

@@ -12,6 +12,9 @@ Delay semantics (netem's, in our units):
   reorders when jitter exceeds the packet spacing); we default to it because reordered TCP segments trigger
   duplicate ACKs and fast retransmits that change the latency being injected. `keep_order=False` gives netem's
   reordering.
+- `redraw_amplitude_ns` / `redraw_hz` (the scenario's `jitter` fault): an extra delay shared by all packets,
+  drawn uniformly in [0, amplitude] and redrawn `redraw_hz` times per second (steps aligned on CLOCK_MONOTONIC
+  multiples of 1/redraw_hz, each step's value fixed by the seed and the step number).
 - Windows: [start_ns, end_ns) on CLOCK_MONOTONIC (absolute, system-wide, shared with the driver). Outside every
   window packets get their verdict at once; packets already held when a window ends keep their delay.
 """
@@ -43,6 +46,8 @@ class DelaySpec:
     max_ns: int | None = None
     keep_order: bool = True
     seed: int | None = None
+    redraw_amplitude_ns: int = 0
+    redraw_hz: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mean_ns < 0 or self.jitter_ns < 0 or self.min_ns < 0:
@@ -50,6 +55,8 @@ class DelaySpec:
         if self.distribution not in DISTRIBUTIONS:
             raise BadInput(f"nfqueue delay: distribution '{self.distribution}' is not one of "
                            f"{', '.join(DISTRIBUTIONS)}")
+        if self.redraw_amplitude_ns < 0 or self.redraw_hz < 0 or (self.redraw_amplitude_ns and not self.redraw_hz):
+            raise BadInput("nfqueue delay: redraw amplitude needs a positive redraw frequency")
         if self.max_ns is not None and self.max_ns < self.min_ns:
             raise BadInput(f"nfqueue delay: max ({self.max_ns} ns) is below min ({self.min_ns} ns)")
 
@@ -136,6 +143,8 @@ class DuePlanner:
     windows: tuple[Window, ...] = ()
     rng: random.Random = field(default_factory=random.Random)
     _last_due_ns: int = 0
+    _step: int = -1
+    _step_extra_ns: int = 0
 
     def __post_init__(self) -> None:
         if self.spec.seed is not None:
@@ -145,8 +154,32 @@ class DuePlanner:
         """Release time for a packet arriving at `arrival_ns`; None = outside every window, release at once."""
         if not in_windows(self.windows, arrival_ns):
             return None
-        due = arrival_ns + sample_delay_ns(self.spec, self.rng)
+        due = arrival_ns + sample_delay_ns(self.spec, self.rng) + self.redraw_extra_ns(arrival_ns)
         if self.spec.keep_order:
             due = max(due, self._last_due_ns)
             self._last_due_ns = due
         return due
+
+    def redraw_extra_ns(self, now_ns: int) -> int:
+        """The shared extra delay of the step containing `now_ns` (0 without redraw)."""
+        if not self.spec.redraw_amplitude_ns:
+            return 0
+        step = int(now_ns * self.spec.redraw_hz // 1_000_000_000)
+        if step != self._step:
+            self._step = step
+            draw = random.Random(f"{self.spec.seed}:{step}").random()
+            self._step_extra_ns = int(draw * self.spec.redraw_amplitude_ns)
+        return self._step_extra_ns
+
+
+def clip_windows(windows: Sequence[Window], deadline_ns: int | None, now_ns: int) -> tuple[Window, ...]:
+    """Windows cut at a fail-open deadline (none given: active from now until the deadline)."""
+    if deadline_ns is None:
+        return tuple(windows)
+    source = windows or (Window(now_ns, None),)
+    clipped = []
+    for window in source:
+        end = deadline_ns if window.end_ns is None else min(window.end_ns, deadline_ns)
+        if window.start_ns < end:
+            clipped.append(Window(window.start_ns, end))
+    return tuple(clipped) or (Window(now_ns, now_ns),)  # an empty window: never active

@@ -1,0 +1,69 @@
+"""The nfqueue backend for the data-plane dispatcher (the Backend/Handle contract of docs/dataplane.md).
+
+It realises `latency` (DelayParams) and `jitter` (JitterParams) faults planned with backend "nfqueue". The planner
+already moved each such fault to the RECEIVING end of its traffic, so `endpoint` is where the packets arrive:
+the rule matches packets arriving on `endpoint.ifname` from the other end of the path (its address), and the
+holder runs in `endpoint.netns`. Windows are turned from the item's clock into CLOCK_MONOTONIC with
+`context.t0_ns`, and cut at `context.deadline_ns` (fail-open).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, start_delay
+from lueur_net.dataplane.nfqueue.spec import DelaySpec, Match, Window, clip_windows
+from lueur_net.errors import BadInput
+from lueur_net.lab.topology import Endpoint
+from lueur_net.ledger import Ledger
+
+
+def spec_from_params(params: Any) -> DelaySpec:
+    """DelayParams or JitterParams (lueur_net.plan.model) as the holder's DelaySpec (read by field name)."""
+    if hasattr(params, "delay_ns"):
+        if getattr(params, "correlation", 0.0):
+            raise BadInput("the nfqueue backend has no delay correlation (netem has): drop `correlation` or run "
+                           "where sch_netem is available")
+        return DelaySpec(mean_ns=int(params.delay_ns), jitter_ns=int(params.jitter_ns),
+                         distribution=str(params.distribution), min_ns=int(params.min_ns or 0),
+                         max_ns=None if params.max_ns is None else int(params.max_ns))
+    if hasattr(params, "amplitude_ns"):
+        return DelaySpec(mean_ns=0, redraw_amplitude_ns=int(params.amplitude_ns),
+                         redraw_hz=float(params.frequency_hz))
+    raise BadInput(f"the nfqueue backend realises latency and jitter only, not {type(params).__name__}")
+
+
+def monotonic_windows(windows: Any, t0_ns: int) -> tuple[Window, ...]:
+    """Plan windows (seconds on the item's clock) as CLOCK_MONOTONIC ns ranges."""
+    return tuple(
+        Window(t0_ns + int(window.start_s * 1e9), None if window.end_s is None else t0_ns + int(window.end_s * 1e9))
+        for window in windows
+    )
+
+
+def peer_of(endpoint: Endpoint, path: Any) -> Endpoint | None:
+    if path is None:
+        return None
+    if path.server == endpoint:
+        return path.client  # type: ignore[no-any-return]
+    if path.client == endpoint:
+        return path.server  # type: ignore[no-any-return]
+    return None
+
+
+class NfqueueBackend:
+    name = "nfqueue"
+
+    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> NfqueueDelay:
+        spec = spec_from_params(fault.params)
+        windows = clip_windows(monotonic_windows(fault.windows, context.t0_ns),
+                               getattr(context, "deadline_ns", None), time.monotonic_ns())
+        peer = peer_of(endpoint, getattr(context, "path", None))
+        match = Match(source=peer.address) if peer is not None and peer.address else Match()
+        return start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match, windows=windows)
+
+
+def backend() -> NfqueueBackend:
+    """The dispatcher's entry point (docs/dataplane.md)."""
+    return NfqueueBackend()
