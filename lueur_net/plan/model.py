@@ -1,0 +1,277 @@
+"""The FaultPlan: pure, frozen data saying which fault goes where, through which backend, when, with what.
+
+Units are the kernel's: times in nanoseconds, rates in bytes per second, sizes in bytes, probabilities as 0..1
+floats (the netlink encoder scales them to u32). Windows are seconds on the item's clock (0 = the item's start,
+see `Item.window_anchor`); the apply step turns them into CLOCK_MONOTONIC instants with its t0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any, Literal, Union
+
+Side = Literal["client", "server"]
+Hook = Literal["ingress", "egress"]
+BackendName = Literal["netem", "tbf", "nfqueue", "ebpf"]
+Traffic = Literal["requests", "responses"]
+Distribution = Literal["uniform", "normal", "pareto", "paretonormal"]
+
+TC_BACKENDS: tuple[str, ...] = ("netem", "tbf")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Active from `start_s` (inclusive) to `end_s` (exclusive; None = to the end of the item)."""
+
+    start_s: float
+    end_s: float | None = None
+
+    def contains(self, t: float) -> bool:
+        return t >= self.start_s and (self.end_s is None or t < self.end_s)
+
+
+ALWAYS = (Window(0.0, None),)
+
+
+# ---- per-fault parameters (kernel units) ----
+
+
+@dataclass(frozen=True)
+class DelayParams:
+    """A netem-style delay: `delay_ns` (mu) and `jitter_ns` (sigma) shaped by `distribution`.
+
+    uniform: mu +- sigma, no table. normal/paretonormal: iproute2's tables, delay = mu + sigma * t.
+    pareto: a table with `pareto_shape` (iproute2's has 3). `min_ns`/`max_ns` clamp the table (baked into it).
+    """
+
+    delay_ns: int
+    jitter_ns: int = 0
+    distribution: Distribution = "uniform"
+    correlation: float = 0.0
+    min_ns: int | None = None
+    max_ns: int | None = None
+    pareto_shape: float = 3.0
+
+
+@dataclass(frozen=True)
+class JitterParams:
+    """The path's extra delay is redrawn uniformly in [0, amplitude] `frequency_hz` times per second."""
+
+    amplitude_ns: int
+    frequency_hz: float
+
+
+@dataclass(frozen=True)
+class RateParams:
+    """Shaping with TBF. `rate` is the goodput asked for; TBF runs at `wire_rate` (header overhead added)."""
+
+    rate_bytes_per_s: int
+    wire_rate_bytes_per_s: int
+    burst_bytes: int
+    limit_bytes: int
+    mtu: int
+
+
+@dataclass(frozen=True)
+class LossParams:
+    """random: `probability` with `correlation`. gilbert-elliott: p, r, loss_bad (1-h), loss_good (1-k).
+    4-state (netem's GI model): p13, p31, p32, p14, p23."""
+
+    model: Literal["random", "gilbert-elliott", "4-state"] = "random"
+    probability: float = 0.0
+    correlation: float = 0.0
+    p: float = 0.0
+    r: float = 1.0
+    loss_bad: float = 1.0
+    loss_good: float = 0.0
+    p13: float = 0.0
+    p31: float = 1.0
+    p32: float = 0.0
+    p14: float = 0.0
+    p23: float = 1.0
+
+
+@dataclass(frozen=True)
+class ProbabilityParams:
+    """duplicate, corrupt, reorder (`gap` only for reorder)."""
+
+    probability: float
+    correlation: float = 0.0
+    gap: int = 0
+
+
+@dataclass(frozen=True)
+class BlackholeParams:
+    """Drop everything on the hook (eBPF; netem loss 100% as fallback)."""
+
+
+@dataclass(frozen=True)
+class SourceParams:
+    """Faults only the eBPF backend realises: it reads the scenario model in `PlannedFault.source`."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+FaultParams = Union[
+    DelayParams, JitterParams, RateParams, LossParams, ProbabilityParams, BlackholeParams, SourceParams
+]
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    """One fault on one hook. See docs/dataplane.md for every field."""
+
+    id: str
+    type: str
+    side: Side
+    hook: Hook
+    requested_side: Side
+    requested_direction: Hook
+    traffic: Traffic
+    backend: BackendName
+    params: FaultParams
+    windows: tuple[Window, ...] = ()
+    source: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def always(self) -> bool:
+        return not self.windows
+
+    def active(self, t: float) -> bool:
+        return self.always or any(window.contains(t) for window in self.windows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "side": self.side,
+            "hook": self.hook,
+            "requested": {"side": self.requested_side, "direction": self.requested_direction},
+            "traffic": self.traffic,
+            "backend": self.backend,
+            "params": _plain(self.params),
+            "windows": [_plain(window) for window in self.windows],
+        }
+
+
+# ---- composition of tc faults on one hook ----
+
+
+@dataclass(frozen=True)
+class NetemConfig:
+    """Everything one netem qdisc does (several faults composed). Probabilities 0..1."""
+
+    delay: DelayParams | None = None
+    loss: LossParams | None = None
+    duplicate: ProbabilityParams | None = None
+    corrupt: ProbabilityParams | None = None
+    reorder: ProbabilityParams | None = None
+    rate_bytes_per_s: int = 0
+    limit_packets: int = 10000
+
+    def with_extra_delay(self, extra_ns: int) -> NetemConfig:
+        """This config with `extra_ns` added to the delay mean (a jitter step)."""
+        base = self.delay or DelayParams(delay_ns=0)
+        return NetemConfig(
+            delay=DelayParams(
+                delay_ns=base.delay_ns + extra_ns,
+                jitter_ns=base.jitter_ns,
+                distribution=base.distribution,
+                correlation=base.correlation,
+                min_ns=None if base.min_ns is None else base.min_ns + extra_ns,
+                max_ns=None if base.max_ns is None else base.max_ns + extra_ns,
+                pareto_shape=base.pareto_shape,
+            ),
+            loss=self.loss,
+            duplicate=self.duplicate,
+            corrupt=self.corrupt,
+            reorder=self.reorder,
+            rate_bytes_per_s=self.rate_bytes_per_s,
+            limit_packets=self.limit_packets,
+        )
+
+
+@dataclass(frozen=True)
+class HookConfig:
+    """The qdiscs on one hook during one segment: netem at the root (handle 1:) with TBF as its child (10: under 1:1)
+    when both are present, else whichever is present at the root. Jitter faults active in the segment add a
+    step-wise delay on top of `netem` (the scheduler redraws it)."""
+
+    netem: NetemConfig | None = None
+    tbf: RateParams | None = None
+    jitter: tuple[JitterParams, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.netem is None and self.tbf is None and not self.jitter
+
+
+@dataclass(frozen=True)
+class Segment:
+    """[start_s, end_s) of the item's clock during which `config` holds; `fault_ids` are the faults active."""
+
+    start_s: float
+    end_s: float | None
+    fault_ids: tuple[str, ...]
+    config: HookConfig
+
+
+@dataclass(frozen=True)
+class HookPlan:
+    """All tc faults on one (side, hook), composed into time segments."""
+
+    side: Side
+    hook: Hook
+    fault_ids: tuple[str, ...]
+    segments: tuple[Segment, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.side}/{self.hook}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"side": self.side, "hook": self.hook, "faults": list(self.fault_ids),
+                "segments": [_plain(segment) for segment in self.segments]}
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """The plan of one scenario item (one iteration of a repeat)."""
+
+    faults: tuple[PlannedFault, ...]
+    hooks: tuple[HookPlan, ...]
+    iteration: int = 0
+    anchor: Literal["run", "call"] = "call"
+    notes: tuple[str, ...] = ()
+
+    def by_id(self, fault_id: str) -> PlannedFault:
+        for fault in self.faults:
+            if fault.id == fault_id:
+                return fault
+        raise KeyError(fault_id)
+
+    @property
+    def tc_faults(self) -> tuple[PlannedFault, ...]:
+        return tuple(fault for fault in self.faults if fault.backend in TC_BACKENDS)
+
+    @property
+    def other_faults(self) -> tuple[PlannedFault, ...]:
+        return tuple(fault for fault in self.faults if fault.backend not in TC_BACKENDS)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iteration": self.iteration,
+            "anchor": self.anchor,
+            "faults": [fault.to_dict() for fault in self.faults],
+            "hooks": [hook.to_dict() for hook in self.hooks],
+            "notes": list(self.notes),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"kind": type(value).__name__, **asdict(value)} if isinstance(value, tuple(_PARAM_TYPES)) else asdict(value)
+    return value
+
+
+_PARAM_TYPES = (DelayParams, JitterParams, RateParams, LossParams, ProbabilityParams, BlackholeParams, SourceParams)
