@@ -1,0 +1,90 @@
+"""Let the run's process change the fault between repeat iterations while the driver runs in a forked child.
+
+The data plane's objects live in the parent (the run command); the driver runs in a child inside the client
+namespace. `HookServer(fn)` (parent side, a context manager) makes two pipes and serves them in a thread;
+its `.hook` is a picklable `PipeHook` to put in `ItemSpec.hook`. Before each repeat call the driver calls
+`hook(iteration, phase)`: the child writes one JSON line and waits for the parent's answer, so the call goes out
+only after `fn(iteration, phase)` has returned in the parent. An exception in `fn` fails the item in the child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lueur_net.errors import EnvironmentProblem
+
+HOOK_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class PipeHook:
+    """The driver's side: picklable (two fd numbers inherited across fork)."""
+
+    request_fd: int
+    reply_fd: int
+    timeout_s: float = HOOK_TIMEOUT_S
+
+    def __call__(self, iteration: int, phase: str) -> None:
+        os.write(self.request_fd, (json.dumps({"iteration": iteration, "phase": phase}) + "\n").encode())
+        ready, _, _ = select.select([self.reply_fd], [], [], self.timeout_s)
+        if not ready:
+            raise EnvironmentProblem(f"the run did not set the fault for iteration {iteration} within {self.timeout_s:g} s")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = os.read(self.reply_fd, 4096)
+            if not chunk:
+                raise EnvironmentProblem("the run closed the iteration hook")
+            answer += chunk
+        if answer != b"ok\n":
+            raise EnvironmentProblem(f"setting the fault for iteration {iteration} failed: {answer.decode().strip()}")
+
+
+class HookServer:
+    """The run's side: calls `fn(iteration, phase)` for each request from the driver and answers it."""
+
+    def __init__(self, fn: Callable[[int, str], None]) -> None:
+        self.fn = fn
+        self._request_read, self._request_write = os.pipe()
+        self._reply_read, self._reply_write = os.pipe()
+        self.hook = PipeHook(self._request_write, self._reply_read)
+        self._thread = threading.Thread(target=self._serve, name="lueur-iteration-hook", daemon=True)
+        self._closing_r, self._closing_w = os.pipe()
+
+    def __enter__(self) -> HookServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.write(self._closing_w, b"x")
+        self._thread.join(5)
+        for fd in (self._request_read, self._request_write, self._reply_read, self._reply_write,
+                   self._closing_r, self._closing_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _serve(self) -> None:
+        buffer = b""
+        while True:
+            ready, _, _ = select.select([self._request_read, self._closing_r], [], [])
+            if self._closing_r in ready:
+                return
+            chunk = os.read(self._request_read, 4096)
+            if not chunk:
+                return
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                request = json.loads(line)
+                try:
+                    self.fn(int(request["iteration"]), str(request["phase"]))
+                    answer = "ok"
+                except Exception as error:  # noqa: BLE001 - reported to the driver, which fails the item
+                    answer = f"{type(error).__name__}: {error}".replace("\n", " ")
+                os.write(self._reply_write, (answer + "\n").encode())
