@@ -53,10 +53,19 @@ def _wait_gone(pid: int, start_time: int | None, seconds: float) -> bool:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
-        if not process_is(pid, start_time):
+        if not process_is(pid, start_time) or _is_zombie(pid):
             return True
         time.sleep(0.02)
     return False
+
+
+def _is_zombie(pid: int) -> bool:
+    """A zombie has exited already; its parent (not us) will reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2 :].startswith("Z")
 
 
 @remover("file")
