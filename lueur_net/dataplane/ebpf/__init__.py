@@ -25,5 +25,12 @@ from lueur_net.dataplane.ebpf.model import Hook, PortRange, Rule, Scope, Timing,
 __all__ = [
     "KINDS", "Counters", "EbpfFault", "GilbertElliott", "Hook", "PortRange", "Rule", "Scope", "Timing", "Window",
     "attach", "attach_blackhole", "attach_dns", "attach_httperror", "attach_loss", "attach_police",
-    "attach_reset", "default_police_burst",
+    "attach_reset", "backend", "default_police_burst",
 ]
+
+
+def backend() -> object:
+    """The ebpf Backend for the data-plane dispatcher (docs/dataplane.md)."""
+    from lueur_net.dataplane.ebpf.backend import backend as make
+
+    return make()

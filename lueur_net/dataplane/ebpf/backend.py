@@ -1,0 +1,135 @@
+"""The ebpf backend for the data-plane dispatcher (the Backend/Handle contract of docs/dataplane.md).
+
+It realises planned faults of type packetloss, blackhole, police, httperror, dns and reset:
+- scope: the packets between the two ends of the path (the peer's address is the source at ingress and the
+  destination at egress); dns faults match any DNS answer from port 53 on the interface instead, since the
+  resolver need not be the peer;
+- windows: the plan's windows (seconds on the item's clock) become CLOCK_MONOTONIC instants from
+  `context.t0_ns`, and `context.deadline_ns` is the program's fail-open deadline;
+- httperror and dns act on responses: planned on a hook where requests flow, they go on the response hook of
+  the same end (client: ingress, server: egress), and the handle says so in `moved_from`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lueur_net.dataplane.ebpf.faults import (
+    EbpfFault,
+    GilbertElliott,
+    attach_blackhole,
+    attach_dns,
+    attach_httperror,
+    attach_loss,
+    attach_police,
+    attach_reset,
+)
+from lueur_net.dataplane.ebpf.model import MAX_WINDOWS, Hook, Scope, Window
+from lueur_net.errors import BadInput
+from lueur_net.lab.topology import Endpoint
+from lueur_net.ledger import Ledger
+
+FOREVER_NS = (1 << 63) - 1
+RESPONSE_HOOK = {"client": Hook.INGRESS, "server": Hook.EGRESS}
+
+
+class EbpfHandle:
+    """What apply() returns: revert() and counters() as the dispatcher expects."""
+
+    def __init__(self, fault: EbpfFault, moved_from: str | None = None) -> None:
+        self.fault = fault
+        self.moved_from = moved_from
+
+    def revert(self) -> None:
+        self.fault.revert()
+
+    def counters(self) -> dict[str, int]:
+        counters = self.fault.counters()
+        return {"packets": counters.seen, "matched": counters.matched, "eligible": counters.eligible,
+                "affected": counters.affected, "past_deadline": counters.past_deadline}
+
+    @property
+    def mechanism(self) -> str:
+        return self.fault.mechanism
+
+
+def monotonic_windows(windows: Any, t0_ns: int, deadline_ns: int | None) -> list[Window]:
+    """Plan windows (seconds on the item's clock, end None = open) as CLOCK_MONOTONIC windows."""
+    if len(windows) > MAX_WINDOWS:
+        raise BadInput(f"an eBPF fault holds at most {MAX_WINDOWS} windows, this one has {len(windows)}")
+    result = []
+    for window in windows:
+        start = t0_ns + round(window.start_s * 1e9)
+        if window.end_s is None:
+            end = deadline_ns or FOREVER_NS
+        else:
+            end = t0_ns + round(window.end_s * 1e9)
+        if end > start:
+            result.append(Window(start, end))
+    if windows and not result:
+        result.append(Window(1, 2))  # every window is empty: never active (no window would mean always)
+    return result
+
+
+def _peer(endpoint: Endpoint, path: Any) -> Endpoint | None:
+    if path is None:
+        return None
+    if path.client == endpoint:
+        return path.server  # type: ignore[no-any-return]
+    if path.server == endpoint:
+        return path.client  # type: ignore[no-any-return]
+    return None
+
+
+class EbpfBackend:
+    name = "ebpf"
+
+    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> EbpfHandle:
+        hook = Hook(fault.hook)
+        moved_from = None
+        if fault.type in ("httperror", "dns") and hook is not RESPONSE_HOOK[fault.side]:
+            moved_from, hook = hook.value, RESPONSE_HOOK[fault.side]
+        deadline_ns = getattr(context, "deadline_ns", None)
+        peer = _peer(endpoint, getattr(context, "path", None))
+        scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
+        common: dict[str, Any] = {
+            "scope": scope,
+            "windows": monotonic_windows(fault.windows, context.t0_ns, deadline_ns),
+            "deadline_ns": deadline_ns,
+            "ledger": ledger,
+        }
+        return EbpfHandle(self._attach(fault, endpoint, hook, common), moved_from)
+
+    @staticmethod
+    def _attach(fault: Any, endpoint: Endpoint, hook: Hook, common: dict[str, Any]) -> EbpfFault:
+        params = fault.params
+        values: dict[str, Any] = getattr(params, "values", {}) or {}
+        kind = fault.type
+        if kind == "packetloss":
+            if getattr(params, "correlation", 0.0):
+                raise BadInput(f"{fault.id}: the eBPF loss program has no correlation (use model: gilbert-elliott)")
+            if params.model == "gilbert-elliott":
+                model = GilbertElliott(params.p, params.r, params.loss_bad, params.loss_good)
+                return attach_loss(endpoint, hook, gilbert_elliott=model, **common)
+            if params.model != "random":
+                raise BadInput(f"{fault.id}: the eBPF loss program realises random and gilbert-elliott loss only")
+            return attach_loss(endpoint, hook, params.probability, **common)
+        if kind == "blackhole":
+            return attach_blackhole(endpoint, hook, only=values.get("only", "all"), **common)
+        if kind == "police":
+            return attach_police(endpoint, hook, int(values["bytes_per_second"]), values.get("burst"), **common)
+        if kind == "httperror":
+            return attach_httperror(endpoint, hook, int(values.get("status_code", 500)),
+                                    float(values.get("probability", 1.0)), **common)
+        if kind == "dns":
+            answer = values.get("kind", "nxdomain")
+            return attach_dns(endpoint, hook, "drop" if answer == "timeout" else answer,
+                              float(values.get("probability", 1.0)), **common)
+        if kind == "reset":
+            return attach_reset(endpoint, hook, float(values.get("probability", 1.0)), **common)
+        raise BadInput(f"{fault.id}: the eBPF backend cannot realise a '{kind}' fault")
+
+
+def backend() -> EbpfBackend:
+    """The dispatcher's entry point (docs/dataplane.md)."""
+    return EbpfBackend()
