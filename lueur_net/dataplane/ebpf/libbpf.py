@@ -75,7 +75,8 @@ def _errno_text(result: int | None = None) -> str:
 class BpfObject:
     """One loaded object file (its programs are in the kernel; maps and programs live while it is open)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, load: bool = True) -> None:
+        """Open `path` and (unless load=False: then only its ELF and BTF are read, no root needed) load it."""
         lib = library()
         self.path = path
         self._lib = lib
@@ -83,6 +84,8 @@ class BpfObject:
         if not pointer:
             raise EnvironmentProblem(f"cannot open BPF object {path}: {_errno_text()}")
         self._object: int | None = pointer
+        if not load:
+            return
         result = lib.bpf_object__load(pointer)
         if result != 0:
             self.close()
