@@ -1,5 +1,8 @@
 """Summaries of a set of calls (an item, a phase, a window) for reports and findings. Pure.
 
+Built on lueur_net.analysis.stats (percentiles, failed calls, window membership), so the report's numbers are
+the verdicts' numbers.
+
 "Under fault" means the call's `faults` list (the windows active at its intended send time) is not empty;
 "baseline" means it is empty (the repeat strategy's baseline call, and load calls outside every window).
 Percentiles are the p25/p50/p75/p95/p99 lueur reports.
@@ -9,46 +12,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-PERCENTILES = (25, 50, 75, 95, 99)
+from lueur_net.analysis.stats import NO_FAULT, PERCENTILES, failed_mask, percentile, window_mask
+
+__all__ = ["PERCENTILES", "CallStats", "call_stats", "errors_by_class", "failed_mask", "in_window_mask",
+           "quantile", "under_fault_mask"]
 
 
-def quantile(values: pd.Series | list[float], percentile: float) -> float | None:
-    """The `percentile` (0..100) of `values` with linear interpolation; None for no values."""
-    array = np.asarray(pd.Series(values, dtype="float64").dropna(), dtype="float64")
-    if array.size == 0:
-        return None
-    return float(np.percentile(array, percentile))
-
-
-def failed_mask(calls: pd.DataFrame) -> pd.Series:
-    """Calls that count as errors: a transport error class or a 5xx status (as lueur_net.records.call.is_error)."""
-    if calls.empty:
-        return pd.Series(dtype=bool)
-    transport = calls["error_class"].notna()
-    server = calls["status"].fillna(0) >= 500
-    return transport | server
+def quantile(values: pd.Series | list[float], q: float) -> float | None:
+    """The q-th percentile (0..100); lueur_net.analysis.stats.percentile under the name the renderers use."""
+    return percentile(values, q)
 
 
 def under_fault_mask(calls: pd.DataFrame) -> pd.Series:
+    """Calls sent while at least one fault window was active."""
     if calls.empty:
-        return pd.Series(dtype=bool)
-    return calls["faults"].map(lambda names: len(names) > 0).astype(bool)
+        return pd.Series(dtype=bool, index=calls.index)
+    return ~window_mask(calls, NO_FAULT)
 
 
 def in_window_mask(calls: pd.DataFrame, window_name: str) -> pd.Series:
-    if calls.empty:
-        return pd.Series(dtype=bool)
-    return calls["faults"].map(lambda names: window_name in names).astype(bool)
+    return window_mask(calls, window_name)
 
 
 @dataclass(frozen=True)
 class CallStats:
     calls: int
     errors: int
-    percentiles: dict[int, float | None]  # latency_ms of the calls that got a response
+    percentiles: dict[int, float | None]  # latency_ms of every call (a failed call: the time it took to fail)
     max_ms: float | None
     mean_ms: float | None
 
@@ -61,10 +53,10 @@ class CallStats:
 
 
 def call_stats(calls: pd.DataFrame) -> CallStats:
-    """Counts and latency percentiles; latencies of failed transport calls are left out of the percentiles."""
+    """Counts and latency percentiles, computed like the latency SLOs (failed calls count with their wait)."""
     if calls.empty:
         return CallStats(0, 0, {p: None for p in PERCENTILES}, None, None)
-    answered = calls.loc[calls["error_class"].isna(), "latency_ms"].dropna()
+    answered = calls["latency_ms"].dropna()
     return CallStats(
         calls=len(calls),
         errors=int(failed_mask(calls).sum()),

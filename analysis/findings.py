@@ -241,7 +241,7 @@ def recovery_seconds(item: Item, window: Window) -> float | None:
     calls outside every window sent before this window starts. The recovery ends at the first call after
     which every call is normal (no error, latency <= 2 x baseline p95 + slack).
     """
-    if window.end_s is None or item.calls.empty:
+    if window.end_s is None or window.anchor != "item" or item.calls.empty:
         return None
     calls = item.calls
     outside = calls[~under_fault_mask(calls)]

@@ -2,8 +2,8 @@
 
 This is the only module that knows the file layouts; it redacts URLs and texts on the way in, so nothing
 downstream can leak a secret by forgetting to. The records file is found from `--records`, else from the path
-results.json names (relative to results.json), else the calls embedded in results.json, else none (reports then
-show the summary statistics only).
+results.json names (relative to results.json or the working directory), else none (reports then show the
+verdicts without per-call plots).
 """
 
 from __future__ import annotations
@@ -17,35 +17,9 @@ import pandas as pd
 from lueur_net.analysis.model import KIND_EXPECT, KIND_SLO, Check, Item, Run, Scenario, Window
 from lueur_net.analysis.redact import Redactor
 from lueur_net.errors import BadInput
+from lueur_net.records.frame import COLUMNS, read_records
 
 SUPPORTED_SCHEMA_VERSIONS = (1,)
-
-# The records' columns (lueur_net.records.call.CallRecord) this package reads, with the dtype used when empty.
-RECORD_COLUMNS: dict[str, str] = {
-    "scenario": "object",
-    "scenario_index": "int64",
-    "item": "int64",
-    "iteration": "int64",
-    "phase": "object",
-    "client": "int64",
-    "seq": "int64",
-    "method": "object",
-    "url": "object",
-    "intended_s": "float64",
-    "sent_s": "float64",
-    "connect_ms": "float64",
-    "tls_ms": "float64",
-    "ttfb_ms": "float64",
-    "total_ms": "float64",
-    "latency_ms": "float64",
-    "status": "float64",
-    "bytes_out": "int64",
-    "bytes_in": "int64",
-    "error_class": "object",
-    "error": "object",
-    "faults": "object",
-    "capped": "bool",
-}
 
 
 def load_run(results_path: Path, records_path: Path | None = None, redactor: Redactor | None = None) -> Run:
@@ -77,24 +51,32 @@ def run_from_document(document: dict[str, Any], records: pd.DataFrame, redactor:
     for position, raw in enumerate(document.get("scenarios", [])):
         index = int(raw.get("index", position))
         title = str(raw.get("title", f"scenario {index + 1}"))
-        scenario = Scenario(title=title, index=index, description=redactor.text(str(raw.get("description") or "")))
+        scenario = Scenario(title=title, index=index, description=redactor.text(str(raw.get("description") or "")),
+                            passed_flag=raw.get("passed") if isinstance(raw.get("passed"), bool) else None)
         for item_position, raw_item in enumerate(raw.get("items", [])):
             scenario.items.append(_item(raw_item, item_position, scenario, records, redactor))
         scenarios.append(scenario)
-    meta = {key: value for key, value in document.items() if key not in ("scenarios", "calls")}
+    meta = {key: value for key, value in document.items() if key not in ("scenarios", "plan", "capabilities")}
     duration = document.get("duration_s")
+    summary = document.get("summary") or {}
     return Run(
         scenarios=scenarios,
         records=records,
         meta=redactor.value(meta),
         duration_s=float(duration) if duration is not None else None,
+        lueur_tests_run=_int_or_none(summary.get("tests_run")),
+        lueur_tests_failed=_int_or_none(summary.get("tests_failed")),
     )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def normalise_records(records: pd.DataFrame, redactor: Redactor) -> pd.DataFrame:
     """Missing columns added (empty), URLs and error texts redacted, `faults` as lists."""
     frame = records.copy()
-    for column, dtype in RECORD_COLUMNS.items():
+    for column, dtype in COLUMNS.items():
         if column not in frame.columns:
             frame[column] = pd.Series(dtype=dtype, index=frame.index)
     if not frame.empty:
@@ -105,14 +87,9 @@ def normalise_records(records: pd.DataFrame, redactor: Redactor) -> pd.DataFrame
 
 
 def _as_list(value: Any) -> list[str]:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):
         return []
-    if isinstance(value, str):  # CSV round trip: "a;b" or a JSON list
-        if value.startswith("["):
-            try:
-                return [str(name) for name in json.loads(value)]
-            except json.JSONDecodeError:
-                pass
+    if isinstance(value, str):  # CSV round trip: "a;b"
         return [name for name in value.split(";") if name]
     try:
         return [str(name) for name in value]
@@ -121,33 +98,22 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _load_records(document: dict[str, Any], results_path: Path, records_path: Path | None) -> pd.DataFrame:
-    if records_path is None:
-        named = document.get("records")
-        if isinstance(named, dict):
-            named = named.get("path")
-        if isinstance(named, str) and named:
-            candidate = Path(named)
-            if not candidate.is_absolute():
-                candidate = results_path.parent / candidate
-            if candidate.exists():
-                records_path = candidate
+    """The records file named by --records, else by results.json (relative: to results.json's folder, then to
+    the working directory); none when results.json names none or it is gone (reports lose the per-call plots)."""
     if records_path is not None:
+        if not records_path.exists():
+            raise BadInput(f"{records_path}: no such records file")
         return read_records(records_path)
-    calls = document.get("calls")
-    if isinstance(calls, list):
-        return pd.DataFrame(calls)
-    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in RECORD_COLUMNS.items()})
-
-
-def read_records(path: Path) -> pd.DataFrame:
-    """The records file: Parquet (.parquet) or CSV (.csv)."""
-    if not path.exists():
-        raise BadInput(f"{path}: no such records file")
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    raise BadInput(f"{path}: records must be .parquet or .csv")
+    named = document.get("records")
+    if isinstance(named, dict):
+        named = named.get("path")
+    if isinstance(named, str) and named:
+        candidate = Path(named)
+        options = [candidate] if candidate.is_absolute() else [results_path.parent / candidate, candidate]
+        for option in options:
+            if option.exists():
+                return read_records(option)
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in COLUMNS.items()})
 
 
 def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.DataFrame, redactor: Redactor) -> Item:
@@ -178,6 +144,7 @@ def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.Da
         windows=windows,
         checks=checks,
         calls=calls,
+        passed_flag=raw.get("passed") if isinstance(raw.get("passed"), bool) else None,
     )
 
 
@@ -195,12 +162,13 @@ def _window(raw: dict[str, Any], counters: dict[str, Any]) -> Window:
     end = raw.get("end_s")
     return Window(
         name=name,
-        fault_type=str(raw.get("type", raw.get("fault_type", name))),
+        fault_type=str(raw.get("type") or raw.get("fault_type") or name),
         start_s=float(raw.get("start_s", 0.0) or 0.0),
         end_s=float(end) if end is not None else None,
         params=dict(raw.get("params") or {}),
         counters={str(key): int(value) for key, value in own.items() if isinstance(value, (int, float))},
         backend=raw.get("backend"),
+        anchor=str(raw.get("anchor") or "item"),
     )
 
 

@@ -27,6 +27,7 @@ class Window:
     params: dict[str, Any] = field(default_factory=dict)  # the fault's settings (mean, rate, unit, ...)
     counters: dict[str, int] = field(default_factory=dict)  # data plane packet counters (seen, dropped, ...)
     backend: str | None = None  # tc, ebpf, nfqueue
+    anchor: str = "item"  # "item": times from the item's t0 (load); "call": from each call's send (single/repeat)
 
     def describe(self) -> str:
         """'latency mean=150 ms' style one-liner for tables and prompts."""
@@ -75,6 +76,7 @@ class Item:
     windows: list[Window] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     calls: pd.DataFrame = field(default_factory=pd.DataFrame)  # this item's rows of the records
+    passed_flag: bool | None = None  # the verdict results.json recorded (lueur's test count); None: from checks
 
     @property
     def endpoint(self) -> str:
@@ -86,6 +88,8 @@ class Item:
 
     @property
     def passed(self) -> bool:
+        if self.passed_flag is not None:
+            return self.passed_flag
         return all(check.passed for check in self.checks)
 
     @property
@@ -107,6 +111,7 @@ class Scenario:
     index: int
     description: str = ""
     items: list[Item] = field(default_factory=list)
+    passed_flag: bool | None = None
 
     @property
     def checks(self) -> list[Check]:
@@ -114,6 +119,8 @@ class Scenario:
 
     @property
     def passed(self) -> bool:
+        if self.passed_flag is not None:
+            return self.passed_flag
         return all(item.passed for item in self.items)
 
 
@@ -123,6 +130,8 @@ class Run:
     records: pd.DataFrame  # every call of the run (docs/results-schema.md columns)
     meta: dict[str, Any] = field(default_factory=dict)  # tool version, times, host/kernel facts, backends
     duration_s: float | None = None
+    lueur_tests_run: int | None = None  # lueur's test count (per call / per load item), as the terminal prints
+    lueur_tests_failed: int | None = None
 
     @property
     def items(self) -> list[Item]:
@@ -131,6 +140,23 @@ class Run:
     @property
     def checks(self) -> list[Check]:
         return [check for scenario in self.scenarios for check in scenario.checks]
+
+    def headline(self) -> str:
+        """'Tests run: 13, Tests failed: 0' as the terminal printed it, plus the expectation/SLO count."""
+        run = self.lueur_tests_run if self.lueur_tests_run is not None else self.tests_run
+        failed = self.lueur_tests_failed if self.lueur_tests_failed is not None else self.tests_failed
+        text = f"Tests run: {run}, Tests failed: {failed}"
+        if self.lueur_tests_run is not None:
+            text += f" ({self.tests_run} expectations and SLOs, {self.tests_failed} failed)"
+        if self.duration_s is not None:
+            text += f", total time {self.duration_s:.1f}s"
+        return text
+
+    @property
+    def passed(self) -> bool:
+        if self.lueur_tests_failed is not None:
+            return self.lueur_tests_failed == 0 and self.tests_failed == 0
+        return self.tests_failed == 0
 
     @property
     def tests_run(self) -> int:

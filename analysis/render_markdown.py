@@ -69,9 +69,7 @@ def render_markdown(
     sections.append(("Run Details", _details(run, source)))
 
     out = [f"# {REPORT_TITLE}", ""]
-    status = "PASSED" if run.tests_failed == 0 else "FAILED"
-    took = f", total time {run.duration_s:.1f}s" if run.duration_s is not None else ""
-    out += [f"**{status}** - Tests run: {run.tests_run}, Tests failed: {run.tests_failed}{took}", ""]
+    out += [f"**{'PASSED' if run.passed else 'FAILED'}** - {run.headline()}", ""]
     out += ["## Table of Contents", ""]
     for heading, _ in sections:
         out.append(f"- [{heading}](#{anchor(heading)})")

@@ -13,7 +13,7 @@ def test_junit_counts_match_verdicts(sample_run: Run) -> None:
     text = render_junit(sample_run)
     root = ElementTree.fromstring(text)
     cases = root.findall(".//testcase")
-    assert len(cases) == sample_run.tests_run == 7
+    assert len(cases) == sample_run.tests_run == 7  # one per expectation and SLO
     assert len(root.findall(".//testcase/failure")) == sample_run.tests_failed == 3
     assert int(root.get("tests", "0")) == 7 and int(root.get("failures", "0")) == 3
     suites = root.findall("testsuite")
@@ -27,4 +27,5 @@ def test_junit_failure_carries_numbers_and_no_secret(sample_run: Run) -> None:
     assert SECRET not in text and API_KEY not in text
     root = ElementTree.fromstring(text)
     messages = [failure.get("message", "") for failure in root.iter("failure")]
-    assert any("p95 < 300 ms" in message and "+60" in message for message in messages)
+    check = next(c for c in sample_run.checks if c.title == "P95 < 300ms")
+    assert any("p95 < 300 ms" in message and f"+{check.margin:.1f} ms" in message for message in messages)
