@@ -19,7 +19,7 @@ from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab.enter import netns_path
 from lueur_net.lab.topology import Endpoint, Path
 
-HOST_NETNS = "/proc/1/ns/net"
+HOST_NETNS = "/proc/self/ns/net"  # "the host" is the namespace lueur-net runs in (Endpoint.netns None)
 
 
 def container_pid(container: str) -> int:
@@ -69,7 +69,7 @@ def resolve_target(target: str) -> str:
 
 
 def is_host_netns(target: str) -> bool:
-    """True when `target` is the namespace of pid 1 (the host's), where every interface is a host interface."""
+    """True when `target` is the namespace lueur-net itself runs in (the host's), where interfaces are host ones."""
     mine = os.stat(netns_path(target))
     host = os.stat(HOST_NETNS)
     return (mine.st_dev, mine.st_ino) == (host.st_dev, host.st_ino)

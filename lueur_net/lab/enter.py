@@ -42,7 +42,7 @@ def netns_path(target: str) -> Path:
         if not pid.isdigit():
             raise BadInput(f"'{target}' is not pid:NUMBER")
         path = Path(f"/proc/{pid}/ns/net")
-        if not path.exists():
+        if not os.path.lexists(path):
             raise BadInput(f"process {pid} does not exist (dead pid?), so it has no network namespace")
         return path
     path = Path(target) if "/" in target else NETNS_RUN_DIR / target

@@ -1,7 +1,8 @@
 """The server under test (--serve "CMD"): started in its own namespace, awaited, and stopped with its group.
 
 Start-up is gated so the ledger knows the process before it runs the user's command: the child enters the
-server namespace and a new session, then a tiny shell waits for one byte on a pipe before exec'ing the command.
+server namespace and a new session, then a tiny shell waits for one line on its stdin (a pipe) before exec'ing
+the command.
 The parent records (pid, start time, process group) in the ledger and only then sends the byte. If the parent
 dies in between, the pipe reaches EOF and the shell exits without running anything.
 """
@@ -20,7 +21,8 @@ from pathlib import Path
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab.enter import enter_netns, in_netns_thread
 
-GATE = 'IFS= read -r go <&{fd} || exit 111; exec {fd}<&-; exec /bin/sh -c "$1"'
+# stdin is the gate pipe until the byte arrives, then /dev/null for the user's command.
+GATE = 'IFS= read -r go || exit 111; exec </dev/null; exec /bin/sh -c "$1"'
 STDERR_TAIL_LINES = 15
 
 
@@ -73,7 +75,6 @@ def start(
     from lueur_net.ledger import process_start_time
 
     gate_read, gate_write = os.pipe()
-    os.set_inheritable(gate_read, True)
 
     def in_child() -> None:  # runs in the forked child before exec: single-threaded, so it may unshare mounts
         enter_netns(netns)
@@ -81,13 +82,12 @@ def start(
     with open(log, "wb") as output:
         try:
             popen = subprocess.Popen(
-                ["/bin/sh", "-c", GATE.format(fd=gate_read), "lueur-serve", spec.command],
+                ["/bin/sh", "-c", GATE, "lueur-serve", spec.command],
                 cwd=spec.cwd or os.getcwd(),
                 env=spec.env if spec.env is not None else dict(os.environ),
-                stdin=subprocess.DEVNULL,
+                stdin=gate_read,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                pass_fds=(gate_read,),
                 start_new_session=True,  # its own process group: stopping it stops everything it started
                 preexec_fn=in_child,
             )
