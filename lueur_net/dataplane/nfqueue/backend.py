@@ -27,7 +27,8 @@ def spec_from_params(params: Any) -> DelaySpec:
                            "where sch_netem is available")
         return DelaySpec(mean_ns=int(params.delay_ns), jitter_ns=int(params.jitter_ns),
                          distribution=str(params.distribution), min_ns=int(params.min_ns or 0),
-                         max_ns=None if params.max_ns is None else int(params.max_ns))
+                         max_ns=None if params.max_ns is None else int(params.max_ns),
+                         pareto_shape=float(getattr(params, "pareto_shape", 3.0)))
     if hasattr(params, "amplitude_ns"):
         return DelaySpec(mean_ns=0, redraw_amplitude_ns=int(params.amplitude_ns),
                          redraw_hz=float(params.frequency_hz))
