@@ -1,0 +1,126 @@
+"""The tc backend on the running kernel: TBF goodput, IFB ingress, windows, revert leaves nothing, error messages."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from lueur_net.dataplane.apply import apply_plan
+from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.errors import EnvironmentProblem
+from lueur_net.ledger import load_removers, read_ledger, remove_entry
+from lueur_net.plan import plan_item
+from lueur_net.scenario import Item
+
+CAPS = Capabilities.host_like()
+RATE = 1024 * 1024  # 1 MiB/s goodput
+SIZE = 4 * 1024 * 1024
+
+
+def item(*faults: dict[str, Any]) -> Item:
+    return Item.model_validate({"call": {"method": "GET", "url": "http://10.0.0.1/"},
+                                "context": {"faults": list(faults)}})
+
+
+def bandwidth(side: str, direction: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "bandwidth", "rate": RATE // 1024, "unit": "KBps", "side": side, "direction": direction, **extra}
+
+
+def assert_clean(pair: Any, tc_tools: Any) -> None:
+    for netns, endpoint in ((pair.client_ns, pair.path.client), (pair.server_ns, pair.path.server)):
+        shown = tc_tools.qdiscs(netns, endpoint.ifname)
+        assert "4c4e" not in shown and "tbf" not in shown and "clsact" not in shown, shown
+        assert "lueurifb" not in tc_tools.links(netns)
+
+
+def test_tbf_goodput_within_five_percent(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+    plan = plan_item(item(bandwidth("client", "ingress")), CAPS)  # responses: TBF on the server end's egress
+    assert [(h.side, h.hook) for h in plan.hooks] == [("server", "egress")]
+    baseline = tc_tools.transfer(veth_pair, SIZE)
+    with apply_plan(plan, veth_pair.path, ledger) as applied:
+        assert "tbf" in tc_tools.qdiscs(veth_pair.server_ns, veth_pair.path.server.ifname)
+        shaped = tc_tools.transfer(veth_pair, SIZE)
+        counters = applied.counters()["f0"]
+    assert shaped["bytes"] == SIZE
+    assert baseline["goodput"] > 5 * RATE, "the unshaped path must be much faster than the cap"
+    assert shaped["goodput"] == pytest.approx(RATE, rel=0.05), shaped
+    assert counters["packets"] > SIZE // 65536
+    assert_clean(veth_pair, tc_tools)
+    assert ledger.pending == 0
+
+
+def test_ifb_ingress_shapes_when_peer_is_not_ours(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+    plan = plan_item(item(bandwidth("client", "ingress")), CAPS, peer_is_ours=False)
+    assert [(h.side, h.hook) for h in plan.hooks] == [("client", "ingress")]
+    with apply_plan(plan, veth_pair.path, ledger):
+        assert "lueurifb" in tc_tools.links(veth_pair.client_ns)
+        assert "clsact" in tc_tools.qdiscs(veth_pair.client_ns, veth_pair.path.client.ifname)
+        assert "tbf" not in tc_tools.qdiscs(veth_pair.server_ns, veth_pair.path.server.ifname)
+        shaped = tc_tools.transfer(veth_pair, SIZE)
+    assert shaped["goodput"] == pytest.approx(RATE, rel=0.05), shaped
+    assert_clean(veth_pair, tc_tools)
+    assert ledger.pending == 0
+
+
+def test_request_direction_shapes_client_egress(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+    plan = plan_item(item(bandwidth("server", "ingress")), CAPS)
+    with apply_plan(plan, veth_pair.path, ledger):
+        assert "tbf" in tc_tools.qdiscs(veth_pair.client_ns, veth_pair.path.client.ifname)
+        upload = tc_tools.transfer(veth_pair, SIZE // 2, reverse=True, port=45124)
+    assert upload["goodput"] == pytest.approx(RATE, rel=0.05), upload
+    assert_clean(veth_pair, tc_tools)
+
+
+def test_windows_applied_and_lifted(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+    plan = plan_item(item(bandwidth("client", "ingress", period=["start:300ms,duration:400ms",
+                                                                 "start:1s,duration:300ms"])), CAPS)
+    t0 = time.monotonic_ns()
+    seen: list[tuple[float, bool]] = []
+    with apply_plan(plan, veth_pair.path, ledger, t0_ns=t0):
+        for at in (0.1, 0.5, 0.85, 1.15, 1.5):
+            time.sleep(max(0.0, t0 / 1e9 + at - time.monotonic()))
+            seen.append((at, "tbf" in tc_tools.qdiscs(veth_pair.server_ns, veth_pair.path.server.ifname)))
+    assert seen == [(0.1, False), (0.5, True), (0.85, False), (1.15, True), (1.5, False)]
+    assert_clean(veth_pair, tc_tools)
+
+
+def test_deadline_removes_faults(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+    plan = plan_item(item(bandwidth("client", "ingress")), CAPS)
+    t0 = time.monotonic_ns()
+    with apply_plan(plan, veth_pair.path, ledger, t0_ns=t0, deadline_ns=t0 + 300_000_000):
+        assert "tbf" in tc_tools.qdiscs(veth_pair.server_ns, veth_pair.path.server.ifname)
+        time.sleep(0.6)
+        assert "tbf" not in tc_tools.qdiscs(veth_pair.server_ns, veth_pair.path.server.ifname)
+    assert ledger.pending == 0
+
+
+def test_ledger_removers_clean_what_a_dead_run_left(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+    plan = plan_item(item(bandwidth("client", "ingress")), CAPS, peer_is_ours=False)
+    applied = apply_plan(plan, veth_pair.path, ledger)
+    assert "lueurifb" in tc_tools.links(veth_pair.client_ns)
+    applied.handles[0][1].stop.set()  # as if the process died: nothing reverted, only the ledger remains
+    _, entries = read_ledger(ledger.path)
+    assert {entry.kind for entry in entries} == {"link", "tc_clsact", "tc_filter", "tc_qdisc"}
+    load_removers()
+    for entry in reversed(entries):
+        remove_entry(entry)
+        remove_entry(entry)  # a remover tolerates an object already gone
+    assert_clean(veth_pair, tc_tools)
+
+
+def test_netlink_error_names_interface_object_and_errno(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+    stock = Capabilities.all_present()
+    plan = plan_item(item({"type": "latency", "mean": 50, "side": "client", "direction": "egress"}), stock)
+    try:
+        applied = apply_plan(plan, veth_pair.path, ledger)
+    except EnvironmentProblem as error:
+        text = str(error)
+        assert veth_pair.path.client.ifname in text and "netem qdisc 4c4e:" in text and "errno" in text
+        assert "modprobe sch_netem" in text
+    else:
+        applied.revert()
+        pytest.skip("this kernel has sch_netem: the missing-qdisc message cannot be provoked here")
+    assert_clean(veth_pair, tc_tools)
+    assert ledger.pending == 0
