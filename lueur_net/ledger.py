@@ -35,6 +35,7 @@ REMOVER_MODULES: list[str] = [
     "lueur_net.removers",
     "lueur_net.dataplane.nfqueue.rule",
     "lueur_net.dataplane.ebpf.attach",
+    "lueur_net.dataplane.tc",
 ]
 
 Remover = Callable[[dict[str, Any]], None]
