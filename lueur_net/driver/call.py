@@ -133,3 +133,37 @@ def make_client(call: CallSpec, max_connections: int, verify: ssl.SSLContext | b
         follow_redirects=False,
         trust_env=False,  # never send lab traffic through a proxy from the environment
     )
+
+
+class ShardedClient:
+    """One virtual client's connections, as several small httpx clients ("shards") used lowest-first.
+
+    httpcore scans its whole pool on every request and response, so one client with hundreds of connections
+    (a stalled server under open-loop load) costs more CPU per call the further behind it falls, which slows the
+    schedule further. Shards keep every scan short: a call takes the first shard with fewer than `shard_size`
+    calls in flight (never queueing inside httpx), and a new shard opens only when all are busy. At a steady
+    rate the first shard's kept-alive connections carry everything.
+    """
+
+    def __init__(self, call: CallSpec, verify: ssl.SSLContext | bool, shard_size: int = 8) -> None:
+        self.call = call
+        self.verify = verify
+        self.shard_size = shard_size
+        self.shards: list[httpx.AsyncClient] = []
+        self.in_flight: list[int] = []
+
+    def acquire(self) -> int:
+        for index, busy in enumerate(self.in_flight):
+            if busy < self.shard_size:
+                self.in_flight[index] += 1
+                return index
+        self.shards.append(make_client(self.call, self.shard_size, self.verify))
+        self.in_flight.append(1)
+        return len(self.shards) - 1
+
+    def release(self, index: int) -> None:
+        self.in_flight[index] -= 1
+
+    async def aclose(self) -> None:
+        for shard in self.shards:
+            await shard.aclose()

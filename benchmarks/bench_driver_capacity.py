@@ -1,0 +1,145 @@
+"""Driver capacity and latency accuracy vs wrk, against one fast local server (prints; asserts nothing).
+
+1. Capacity: total rates stepped up (open-loop load, fixed clients); a rate is *held* when the send lag p99 is at
+   most 5 ms and no call failed. Prints calls, achieved send rate, send lag p50/p99, latency p50/p99, workers.
+2. wrk on the same server: its closed-loop maximum (-t2 -c10), and its latency at a paced rate (a Lua `delay()`
+   per connection) beside the driver's latency at the same rate.
+The server is the host tests' threaded keep-alive server (TCP_NODELAY) in its own process on 127.0.0.1.
+
+    sudo .venv/bin/python benchmarks/bench_driver_capacity.py [--duration 3] [--rates 250,500,...] [--workers 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host" / "driver"))
+from driver_servers import LocalServer  # noqa: E402
+
+from lueur_net.driver import CallSpec, ItemSpec, LoadSpec, drive  # noqa: E402
+
+LAG_P99_LIMIT_MS = 5.0
+
+
+def serve_forever(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    server = LocalServer().start()
+    port_queue.put(server.port)
+    while True:
+        time.sleep(3600)
+
+
+def run_driver(url: str, rate: float, duration: float, clients: int, workers: int) -> dict[str, float]:
+    spec = ItemSpec(
+        "bench", 0, 0, CallSpec("GET", url, timeout_s=5.0),
+        load=LoadSpec(duration_s=duration, clients=clients, rps=rate / clients, workers=workers),
+    )
+    run = drive(spec)
+    records = run.records
+    lags = np.array([r.send_lag_ms for r in records])
+    latencies = np.array([r.latency_ms for r in records if r.latency_ms is not None])
+    sent = np.array([r.sent_s for r in records])
+    failed = sum(1 for r in records if r.error_class is not None or r.status != 200)
+    return {
+        "calls": len(records),
+        "sent_rps": (len(records) - 1) / (sent.max() - sent.min()) if len(records) > 1 else 0.0,
+        "lag_p50": float(np.percentile(lags, 50)),
+        "lag_p99": float(np.percentile(lags, 99)),
+        "lat_p50": float(np.percentile(latencies, 50)),
+        "lat_p75": float(np.percentile(latencies, 75)),
+        "lat_p90": float(np.percentile(latencies, 90)),
+        "lat_p99": float(np.percentile(latencies, 99)),
+        "failed": failed,
+        "workers": run.workers,
+    }
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(url: str, duration: float, threads: int, connections: int, rate: float | None) -> dict[str, float]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if rate is not None:  # pace each connection: one request per connections/rate seconds (approximately)
+            script.write(f"function delay()\n  return {1000.0 * connections / rate:.3f}\nend\n")
+        else:
+            script.write("-- no pacing\n")
+    output = subprocess.run([*command, "-s", script.name], capture_output=True, text=True, timeout=60).stdout
+    Path(script.name).unlink()
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for percent, value in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+(?:us|ms|s))", output, re.MULTILINE):
+        result[f"lat_p{percent}"] = _ms(value)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--rates", default="250,500,1000,1500,2000,2500,3000,4000")
+    parser.add_argument("--workers", type=int, default=0, help="driver worker processes (0: automatic)")
+    parser.add_argument("--paced-rate", type=float, default=500.0, help="rate for the latency comparison")
+    args = parser.parse_args()
+
+    ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    server = multiprocessing.Process(target=serve_forever, args=(ports,), daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{ports.get(timeout=10)}/"
+    try:
+        print(f"server: threaded keep-alive, TCP_NODELAY, {url}; cpus: {multiprocessing.cpu_count()}; "
+              f"load average before: {open('/proc/loadavg').read().split()[0]} (other work on the machine skews this)")
+        print(f"\n== driver capacity (open loop, {args.clients} clients, {args.duration:g} s per rate; "
+              f"held = send lag p99 <= {LAG_P99_LIMIT_MS:g} ms, no failures) ==")
+        print(f"{'rate':>6} {'workers':>7} {'calls':>6} {'sent/s':>8} {'lag p50':>8} {'lag p99':>8} "
+              f"{'lat p50':>8} {'lat p99':>8} {'failed':>6}  held")
+        best = 0.0
+        misses = 0
+        for rate in [float(r) for r in args.rates.split(",")]:
+            got = run_driver(url, rate, args.duration, args.clients, args.workers)
+            held = got["lag_p99"] <= LAG_P99_LIMIT_MS and got["failed"] == 0
+            best = max(best, rate) if held else best
+            print(f"{rate:6.0f} {got['workers']:7d} {got['calls']:6d} {got['sent_rps']:8.0f} {got['lag_p50']:8.2f} "
+                  f"{got['lag_p99']:8.2f} {got['lat_p50']:8.2f} {got['lat_p99']:8.2f} {got['failed']:6d}  "
+                  f"{'yes' if held else 'NO'}")
+            misses = 0 if held else misses + 1
+            if misses >= 2:
+                break
+        print(f"driver: highest total rate held on schedule: {best:.0f} rps "
+              f"(load average now {open('/proc/loadavg').read().split()[0]})")
+
+        if shutil.which("wrk") is None:
+            print("\nwrk: not installed (setup.sh installs the Debian package); comparison skipped")
+            return
+        print("\n== wrk on the same server ==")
+        top = run_wrk(url, args.duration, 2, 10, None)
+        print(f"wrk -t2 -c10 (closed loop, as fast as it can): {top['rps']:.0f} rps, "
+              f"latency p50 {top.get('lat_p50', float('nan')):.2f} ms, p99 {top.get('lat_p99', float('nan')):.2f} ms")
+        rate = args.paced_rate
+        paced = run_wrk(url, args.duration, 1, 10, rate)
+        ours = run_driver(url, rate, args.duration, 10, args.workers)
+        print(f"\n== latency at {rate:.0f} rps (wrk paced with delay(); driver open loop, 10 clients) ==")
+        print(f"{'':8} {'rps':>7} {'p50':>7} {'p75':>7} {'p90':>7} {'p99':>7}  (ms)")
+        for name, got, rps in (("wrk", paced, paced["rps"]), ("driver", ours, ours["sent_rps"])):
+            print(f"{name:8} {rps:7.0f} " + " ".join(f"{got.get(f'lat_p{q}', float('nan')):7.2f}" for q in (50, 75, 90, 99)))
+        print("note: wrk's latency counts from its actual send (closed loop per connection); the driver's from the "
+              "intended send time, so it includes its own send lag.")
+    finally:
+        server.kill()
+
+
+if __name__ == "__main__":
+    main()
