@@ -30,9 +30,27 @@ class Window:
     anchor: str = "item"  # "item": times from the item's t0 (load); "call": from each call's send (single/repeat)
 
     def describe(self) -> str:
-        """'latency mean=150 ms' style one-liner for tables and prompts."""
-        shown = ", ".join(f"{key}={value}" for key, value in self.params.items() if value is not None)
-        return f"{self.fault_type} ({shown})" if shown else self.fault_type
+        """'latency 150 ms ±30 ms (server ingress)' style one-liner for tables and prompts."""
+        p = {key: value for key, value in self.params.items() if value is not None}
+        kind = self.fault_type
+        if kind == "latency" and "mean" in p:
+            text = f"latency {p['mean']:g} ms" + (f" ±{p['stddev']:g} ms" if p.get("stddev") else "")
+        elif kind == "jitter" and "amplitude" in p:
+            text = f"jitter ±{p['amplitude']:g} ms" + (f" @ {p['frequency']:g} Hz" if p.get("frequency") else "")
+        elif kind == "bandwidth" and "rate" in p:
+            text = f"bandwidth {p['rate']:g} {p.get('unit', 'Bps')}"
+        elif kind == "httperror" and "status_code" in p:
+            share = p.get("probability")
+            text = f"HTTP {p['status_code']}" + (f" on {100 * share:g}% of calls" if share is not None else "")
+        elif kind == "packetloss" and any(k in p for k in ("rate", "probability")):
+            share = p.get("rate", p.get("probability"))
+            text = f"packet loss {share:g}" + ("%" if isinstance(share, (int, float)) and share > 1 else "")
+        else:
+            noise = {"side", "direction", "bytes_per_second", "type", "period"}
+            shown = ", ".join(f"{key}={value}" for key, value in p.items() if key not in noise)
+            text = f"{kind} ({shown})" if shown else kind
+        where = " ".join(str(p[key]) for key in ("side", "direction") if key in p)
+        return f"{text} ({where})" if where else text
 
     def span(self, item_end_s: float) -> tuple[float, float]:
         return self.start_s, self.end_s if self.end_s is not None else item_end_s

@@ -38,6 +38,9 @@ _JSON_PAIR = re.compile(  # "secret_password": "hunter2" or 'token': 'x'
 _HEADER_LINE = re.compile(  # Authorization: Bearer abc / Cookie: a=b; c=d
     r"(?im)^(?P<name>[A-Za-z0-9\-]+)(?P<sep>[ \t]*:[ \t]*)(?P<value>[^\r\n]+)$"
 )
+_LITERAL_ASSIGNMENT = re.compile(  # password = "hunter2" / API_KEY: 'x' / token=\"x\" in code and config
+    rf"(?P<name>{_NAME})(?P<sep>\s*[:=]\s*)(?P<q>[\"'])(?P<value>[^\"'\r\n]+)(?P=q)"
+)
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<user>[^:/@\s]*):(?P<value>[^@/\s]+)@")
 _MIN_SCRUB_LENGTH = 4  # shorter remembered values ("1", "ab") would wreck unrelated text
 
@@ -129,12 +132,39 @@ class Redactor:
         text = _JSON_PAIR.sub(self._json_pair, text)
         text = _HEADER_LINE.sub(self._header_line, text)
         text = _KEY_VALUE.sub(self._key_value, text)
+        return self._scrub(text)
+
+    def source(self, text: str) -> str:
+        """Source code and prose that must stay usable: literals assigned to secret names, URL passwords,
+        secret header lines and remembered values are removed; `secret_password=secret_password` (a name
+        passed on) and `secret_password: str` (a type) are kept, so diffs against the code still apply."""
+        if not text:
+            return text
+        text = _URL_USERINFO.sub(self._userinfo, text)
+        text = _JSON_PAIR.sub(self._json_pair, text)
+        text = _LITERAL_ASSIGNMENT.sub(self._literal_assignment, text)
+        text = _HEADER_LINE.sub(self._header_line_with_value, text)
+        return self._scrub(text)
+
+    def _literal_assignment(self, match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"]) or match["value"] == REDACTED:
+            return match.group(0)
+        self._remember(match["value"])
+        return f"{match['name']}{match['sep']}{match['q']}{REDACTED}{match['q']}"
+
+    def _header_line_with_value(self, match: re.Match[str]) -> str:
+        # In code, `password: str` is a declaration, not a header: only real header names count here.
+        if match["name"].lower() not in _SECRET_HEADERS and "-" not in match["name"]:
+            return match.group(0)
+        return self._header_line(match)
+
+    def _scrub(self, text: str) -> str:
+        """Remove remembered values where they stand alone (not inside a longer word: 'pass' stays in 'bypass')."""
         for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) >= _MIN_SCRUB_LENGTH:
-                text = text.replace(secret, REDACTED)
-                quoted = quote(secret, safe="")
-                if quoted != secret:
-                    text = text.replace(quoted, REDACTED)
+            if len(secret) < _MIN_SCRUB_LENGTH:
+                continue
+            for form in dict.fromkeys((secret, quote(secret, safe=""))):
+                text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(form)}(?![A-Za-z0-9_])", REDACTED, text)
         return text
 
     def _userinfo(self, match: re.Match[str]) -> str:
@@ -145,6 +175,7 @@ class Redactor:
         if not is_secret_name(match["name"]):
             return match.group(0)
         self._remember(match["value"])
+        self._remember(_bearer_token(match["value"]))
         q, vq = match["q"], match["vq"]
         return f"{q}{match['name']}{q}{match['sep']}{vq}{REDACTED}{vq}"
 

@@ -62,7 +62,7 @@ def render_markdown(
         ("Overall Resilience Posture", posture_text(run, findings)),
         ("SLO Failures", _failures(run)),
         ("Dashboard Summary", _dashboard(run)),
-        ("Analysis", _analysis(findings, analysis_markdown)),
+        ("Analysis", ""),  # filled below: the LLM's text is redacted as source (its diffs must stay usable)
     ]
     for scenario in run.scenarios:
         sections.append((f"{scenario.index + 1}. {scenario.title}", _scenario(scenario)))
@@ -74,9 +74,16 @@ def render_markdown(
     for heading, _ in sections:
         out.append(f"- [{heading}](#{anchor(heading)})")
     out.append("")
+    out = [redactor.text(line) for line in out]
     for heading, body in sections:
+        heading = redactor.text(heading)
+        if heading == "Analysis":
+            body = (redactor.source(_analysis(findings, analysis_markdown)) if analysis_markdown
+                    else redactor.text(_analysis(findings, None)))
+        else:
+            body = redactor.text(body)
         out += [f"## {heading}", "", body.rstrip(), ""]
-    return redactor.text("\n".join(out).rstrip() + "\n")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def _failures(run: Run) -> str:
@@ -99,9 +106,28 @@ def _dashboard(run: Run) -> str:
 
 def _analysis(findings: list[Finding], analysis_markdown: str | None) -> str:
     if analysis_markdown:
-        # Demote the LLM's headings below ours so the report keeps one outline.
-        return re.sub(r"(?m)^(#{1,4}) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", analysis_markdown)
+        return demote_headings(analysis_markdown, top=3)  # below our "## Analysis": one outline
     return findings_markdown(findings)
+
+
+def demote_headings(markdown: str, top: int) -> str:
+    """Shift ATX headings (outside code blocks) so the highest becomes level `top`; never above 6."""
+    lines = markdown.splitlines()
+    in_code = False
+    levels: list[int | None] = []
+    for line in lines:
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        match = None if in_code else re.match(r"^(#{1,6}) ", line)
+        levels.append(len(match.group(1)) if match else None)
+    present = [level for level in levels if level is not None]
+    if not present:
+        return markdown
+    shift = max(0, top - min(present))
+    return "\n".join(
+        "#" * min(level + shift, 6) + line[level:] if level is not None else line
+        for line, level in zip(lines, levels, strict=True)
+    )
 
 
 def findings_markdown(findings: list[Finding]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from conftest import API_KEY, SECRET
+from analysis_fixture import API_KEY, SECRET
 from lueur_net.analysis.findings import analyze
 from lueur_net.analysis.model import Run
 from lueur_net.analysis.render_html import render_html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
-from conftest import API_KEY, SECRET
+from analysis_fixture import API_KEY, SECRET
 from lueur_net.analysis.model import Run
 from lueur_net.analysis.render_junit import render_junit
 

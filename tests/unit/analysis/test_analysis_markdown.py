@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markdown_it import MarkdownIt
 
-from conftest import API_KEY, SECRET
+from analysis_fixture import API_KEY, SECRET
 from lueur_net.analysis.findings import analyze
 from lueur_net.analysis.model import Run
 from lueur_net.analysis.render_markdown import anchor, cell, render_markdown

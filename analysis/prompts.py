@@ -1,0 +1,202 @@
+"""The prompts of the LLM analysis, built from the run and the offline findings. Pure: no network.
+
+The chain follows the reference report: posture -> SLO deep dive -> cause hypotheses -> recommendations (unified
+diffs when source is given) -> threats and next steps -> executive summary (written last, shown first). Every
+step sees the same facts block (numbers from the run and the offline findings, already redacted) plus the
+sections written before it. Nothing here reads a secret: the run's URLs were redacted on load, and everything
+is passed through the Redactor again before it is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lueur_net.analysis.callstats import call_stats, errors_by_class
+from lueur_net.analysis.findings import Finding
+from lueur_net.analysis.model import Run
+from lueur_net.analysis.overview import dashboard_rows, format_ms, posture_text, slo_failure_rows
+from lueur_net.analysis.redact import Redactor
+
+ROLES = ("developer", "sre")
+MAX_SECTION_CHARS = 6_000  # a previous section longer than this is cut when handed to the next step
+SOURCE_BUDGET_CHARS = 24_000  # source code sent with --source-dir, all files together
+SOURCE_FILE_MAX_BYTES = 200_000  # larger files are skipped (generated, vendored, data)
+SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".ts", ".go", ".java", ".kt", ".rb", ".rs", ".cs", ".php", ".ex", ".scala",
+                   ".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf")
+SKIPPED_DIRS = {".git", ".hg", ".venv", "venv", "env", "node_modules", "__pycache__", "dist", "build", "target",
+                ".tox", ".mypy_cache", ".pytest_cache", "vendor"}
+
+SYSTEM = {
+    "developer": (
+        "You are a senior software engineer reviewing the results of network fault-injection tests "
+        "(lueur-net) against an HTTP service. Be concrete and evidence-driven: cite the numbers you are given "
+        "(percentiles, error rates, margins, fault windows) and never invent measurements. Focus on what the "
+        "code can change: timeouts, retries, connection pools, blocking calls, payload sizes. Answer in "
+        "Markdown, without a top-level title."
+    ),
+    "sre": (
+        "You are a site reliability engineer reviewing the results of network fault-injection tests "
+        "(lueur-net) against an HTTP service. Be concrete and evidence-driven: cite the numbers you are given "
+        "(percentiles, error rates, margins, fault windows) and never invent measurements. Focus on operations: "
+        "SLOs and error budgets, alerting, dashboards, timeouts and retries in proxies and clients, capacity, "
+        "rollout safety and runbooks. Answer in Markdown, without a top-level title."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    heading: str
+    instruction: str
+
+
+def steps(role: str, with_source: bool) -> list[Step]:
+    """The chain, in the order it runs (the executive summary is written last)."""
+    audience = "developers" if role == "developer" else "SREs and on-call engineers"
+    fix = (
+        "For each recommendation give a priority (Critical, Recommended, Nice-to-have), the rationale tied to "
+        "the evidence, and the proposed change as a unified diff (```diff, with --- a/PATH and +++ b/PATH "
+        "headers, paths relative to the source directory) against the source code provided. Only change code "
+        "you were shown."
+        if with_source else
+        "For each recommendation give a priority (Critical, Recommended, Nice-to-have), the rationale tied to "
+        "the evidence, and a short example of the change (configuration or code)."
+    )
+    return [
+        Step("posture", "Overall Resilience Posture",
+             f"Write one paragraph for {audience} on the overall resilience posture: which faults the service "
+             "withstood and which broke it, citing the pass/fail counts and the worst numbers."),
+        Step("slo", "SLO Failures Deep Dive",
+             "For each failed SLO or expectation in the facts, explain the failure pattern: which fault window "
+             "caused it, how far past the objective it went (margin), and what the latency and error numbers "
+             "inside vs outside the windows show. If nothing failed, say which checks came closest."),
+        Step("causes", "Potential Cause Hypotheses",
+             "List the three to five most plausible root causes in the service, each with a 'Symptom mapping' "
+             "(the evidence numbers it explains) and a 'Hypothesis'. Prefer causes a developer can verify."),
+        Step("recommendations", "Recommendations",
+             f"Propose three or four numbered recommendations that address the hypotheses. {fix} End with a "
+             "'Summary & Prioritization' Markdown table: Recommendation | Priority | Complexity | Expected benefit."),
+        Step("threats", "Threats & Next Steps",
+             "For each recommendation, give the business risk or trade-off it introduces, how that risk could "
+             "materialise, and how to monitor and validate it (metrics, alerts, follow-up fault-injection "
+             "scenarios to run with lueur-net). Use a Markdown table, then a short list of next steps."),
+        Step("summary", "Executive Summary",
+             "Write the executive summary of the sections above for a busy reader: 'Findings' (3-5 bullets with "
+             "numbers), 'Recommendations' (the prioritised fixes, one line each), 'Key Trade-offs & Threats' "
+             "(bullets) and 'Next Steps & Validation' (bullets). At most 300 words."),
+    ]
+
+
+def facts_text(run: Run, findings: list[Finding], redactor: Redactor) -> str:
+    """The evidence every step sees: totals, failures table, dashboard, per-item statistics, offline findings."""
+    lines = ["## Facts from the run (measured; use these numbers)", ""]
+    lines.append(f"- {run.headline()}")
+    lines.append(f"- posture: {posture_text(run, findings)}")
+    failures = slo_failure_rows(run)
+    lines += ["", "### Failed SLOs and expectations", ""]
+    if failures:
+        for row in failures:
+            lines.append(f"- scenario '{row.scenario}', endpoint {row.endpoint}: {row.check}; objective "
+                         f"{row.objective}; observed {row.observed}; margin {row.margin}; pattern: {row.pattern}")
+    else:
+        lines.append("- none: every SLO and expectation held")
+    lines += ["", "### Dashboard (scenarios passed/failed)", ""]
+    for dash in dashboard_rows(run):
+        lines.append(f"- {dash.scope}: {dash.total} scenarios, {dash.passed} passed, {dash.failed} failed")
+    lines += ["", "### Scenarios", ""]
+    for item in run.items:
+        stats = call_stats(item.calls)
+        faults = "; ".join(
+            f"{w.name}: {w.describe()} from {w.start_s:g}s to "
+            f"{'end' if w.end_s is None else f'{w.end_s:g}s'}"
+            + (" of each call" if w.anchor == "call" else "")
+            for w in item.windows) or "none"
+        timeout = f"{item.timeout_ms:g} ms" if item.timeout_ms is not None else "none set"
+        percentiles = ", ".join(f"p{p}={format_ms(stats.p(p))}" for p in (50, 95, 99))
+        classes = ", ".join(f"{k} {v}" for k, v in errors_by_class(item.calls).items()) or "none"
+        checks = "; ".join(f"{c.title}: {'pass' if c.passed else 'FAIL'}" for c in item.checks) or "none"
+        lines.append(f"- '{item.scenario}' {item.endpoint} ({item.strategy}, client timeout {timeout}): "
+                     f"{stats.calls} calls, {stats.errors} errors ({stats.error_rate:.1f}%), {percentiles}; "
+                     f"errors by class: {classes}; faults: {faults}; checks: {checks}")
+    lines += ["", "### Offline analyzer findings", ""]
+    if findings:
+        for finding in findings:
+            evidence = ", ".join(f"{key}={value}" for key, value in finding.evidence.items())
+            lines.append(f"- [{finding.severity}] {finding.title} ('{finding.scenario}'): {finding.summary} "
+                         f"Evidence: {evidence}. Suggested: {finding.recommendation}")
+    else:
+        lines.append("- none")
+    return redactor.text("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # relative to the source directory
+    text: str  # redacted
+
+
+def collect_source(directory: Path, run: Run, redactor: Redactor,
+                   budget: int = SOURCE_BUDGET_CHARS) -> list[SourceFile]:
+    """The source files most related to the tested endpoints, redacted, within `budget` characters.
+
+    Relevance: files that mention a tested path or route first (more mentions first), then the rest by size;
+    dotfiles (.env, ...) and dependency/build folders are never read.
+    """
+    paths = sorted({item.endpoint.split(" ", 1)[1] for item in run.items})
+    needles = [path for path in paths if path != "/"] + ["@app.", "route", "router", "handler", "timeout"]
+    candidates: list[tuple[int, int, Path]] = []
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if any(part in SKIPPED_DIRS or part.startswith(".") for part in relative.parts):
+            continue
+        if not path.is_file() or path.suffix not in SOURCE_SUFFIXES:
+            continue
+        try:
+            size = path.stat().st_size
+            if size > SOURCE_FILE_MAX_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        score = sum(text.count(needle) for needle in needles)
+        candidates.append((-score, size, path))
+    chosen: list[SourceFile] = []
+    used = 0
+    for _, _, path in sorted(candidates):
+        text = redactor.source(path.read_text(encoding="utf-8"))
+        if used + len(text) > budget:
+            continue
+        chosen.append(SourceFile(str(path.relative_to(directory)), text))
+        used += len(text)
+    return chosen
+
+
+def source_text(files: list[SourceFile]) -> str:
+    if not files:
+        return ""
+    parts = ["## Source code of the service (relevant files; secrets redacted)", ""]
+    for source in files:
+        parts += [f"### {source.path}", "", "```", source.text.rstrip(), "```", ""]
+    return "\n".join(parts)
+
+
+def step_messages(step: Step, role: str, facts: str, source: str, previous: dict[str, str],
+                  redactor: Redactor) -> list[dict[str, str]]:
+    """The chat messages of one step: the role's system prompt, then facts, source, earlier sections, the task."""
+    earlier = []
+    for heading, text in previous.items():
+        cut = text if len(text) <= MAX_SECTION_CHARS else text[:MAX_SECTION_CHARS] + "\n[...]"
+        earlier += [f"### {heading}", "", cut, ""]
+    parts = [facts]
+    if source and step.key in ("causes", "recommendations"):
+        parts.append(source)
+    if earlier:
+        parts.append("## Sections written so far\n\n" + "\n".join(earlier))
+    parts.append(f"## Your task: {step.heading}\n\n{step.instruction}")
+    user = "\n\n".join(parts)
+    return [
+        {"role": "system", "content": redactor.text(SYSTEM[role])},
+        {"role": "user", "content": redactor.source(user)},
+    ]

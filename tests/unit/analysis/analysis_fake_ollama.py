@@ -1,0 +1,145 @@
+"""A fake Ollama server on 127.0.0.1 (random port) speaking the documented API the analysis uses.
+
+- GET  /api/tags  -> {"models": [{"name", "model", "modified_at", "size", "digest", "details"}]}
+- POST /api/show  -> the model's details, or 404 {"error": "model '...' not found"}
+- POST /api/chat  -> with "stream" (default true): NDJSON chunks {"model", "created_at", "message":
+  {"role": "assistant", "content"}, "done": false}, then a final {"done": true, "done_reason": "stop", ...
+  durations and counts}; without stream, one JSON object. Unknown model: 404 {"error": ...}.
+
+Every request body is kept in `requests` so tests can inspect the prompts. `chat_delay_s` makes /api/chat wait
+before answering (to test client timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODEL = "tiny-test:latest"
+CREATED = "2026-11-27T15:00:00.000000Z"
+DETAILS = {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"],
+           "parameter_size": "1B", "quantization_level": "Q4_0"}
+
+
+def _answer(messages: list[dict[str, Any]]) -> str:
+    """A canned Markdown answer naming the task it was given, with a sub-heading and, for recommendations,
+    a unified diff (so the report's table of contents and code blocks are exercised)."""
+    task = ""
+    for message in messages:
+        content = str(message.get("content", ""))
+        if "## Your task: " in content:
+            task = content.split("## Your task: ", 1)[1].split("\n", 1)[0].strip()
+    body = f"### Notes on {task}\n\nThe p95 under the 250 ms pulse is the tail that matters for {task}.\n"
+    if task == "Recommendations":
+        body += ("\n#### 1. Enforce timeouts\n\n```diff\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n"
+                 "-engine = create_engine(DATABASE_URL)\n+engine = create_engine(DATABASE_URL, pool_timeout=5)\n"
+                 "```\n")
+    return body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length", "0"))
+        payload = json.loads(self.rfile.read(length) or b"{}")
+        self.server.owner.requests.append((self.path, payload))
+        return payload
+
+    def do_GET(self) -> None:
+        if self.path == "/api/tags":
+            models = [{"name": name, "model": name, "modified_at": CREATED, "size": 1_000_000,
+                       "digest": "0" * 64, "details": DETAILS} for name in self.server.owner.models]
+            self._json(200, {"models": models})
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        payload = self._body()
+        model = str(payload.get("model") or payload.get("name") or "")
+        if self.path == "/api/show":
+            if model not in self.server.owner.models:
+                self._json(404, {"error": f"model '{model}' not found"})
+                return
+            self._json(200, {"modelfile": f"FROM {model}", "parameters": "temperature 0.8",
+                             "template": "{{ .Prompt }}", "details": DETAILS,
+                             "model_info": {"general.architecture": "llama"}, "capabilities": ["completion"],
+                             "modified_at": CREATED})
+            return
+        if self.path != "/api/chat":
+            self._json(404, {"error": "not found"})
+            return
+        if model not in self.server.owner.models:
+            self._json(404, {"error": f"model \"{model}\" not found, try pulling it first"})
+            return
+        time.sleep(self.server.owner.chat_delay_s)
+        text = _answer(payload.get("messages", []))
+        if payload.get("stream", True) is False:
+            self._json(200, {"model": model, "created_at": CREATED,
+                             "message": {"role": "assistant", "content": text}, "done": True,
+                             "done_reason": "stop"})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.end_headers()  # no Content-Length: the body ends when the connection closes
+        self.close_connection = True
+        words = text.split(" ")
+        for position, word in enumerate(words):
+            chunk = word + (" " if position < len(words) - 1 else "")
+            line = {"model": model, "created_at": CREATED, "message": {"role": "assistant", "content": chunk},
+                    "done": False}
+            self.wfile.write(json.dumps(line).encode() + b"\n")
+            self.wfile.flush()
+        final = {"model": model, "created_at": CREATED, "message": {"role": "assistant", "content": ""},
+                 "done": True, "done_reason": "stop", "total_duration": 1_000_000, "load_duration": 1000,
+                 "prompt_eval_count": 100, "prompt_eval_duration": 1000, "eval_count": len(words),
+                 "eval_duration": 1000}
+        self.wfile.write(json.dumps(final).encode() + b"\n")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: FakeOllama
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (timeout test) closes the socket mid-answer: expected, not worth a trace
+
+
+class FakeOllama:
+    def __init__(self, models: tuple[str, ...] = (MODEL,)) -> None:
+        self.models = list(models)
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.chat_delay_s = 0.0
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-ollama", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def chats(self) -> list[dict[str, Any]]:
+        return [payload for path, payload in self.requests if path == "/api/chat"]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
