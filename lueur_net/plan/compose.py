@@ -8,7 +8,7 @@ The hook's timeline is cut at every window edge; in each segment the active faul
 - duplicate, corrupt, reorder: one netem each (probabilities combine like losses);
 - bandwidth caps: the smallest rate wins;
 - jitter faults: kept as step-wise extra delay (the tc scheduler redraws it `frequency` times per second);
-- order of qdiscs: netem at the root (handle 1:), TBF as its child (handle 10:, parent 1:1). Packets are delayed
+- order of qdiscs: netem at the root (handle 4c4e:), TBF as its child (handle 4c4f:, parent 4c4e:1). Packets are delayed
   (and dropped, duplicated...) first, then shaped; so the delay adds to the queueing the cap causes, as on a slow
   link behind a long path.
 """

@@ -193,7 +193,7 @@ class NetemConfig:
 
 @dataclass(frozen=True)
 class HookConfig:
-    """The qdiscs on one hook during one segment: netem at the root (handle 1:) with TBF as its child (10: under 1:1)
+    """The qdiscs on one hook during one segment: netem at the root (4c4e:) with TBF as its child (4c4f: under 4c4e:1)
     when both are present, else whichever is present at the root. Jitter faults active in the segment add a
     step-wise delay on top of `netem` (the scheduler redraws it)."""
 

@@ -88,7 +88,8 @@ def delay_args(delay: DelayParams) -> str:
 
 def loss_args(loss: LossParams) -> str:
     if loss.model == "gilbert-elliott":
-        return (f"gemodel {fmt_percent(loss.p)} {fmt_percent(loss.r)} {fmt_percent(loss.loss_bad)} "
+        # tc stores the third value in the kernel's `h`, the chance a packet is *delivered* in the bad state.
+        return (f"gemodel {fmt_percent(loss.p)} {fmt_percent(loss.r)} {fmt_percent(1.0 - loss.loss_bad)} "
                 f"{fmt_percent(loss.loss_good)}")
     if loss.model == "4-state":
         values = (loss.p13, loss.p31, loss.p32, loss.p14, loss.p23)
@@ -137,14 +138,14 @@ def config_commands(dev: str, config: HookConfig, first: bool) -> list[str]:
         netem = NetemConfig()
     commands = []
     if netem is not None:
-        commands.append(f"tc qdisc replace dev {dev} root handle 1: {netem_args(netem)}")
+        commands.append(f"tc qdisc replace dev {dev} root handle 4c4e: {netem_args(netem)}")
         if config.tbf is not None:
-            commands.append(f"tc qdisc replace dev {dev} parent 1:1 handle 10: {tbf_args(config.tbf)}")
+            commands.append(f"tc qdisc replace dev {dev} parent 4c4e:1 handle 4c4f: {tbf_args(config.tbf)}")
     elif config.tbf is not None:
-        commands.append(f"tc qdisc replace dev {dev} root handle 1: {tbf_args(config.tbf)}")
+        commands.append(f"tc qdisc replace dev {dev} root handle 4c4e: {tbf_args(config.tbf)}")
     for jitter in config.jitter:
         commands.append(
-            f"# then every {1 / jitter.frequency_hz:g}s: tc qdisc change dev {dev} root handle 1: netem ... "
+            f"# then every {1 / jitter.frequency_hz:g}s: tc qdisc change dev {dev} root handle 4c4e: netem ... "
             f"delay <base + uniform 0..{fmt_time(jitter.amplitude_ns)}>"
         )
     return commands

@@ -58,7 +58,7 @@ def test_bandwidth_with_delay_is_netem_root_and_tbf_child() -> None:
     config = plan.hooks[0].segments[0].config
     assert config.netem is not None and config.tbf is not None
     text = render_plan(plan)
-    assert "root handle 1: netem" in text and "parent 1:1 handle 10: tbf" in text
+    assert "root handle 4c4e: netem" in text and "parent 4c4e:1 handle 4c4f: tbf" in text
 
 
 def test_two_caps_smallest_wins() -> None:

@@ -167,7 +167,7 @@ def test_gilbert_elliott_loss_params() -> None:
     plan = plan_item(make_item({"type": "packetloss", "model": "gilbert-elliott", "p": 0.02, "r": 0.3,
                                 "loss_bad": 0.9}), STOCK)
     assert plan.faults[0].params == LossParams(model="gilbert-elliott", p=0.02, r=0.3, loss_bad=0.9, loss_good=0.0)
-    assert "gemodel 2% 30% 90% 0%" in render_plan(plan)
+    assert "gemodel 2% 30% 10% 0%" in render_plan(plan)
 
 
 def test_default_packet_loss_is_five_percent() -> None:
