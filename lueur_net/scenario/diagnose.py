@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import AliasChoices, BaseModel
 from pydantic_core import ErrorDetails
@@ -211,7 +211,20 @@ def _plain(message: str) -> str:
     return message
 
 
-def describe(error: ErrorDetails, document: Document) -> tuple[Path, Mark, str] | None:
+class Described(NamedTuple):
+    path: Path
+    mark: Mark
+    message: str
+    replaces: Path | None = None  # an unknown key's suggestion: the missing key it stands for
+
+
+def without_echoes(described: list[Described]) -> list[Described]:
+    """Drop "missing required key 'x'" where an unknown key in the same mapping is a typo of x (reported there)."""
+    stand_ins = {entry.replaces for entry in described if entry.replaces is not None}
+    return [entry for entry in described if not (entry.message.startswith("missing required") and entry.path in stand_ins)]
+
+
+def describe(error: ErrorDetails, document: Document) -> Described | None:
     """Path, mark and message for one pydantic error in `document`; None for an error that only echoes others."""
     loc = tuple(error["loc"])
     kind = error["type"]
@@ -226,14 +239,16 @@ def describe(error: ErrorDetails, document: Document) -> tuple[Path, Mark, str] 
         for group in _alias_groups(parent) if parent else []:
             if key in group:
                 others = [other for other in group if other != key]
-                return path, document.key_mark(path), f"'{key}' and '{others[0]}' are the same setting; give only one"
+                return Described(path, document.key_mark(path), f"'{key}' and '{others[0]}' are the same setting; give only one")
         hint = units.did_you_mean(str(key), valid)
+        nearest = units.suggest(str(key), valid)
         listing = f" (valid keys: {', '.join(valid)})" if valid else ""
-        return path, document.key_mark(path), f"unknown key '{key}'{hint}{listing}"
+        replaces = (*path[:-1], nearest) if nearest is not None else None
+        return Described(path, document.key_mark(path), f"unknown key '{key}'{hint}{listing}", replaces)
 
     if kind == "missing":
         parent_path = path[:-1]
-        return path, document.key_mark(parent_path), f"missing required key '{path[-1]}'"
+        return Described(path, document.key_mark(parent_path), f"missing required key '{path[-1]}'")
 
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         discriminator = str(context.get("discriminator", "")).strip("'")
@@ -242,36 +257,36 @@ def describe(error: ErrorDetails, document: Document) -> tuple[Path, Mark, str] 
         )
         listing = ", ".join(choices)
         if kind == "union_tag_not_found":
-            return path, document.key_mark(path), f"missing '{discriminator}' (one of: {listing})"
+            return Described(path, document.key_mark(path), f"missing '{discriminator}' (one of: {listing})")
         tag = context.get("tag")
         hint = units.did_you_mean(str(tag), choices)
-        return (
+        return Described(
             (*path, discriminator),
             document.value_mark((*path, discriminator)),
             f"unknown {what} '{tag}'{hint} (valid: {listing})",
         )
 
     if kind == "model_attributes_type" or kind == "model_type" or kind == "dict_type":
-        return path, document.value_mark(path), f"must be a mapping, got {_shown(value)}"
+        return Described(path, document.value_mark(path), f"must be a mapping, got {_shown(value)}")
 
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
         hint = units.did_you_mean(str(value), choices) if isinstance(value, str) else ""
-        return path, document.value_mark(path), f"{_shown(value)} is not one of {', '.join(choices)}{hint}"
+        return Described(path, document.value_mark(path), f"{_shown(value)} is not one of {', '.join(choices)}{hint}")
 
     if kind == "too_short" and isinstance(value, (list, tuple)):
         if len(value) >= context.get("min_length", 1):
             return None  # pydantic counts only the members that validated; those already have their errors
         minimum = context.get("min_length", 1)
         noun = "item" if minimum == 1 else "items"
-        return path, document.value_mark(path), f"is empty; needs at least {minimum} {noun}"
+        return Described(path, document.value_mark(path), f"is empty; needs at least {minimum} {noun}")
 
     if kind == "string_too_short":
-        return path, document.value_mark(path), "must not be empty"
+        return Described(path, document.value_mark(path), "must not be empty")
 
     message = _plain(error["msg"])
     if kind.endswith("_type") or kind.endswith("_parsing") or kind in (
         "greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number",
     ):
         message = f"{message}, got {_shown(value)}"
-    return path, document.value_mark(path), message
+    return Described(path, document.value_mark(path), message)

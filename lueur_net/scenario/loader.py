@@ -169,11 +169,8 @@ def _validate(source: str, document: Document) -> tuple[Scenario | None, list[Pr
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
         failed_items: set[int] = set()
-        for detail in error.errors(include_url=False):
-            described = diagnose.describe(detail, document)
-            if described is None:
-                continue
-            path, mark, message = described
+        described = [diagnose.describe(detail, document) for detail in error.errors(include_url=False)]
+        for path, mark, message, _ in diagnose.without_echoes([entry for entry in described if entry is not None]):
             problems.append(_at(source, document, mark, path, message))
             if len(path) > 1 and path[0] == "items" and isinstance(path[1], int):
                 failed_items.add(path[1])

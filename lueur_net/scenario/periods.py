@@ -13,7 +13,8 @@ from pydantic_core import PydanticCustomError
 from lueur_net.scenario import units
 
 PERIOD_KEYS = ("start", "duration")
-PERIOD_PATTERN = r"^\s*(start|duration)\s*:[^,]+(,\s*(start|duration)\s*:[^,]+)?\s*$"
+_TIME = rf"\s*({units.NUMBER}\s*%|({units.NUMBER}\s*(us|µs|ms|s|m|h)\s*)+)\s*"
+PERIOD_PATTERN = rf"^\s*(start|duration)\s*:{_TIME}(,\s*(start|duration)\s*:{_TIME})?$"
 
 
 class TimePoint(BaseModel):

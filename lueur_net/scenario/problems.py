@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,6 +24,16 @@ def dotted(path: Path) -> str:
     return text
 
 
+def one_line(text: str) -> str:
+    """Escape control characters and line separators, so that one problem is always one line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char == " " or unicodedata.category(char)[0] not in "CZ" else char.encode("unicode_escape").decode()
+        for char in text
+    )
+
+
 @dataclass(frozen=True)
 class Problem:
     """One error or warning. `line` and `column` are 1-based; `document` is the 0-based YAML document index."""
@@ -36,9 +47,10 @@ class Problem:
     document: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.source}:{self.line}:{self.column}"
+        where = f"{one_line(self.source)}:{self.line}:{self.column}"
         label = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {self.path}: {label}{self.message}" if self.path else f"{where}: {label}{self.message}"
+        message, path = one_line(self.message), one_line(self.path)
+        return f"{where}: {path}: {label}{message}" if path else f"{where}: {label}{message}"
 
 
 class ScenarioError(BadInput):

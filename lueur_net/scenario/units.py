@@ -28,12 +28,12 @@ _UNIT_SPELLINGS: dict[str, str] = {
 
 BYTE_RATE_UNITS: dict[str, int] = {"Bps": 1, "KBps": 1024, "MBps": 1024**2, "GBps": 1024**3}
 
-_NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"
-_DURATION_PART = re.compile(rf"\s*({_NUMBER})\s*([^\s0-9.]*)\s*")
-_PERCENT = re.compile(rf"^\s*({_NUMBER})\s*%\s*$")
+NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"
+_DURATION_PART = re.compile(rf"\s*({NUMBER})\s*([^\s0-9.]*)\s*")
+_PERCENT = re.compile(rf"^\s*({NUMBER})\s*%\s*$")
 
-DURATION_PATTERN = rf"^\s*({_NUMBER}\s*(us|µs|ms|s|m|h)\s*)+$"
-PERCENT_PATTERN = rf"^\s*{_NUMBER}\s*%\s*$"
+DURATION_PATTERN = rf"^\s*({NUMBER}\s*(us|µs|ms|s|m|h)\s*)+$"
+PERCENT_PATTERN = rf"^\s*{NUMBER}\s*%\s*$"
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str | None:

@@ -16,6 +16,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from lueur_net.scenario.problems import Path
 
 MAX_NODES = 200_000  # guards against alias bombs ("billion laughs")
+# libyaml's parser is ~10x faster and gives the same marks; the pure-Python one is the fallback.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,13 @@ class _Builder:
         return result
 
 
-def _problem_from_yaml_error(error: yaml.YAMLError) -> YamlProblem:
+def _problem_from_yaml_error(error: yaml.YAMLError, text: str) -> YamlProblem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     if isinstance(error, yaml.reader.ReaderError):
-        return YamlProblem(Mark(1, error.position + 1), f"not a text file: {error.reason} at byte {error.position}")
+        before = text[: error.position]
+        line = before.count("\n") + 1
+        column = error.position - (before.rfind("\n") + 1) + 1
+        return YamlProblem(Mark(line, column), f"not a text file: {error.reason}")
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
     text = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
@@ -128,7 +133,10 @@ def _problem_from_yaml_error(error: yaml.YAMLError) -> YamlProblem:
 def read_documents(text: str) -> tuple[list[Document], YamlProblem | None]:
     """Every document up to the first syntax error, and that error (None when the text parses)."""
     documents: list[Document] = []
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _Loader(text)  # the reader rejects control characters here already
+    except yaml.YAMLError as error:
+        return documents, _problem_from_yaml_error(error, text)
     try:
         index = 0
         while loader.check_node():
@@ -142,12 +150,12 @@ def read_documents(text: str) -> tuple[list[Document], YamlProblem | None]:
             except YamlProblem as problem:
                 document.problems.append((problem.mark, problem.message))
             except yaml.YAMLError as error:  # a bad scalar (e.g. an invalid timestamp) inside a valid stream
-                problem = _problem_from_yaml_error(error)
+                problem = _problem_from_yaml_error(error, text)
                 document.problems.append((problem.mark, problem.message))
             documents.append(document)
             index += 1
     except yaml.YAMLError as error:
-        return documents, _problem_from_yaml_error(error)
+        return documents, _problem_from_yaml_error(error, text)
     except RecursionError:
         return documents, YamlProblem(Mark(1, 1), "YAML nesting too deep")
     finally:
