@@ -106,6 +106,7 @@ class Lab:
     setup_seconds: float = 0.0
     _undo: list[tuple[Entry, Callable[[], None]]] = field(default_factory=list, repr=False)
     _closed: bool = False
+    _owner_pid: int = field(default_factory=os.getpid, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -340,6 +341,10 @@ class Lab:
     def close(self) -> None:
         """Revert everything this lab created, newest first; report what could not be removed."""
         if self._closed:
+            return
+        if os.getpid() != self._owner_pid:
+            # A forked child (run_in_netns's worker, a pyroute2 helper) unwinding a copy of our stack: the lab
+            # belongs to the parent, which reverts it.
             return
         self._closed = True
         failures: list[str] = []
