@@ -105,7 +105,10 @@ def make_client(options: LlmOptions) -> ollama.Client:
 def _server_problem(host: str, error: BaseException) -> OllamaUnavailable:
     if isinstance(error, httpx.TimeoutException):
         return OllamaUnavailable(f"the Ollama server at {host} did not answer in time ({type(error).__name__})")
-    return OllamaUnavailable(f"cannot reach the Ollama server at {host}: {error}")
+    if isinstance(error, (ConnectionError, httpx.ConnectError)):
+        return OllamaUnavailable(f"cannot reach the Ollama server at {host}: connection failed (is `ollama serve` "
+                                 "running there? set --ollama-host or OLLAMA_HOST)")
+    return OllamaUnavailable(f"cannot reach the Ollama server at {host}: {type(error).__name__}: {error}")
 
 
 def available_models(client: ollama.Client, host: str) -> list[str]:

@@ -10,12 +10,13 @@ from analysis_fake_ollama import FakeOllama
 from analysis_fixture import build_run
 
 
-@pytest.fixture
-def run_files(tmp_path: Path) -> tuple[Path, Path]:
-    return build_run(tmp_path)
+@pytest.fixture(scope="session")
+def run_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Built once per session (read-only for the tests)."""
+    return build_run(tmp_path_factory.mktemp("analysis-run"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sample_run(run_files: tuple[Path, Path]):  # type: ignore[no-untyped-def]
     from lueur_net.analysis.loading import load_run
 

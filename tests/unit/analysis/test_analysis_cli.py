@@ -1,0 +1,79 @@
+"""`lueur-net report` and `lueur-net analyze` end to end on the synthetic run (no root, fake Ollama)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+from analysis_fake_ollama import FakeOllama
+from analysis_fixture import SECRET
+
+from lueur_net.cli.main import main
+
+
+def test_report_writes_all_three(run_files: tuple[Path, Path], tmp_path: Path) -> None:
+    results, _ = run_files
+    md, html, junit = tmp_path / "r.md", tmp_path / "r.html", tmp_path / "j.xml"
+    status = main(["report", str(results), "--report", str(md), "--html", str(html), "--junit", str(junit)])
+    assert status == 0
+    assert md.read_text().startswith("# lueur-net resilience report")
+    assert "<svg" in html.read_text()
+    assert len(ElementTree.parse(junit).getroot().findall(".//testcase")) == 7
+    for path in (md, html, junit):
+        assert SECRET not in path.read_text()
+
+
+def test_report_default_paths_and_stdout(run_files: tuple[Path, Path], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    results, _ = run_files
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(results), "--html", "--junit"]) == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {"report.md", "report.html", "junit.xml"}
+    assert main(["report", str(results), "--report", "-"]) == 0
+    assert "## SLO Failures" in capsys.readouterr().out
+
+
+def test_report_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "missing.json")]) == 2
+    (tmp_path / "x.json").write_text("{}")
+    assert main(["report", str(tmp_path / "x.json")]) == 2
+    assert "not a lueur-net results.json" in capsys.readouterr().err
+
+
+def test_analyze_with_model(run_files: tuple[Path, Path], fake_ollama: FakeOllama, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "analysis.md"
+    status = main(["analyze", str(run_files[0]), "--model", "tiny-test", "--ollama-host", fake_ollama.url,
+                   "--role", "sre", "-o", str(output)])
+    assert status == 0
+    assert "## Executive Summary" in output.read_text()
+    assert "Notes on" in capsys.readouterr().err  # streamed
+    assert "site reliability engineer" in str(fake_ollama.chats()[0]["messages"][0]["content"])
+
+
+def test_analyze_unknown_model_and_unreachable(run_files: tuple[Path, Path], fake_ollama: FakeOllama,
+                                               tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    output = tmp_path / "analysis.md"
+    status = main(["analyze", str(run_files[0]), "--model", "nope", "--ollama-host", fake_ollama.url,
+                   "-o", str(output)])
+    assert status == 2 and "tiny-test:latest" in capsys.readouterr().err and output.exists()
+    fake_ollama.stop()
+    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)  # the environment variable is honoured
+    output.unlink()
+    status = main(["analyze", str(run_files[0]), "--model", "tiny-test", "-o", str(output)])
+    assert status == 3 and "cannot reach the Ollama server" in capsys.readouterr().err
+    assert "offline analysis" in output.read_text()
+
+
+def test_analyze_offline(run_files: tuple[Path, Path], tmp_path: Path) -> None:
+    output = tmp_path / "offline.md"
+    assert main(["analyze", str(run_files[0]), "--offline", "-o", str(output)]) == 0
+    assert "offline analyzer" in output.read_text()
+
+
+@pytest.mark.parametrize("command", ["report", "analyze"])
+def test_help_ends_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    assert "Examples:" in capsys.readouterr().out
