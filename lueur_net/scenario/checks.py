@@ -44,7 +44,13 @@ def _check_periods(item: Item) -> list[Finding]:
             path: Path = ("context", "faults", index, "period") + ((number,) if len(fault.period) > 1 else ())
             window = period.window(reference)
             if isinstance(strategy, LoadStrategy):
-                if window.end > reference + _SLACK:
+                if window.start >= reference - _SLACK:
+                    findings.append(
+                        (path, "error",
+                         f"period '{period.text}' starts at {window.start:g}s, at or after the end of the "
+                         f"{reference:g}s load")
+                    )
+                elif window.end > reference + _SLACK:
                     findings.append(
                         (path, "error",
                          f"period '{period.text}' runs past the end of the {reference:g}s load: "
@@ -61,6 +67,12 @@ def _check_periods(item: Item) -> list[Finding]:
                      f"percentage period '{period.text}' on a {strategy.mode} call that has no duration: "
                      f"percentages refer to {basis}, so the fault is active from "
                      f"{window.start * 1000:g} ms to {window.end * 1000:g} ms after each call starts")
+                )
+            elif window.start >= reference - _SLACK:
+                findings.append(
+                    (path, "warning",
+                     f"period '{period.text}' starts at {window.start * 1000:g} ms, at or after the call's timeout "
+                     f"({reference * 1000:g} ms): the fault is never active")
                 )
             elif window.end > reference + _SLACK:
                 findings.append(

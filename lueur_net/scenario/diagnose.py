@@ -144,6 +144,8 @@ def clean_path(loc: tuple[Any, ...], data: Any) -> Path:
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             path.append(part)
             current = current[part]
+        elif isinstance(current, str) and isinstance(part, int):
+            continue  # a single value read as a one-element list (period: "start:..."): point at the value itself
         else:
             path.append(part)
             current = None

@@ -64,7 +64,8 @@ class Period(BaseModel):
     def window(self, reference_s: float) -> Window:
         """The active window in seconds, percentages taken of `reference_s`."""
         start = self.start.resolve(reference_s)
-        end = reference_s if self.duration is None else start + self.duration.resolve(reference_s)
+        # With no duration the window runs to the end of the reference, or is empty if it starts after it.
+        end = max(reference_s, start) if self.duration is None else start + self.duration.resolve(reference_s)
         return Window(start=start, end=end)
 
 

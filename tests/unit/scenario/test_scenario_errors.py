@@ -109,13 +109,13 @@ FAULT_CASES = [
     ("{type: dns, kind: truncated}", 10, "items[0].context.faults[0].kind", "nxdomain, servfail, refused, timeout"),
     ("{type: reorder, probability: 0.1}", 10, "items[0].context.faults[0]",
      "reorder needs a latency fault on the same side and direction (server ingress)"),
-    ("{type: blackhole, period: 'start:90%,duration:20%'}", 10, "items[0].context.faults[0].period[0]",
+    ("{type: blackhole, period: 'start:90%,duration:20%'}", 10, "items[0].context.faults[0].period",
      "runs past the end: start 90% + duration 20% = 110% > 100%"),
     ("{type: blackhole, period: 'start:9s,duration:2s'}", 10, "items[0].context.faults[0].period",
      "runs past the end of the 10s load: it ends at 11s"),
-    ("{type: blackhole, period: 'start:9s,duraton:1s'}", 10, "items[0].context.faults[0].period[0]",
+    ("{type: blackhole, period: 'start:9s,duraton:1s'}", 10, "items[0].context.faults[0].period",
      "did you mean 'duration'?"),
-    ("{type: blackhole, period: 'start:1sec'}", 10, "items[0].context.faults[0].period[0]", "did you mean 's'?"),
+    ("{type: blackhole, period: 'start:1sec'}", 10, "items[0].context.faults[0].period", "did you mean 's'?"),
     ("{type: blackhole, period: 7}", 10, "items[0].context.faults[0].period", "a period is a string"),
     ("{type: duplicate}", 10, "items[0].context.faults[0].probability", "missing required key 'probability'"),
 ]
@@ -226,3 +226,20 @@ def test_recursive_alias_is_an_error(problems) -> None:
 def test_non_scalar_mapping_key_is_an_error(problems) -> None:
     found = problems("title: t\n? [a, b]\n: 1\nitems: []\n")
     assert any("mapping key must be a plain value" in problem.message for problem in found)
+
+
+def test_a_period_starting_after_the_load_is_an_error(problems) -> None:
+    found = problems(BASE.replace("          mean: 100\n", "          mean: 100\n          period: start:12s\n"))
+    assert [(p.line, p.column, p.path) for p in found] == [(12, 19, "items[0].context.faults[0].period")]
+    assert "starts at 12s, at or after the end of the 10s load" in found[0].message
+
+
+def test_a_period_starting_after_the_call_timeout_is_a_warning(scenarios) -> None:
+    text = (
+        "title: t\nitems:\n  - call: {method: GET, url: 'http://a/', timeout: 500}\n"
+        "    context:\n      faults: [{type: blackhole, period: 'start:1s'}]\n"
+    )
+    loaded = scenarios(text)
+    assert "the fault is never active" in loaded[0].warnings[0].message
+    windows = loaded[0].scenario.items[0].windows[0]
+    assert windows is not None and windows[0].start == windows[0].end == 1.0

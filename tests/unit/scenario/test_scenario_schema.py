@@ -106,3 +106,13 @@ def test_the_schema_rejects_both_names_of_one_setting(validator) -> None:
     slo = {"slo_type": "error", "type": "error", "title": "e", "objective": 99, "threshold": 1}
     document = {"title": "t", "items": [{"call": {"method": "GET", "url": "http://a/"}, "context": {"slo": [slo]}}]}
     assert list(validator.iter_errors(document)) != []
+
+
+def test_the_published_schema_file_is_current() -> None:
+    import json
+    from pathlib import Path
+
+    published = Path(__file__).resolve().parents[3] / "docs" / "scenario.schema.json"
+    assert json.loads(published.read_text()) == json_schema(), (
+        "docs/scenario.schema.json is stale: lueur-net scenario schema > docs/scenario.schema.json"
+    )
