@@ -165,6 +165,17 @@ def _same_setting(part: Any, mapping: dict[Any, Any]) -> Any:
     return None
 
 
+def _value_at(data: Any, path: Path, default: Any) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return default
+    return data
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
@@ -184,6 +195,8 @@ def _type_name(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, (dict, list)):
         return f"a {_type_name(value)}"
     text = repr(value) if isinstance(value, str) else ("null" if value is None else str(value).lower()
@@ -260,16 +273,22 @@ def describe(error: ErrorDetails, document: Document) -> Described | None:
         listing = ", ".join(choices)
         if kind == "union_tag_not_found":
             return Described(path, document.key_mark(path), f"missing '{discriminator}' (one of: {listing})")
-        tag = context.get("tag")
-        hint = units.did_you_mean(str(tag), choices)
+        written = _value_at(document.data, (*path, discriminator), context.get("tag"))
+        shown = f"'{written}'" if isinstance(written, str) else _shown(written)
+        hint = units.did_you_mean(written, choices) if isinstance(written, str) else ""
         return Described(
             (*path, discriminator),
             document.value_mark((*path, discriminator)),
-            f"unknown {what} '{tag}'{hint} (valid: {listing})",
+            f"unknown {what} {shown}{hint} (valid: {listing})",
         )
 
     if kind == "model_attributes_type" or kind == "model_type" or kind == "dict_type":
-        return Described(path, document.value_mark(path), f"must be a mapping, got {_shown(value)}")
+        hint = ""
+        if isinstance(value, str) and value in FAULT_TYPES:
+            hint = f"; write '{{type: {value}, ...}}'"
+        elif isinstance(value, str) and value in STRATEGY_MODES:
+            hint = f"; write '{{mode: {value}, ...}}'"
+        return Described(path, document.value_mark(path), f"must be a mapping, got {_shown(value)}{hint}")
 
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(context.get("expected", "")))
