@@ -20,6 +20,7 @@ APT_PACKAGES=(
     procps psmisc                         # ps/pkill/fuser used by tests and `clean` checks
     qemu-system-x86 linux-image-amd64 busybox-static   # the stock-kernel VM tier (netem, fq as modules)
     wrk                                   # driver benchmarks baseline
+    chromium fonts-dejavu-core            # the HTML report test: headless screenshot of the inline-SVG plots
 )
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
