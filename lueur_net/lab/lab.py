@@ -24,7 +24,7 @@ from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab import addressing, links, nat, serve
 from lueur_net.lab.addressing import Block
 from lueur_net.lab.attach import attach
-from lueur_net.lab.enter import NETNS_ETC_DIR
+from lueur_net.lab.enter import NETNS_ETC_DIR, in_netns_thread
 from lueur_net.lab.serve import ServerProcess, ServeSpec
 from lueur_net.lab.topology import Endpoint, Path
 from lueur_net.lab.upstreams import Upstream, classify, hosts_file, loopback_targets
@@ -230,6 +230,8 @@ class Lab:
                 links.create_veth(host, names.host_end, names.client_end, client, "the host")
                 host_index = links.configure(host, names.host_end, block.host, Block.LINK_PREFIX, "the host")
         links.set_sysctl(None, f"net.ipv4.conf.{names.host_end}.route_localnet", "1")
+        if nat.table_exists("ip", names.host_table):
+            raise links.name_clash("nft table ip", names.host_table)
         self._record("nft_table", family="ip", name=names.host_table, netns=None)
         nat.load(nat.arrival_ruleset(names.host_table, names.host_end, block.host, host_targets), "the host")
 
@@ -257,8 +259,6 @@ class Lab:
                         gateway=block.client_to_server,
                     )
                 links.set_sysctl(server_ns, f"net.ipv4.conf.{names.server_end}.route_localnet", "1")
-                from lueur_net.lab.enter import in_netns_thread
-
                 in_netns_thread(
                     server_ns, nat.load,
                     nat.arrival_ruleset(SERVER_TABLE, names.server_end, block.server, served), server_ns,
@@ -273,8 +273,6 @@ class Lab:
             for u in self.upstreams.values()
             if u.where == "loopback"
         ]
-        from lueur_net.lab.enter import in_netns_thread
-
         in_netns_thread(client, nat.load, nat.client_ruleset(list(dict.fromkeys(redirects)), snat), client)
         hosts = hosts_file(self.upstreams.values(), host_hosts)
         self._write_netns_etc(client, hosts)

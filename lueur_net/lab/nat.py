@@ -101,6 +101,12 @@ def load(ruleset: str, where: str) -> None:
         raise EnvironmentProblem(f"nft could not load the lab's rules in {where}: {done.stderr.strip()}")
 
 
+def table_exists(family: str, name: str) -> bool:
+    """True when the calling thread's namespace already has this table (`nft -f` would merge into it)."""
+    done = subprocess.run([nft_binary(), "list", "table", family, name], capture_output=True, text=True, check=False)
+    return done.returncode == 0
+
+
 def delete_table(family: str, name: str) -> bool:
     """Delete one table in the calling thread's namespace; False if it was not there."""
     done = subprocess.run(

@@ -129,15 +129,31 @@ def test_errors_are_one_line_with_the_documented_exit_status(run_dir: Path) -> N
 
 
 def test_a_name_clash_is_an_environment_problem_and_the_other_object_survives(journal: Ledger) -> None:
-    from pyroute2 import netns
+    from pyroute2 import IPRoute, netns
 
-    taken = Names.for_run(journal.run_id).client_netns
-    netns.create(taken)  # someone else's namespace with the name this run would use
+    names = Names.for_run(journal.run_id)
+    netns.create(names.client_netns)  # someone else's namespace with the name this run would use
     try:
         with pytest.raises(EnvironmentProblem, match="already exists") as raised:
             Lab.create(["http://localhost:80/"], journal)
         assert raised.value.exit_code == 3
-        assert taken in netns.listnetns()
+        assert names.client_netns in netns.listnetns()
         assert journal.pending == 0
     finally:
-        netns.remove(taken)
+        netns.remove(names.client_netns)
+    with IPRoute() as ipr:  # a host interface with our host end's name
+        ipr.link("add", ifname=names.host_end, kind="bridge")
+        try:
+            with pytest.raises(EnvironmentProblem, match="already exists"):
+                Lab.create(["http://localhost:80/"], journal)
+            assert ipr.link_lookup(ifname=names.host_end)
+        finally:
+            ipr.link("del", index=ipr.link_lookup(ifname=names.host_end)[0])
+    subprocess.run(["nft", "add", "table", "ip", names.host_table], check=True)  # an nft table with our name
+    try:
+        with pytest.raises(EnvironmentProblem, match="already exists"):
+            Lab.create(["http://localhost:80/"], journal)
+        assert subprocess.run(["nft", "list", "table", "ip", names.host_table], capture_output=True).returncode == 0
+    finally:
+        subprocess.run(["nft", "delete", "table", "ip", names.host_table], check=True)
+    assert journal.pending == 0
