@@ -103,6 +103,8 @@ def parse_duration_seconds(value: object, *, bare_unit: str) -> float:
             )
         total += float(number) * DURATION_UNITS[unit]
         position = match.end()
+    if not math.isfinite(total):
+        raise PydanticCustomError("duration", "duration '{text}' is too large", {"text": value})
     return -total if negative else total
 
 
@@ -129,18 +131,26 @@ def probability(value: object) -> float:
         share = percent(value)
         if share is None:
             try:
-                return float(value)
+                return _finite(float(value))
             except ValueError:
                 raise PydanticCustomError(
                     "probability", "expected a probability between 0 and 1 (e.g. 0.05) or a percentage ('5%')"
                 ) from None
-        return share / 100.0
+        return _finite(share / 100.0)
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite(float(value))
     raise PydanticCustomError("probability", "expected a probability between 0 and 1 (e.g. 0.05) or a percentage")
 
 
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise PydanticCustomError("not_finite", "must be a finite number, got {value}", {"value": str(value)})
+    return value
+
+
 def number(value: object) -> object:
-    """Refuse booleans where a number is expected (pydantic's lax mode would read true as 1)."""
+    """Refuse booleans (pydantic's lax mode would read true as 1) and infinities/NaN where a number is expected."""
     _reject_bool(value, "a number")
+    if isinstance(value, float):
+        _finite(value)
     return value

@@ -243,3 +243,12 @@ def test_a_period_starting_after_the_call_timeout_is_a_warning(scenarios) -> Non
     assert "the fault is never active" in loaded[0].warnings[0].message
     windows = loaded[0].scenario.items[0].windows[0]
     assert windows is not None and windows[0].start == windows[0].end == 1.0
+
+
+def test_infinities_and_nan_are_errors(problems) -> None:
+    text = BASE.replace("rps: 3", "rps: .inf").replace("mean: 100", "mean: .nan").replace("timeout: 500", "timeout: 1e999s")
+    found = problems(text)
+    assert [(p.line, p.path) for p in found] == [
+        (6, "items[0].call.timeout"), (11, "items[0].context.faults[0].mean"), (16, "items[0].context.strategy.rps")
+    ]
+    assert "too large" in found[0].message and "finite" in found[1].message and "finite" in found[2].message
