@@ -252,3 +252,10 @@ def test_infinities_and_nan_are_errors(problems) -> None:
         (6, "items[0].call.timeout"), (11, "items[0].context.faults[0].mean"), (16, "items[0].context.strategy.rps")
     ]
     assert "too large" in found[0].message and "finite" in found[1].message and "finite" in found[2].message
+
+
+def test_merge_keys_and_anchors_are_read_and_located(problems, scenarios) -> None:
+    text = "title: t\nitems:\n  - call: &c {method: GET, url: 'http://x/'}\n  - call:\n      <<: *c\n      timeout: 5\n"
+    assert scenarios(text)[0].scenario.items[1].call.timeout == 5.0
+    found = problems(text + "      mathod: GET\n")
+    assert [(p.line, p.column, p.path) for p in found] == [(7, 7, "items[1].call.mathod")]
