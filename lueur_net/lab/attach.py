@@ -33,6 +33,7 @@ def container_pid(container: str) -> int:
             hint="give the namespace as pid:PID or /proc/PID/ns/net instead",
         )
     problems = []
+    unknown = True  # every tool answered that the container does not exist (bad input), not that it failed
     for tool in tools:
         if tool == "crictl":
             command = ["crictl", "inspect", container]
@@ -42,20 +43,25 @@ def container_pid(container: str) -> int:
             done = subprocess.run(command, capture_output=True, text=True, timeout=15, check=False)
         except subprocess.TimeoutExpired:
             problems.append(f"{tool}: timed out")
+            unknown = False
             continue
         if done.returncode != 0:
-            problems.append(f"{tool}: {done.stderr.strip() or 'exit status ' + str(done.returncode)}")
+            message = done.stderr.strip() or f"exit status {done.returncode}"
+            unknown = unknown and ("no such" in message.lower() or "not found" in message.lower())
+            problems.append(f"{tool}: {message}")
             continue
         try:
             data: Any = json.loads(done.stdout)
             pid = int(data["info"]["pid"]) if tool == "crictl" else int(data)
         except (ValueError, KeyError, TypeError):
             problems.append(f"{tool}: unexpected output {done.stdout.strip()[:80]!r}")
+            unknown = False
             continue
         if pid <= 0:
             raise BadInput(f"container {container} is not running (no process)")
         return pid
-    raise BadInput(f"cannot resolve container:{container}: " + "; ".join(problems))
+    error = BadInput if unknown else EnvironmentProblem
+    raise error(f"cannot resolve container:{container}: " + "; ".join(problems))
 
 
 def resolve_target(target: str) -> str:

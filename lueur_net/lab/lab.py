@@ -32,6 +32,14 @@ from lueur_net.ledger import Entry, Ledger, load_removers, remove_entry
 
 DEFAULT_MAX_LIFETIME = 3600.0  # seconds; a fault never outlives this (see Lab.deadline)
 SERVER_TABLE = nat.NAMESPACE_TABLE
+# The lab's names are all in its hosts file, and no DNS server is reachable from it (the host does not forward):
+# point the resolver at the namespace's own loopback, where nothing listens, so an unknown name fails at once
+# instead of waiting for the host's nameservers to time out.
+RESOLV_CONF = (
+    "# written by lueur-net: this lab's upstream names are in /etc/hosts; no DNS server is reachable from it\n"
+    "nameserver 127.0.0.1\n"
+    "options timeout:1 attempts:1\n"
+)
 
 
 def require_root() -> None:
@@ -158,9 +166,7 @@ class Lab:
         self._record("netns_etc", name=name)
         directory.mkdir(parents=True)
         (directory / "hosts").write_text(hosts)
-        resolv = FilePath("/etc/resolv.conf")
-        if resolv.exists():
-            (directory / "resolv.conf").write_text(resolv.read_text())
+        (directory / "resolv.conf").write_text(RESOLV_CONF)
 
     @classmethod
     def create(

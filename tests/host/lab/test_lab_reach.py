@@ -38,8 +38,16 @@ def test_names_resolve_in_the_namespace_as_the_host_resolves_them(journal: Ledge
     def resolve(name: str) -> list[str]:
         return sorted({info[4][0] for info in socket.getaddrinfo(name, 80, type=socket.SOCK_STREAM)})
 
+    def unknown_fails_fast(name: str) -> float:
+        began = time.monotonic()
+        with pytest.raises(socket.gaierror):
+            socket.getaddrinfo(name, 80)
+        return time.monotonic() - began
+
     with Lab.create([f"http://localhost:{loopback_server}/"], journal) as lab:
         assert run_in_netns(lab.client_netns, resolve, "localhost") == ["127.0.0.1"]
+        # No DNS server is reachable from the lab: an unknown name fails at once, not after the host's timeouts.
+        assert run_in_netns(lab.client_netns, unknown_fails_fast, "lueur-no-such-name.example") < 3.0
 
 
 def test_an_unmapped_loopback_port_stays_unreachable(journal: Ledger, loopback_server: int) -> None:

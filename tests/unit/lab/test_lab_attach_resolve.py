@@ -57,3 +57,12 @@ def test_targets_that_do_not_exist_are_bad_input() -> None:
         netns_path("lueur-no-such-namespace")
     with pytest.raises(BadInput, match="does not exist"):
         attach.resolve_target("/proc/999999999/ns/net")
+
+
+def test_a_container_runtime_that_fails_is_an_environment_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_tool(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EnvironmentProblem, match="Cannot connect"):
+        attach.container_pid("abc123")
