@@ -108,6 +108,45 @@ def one_way(client_ns: str, server_ns: str, address: str, rate: int, seconds: fl
             "max": ordered[-1], "sd": statistics.pstdev(ordered), "cpu": cpu}
 
 
+def tcp_round_trips(client_ns: str, server_ns: str, address: str, count: int) -> list[float]:
+    """64-byte request/response round trips (ms) on one TCP connection with TCP_NODELAY, echo in the server ns."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    try:
+        setns(Path("/run/netns") / server_ns)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        setns(Path("/run/netns") / client_ns)
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    finally:
+        setns(Path(f"/proc/self/fd/{home}"))
+        os.close(home)
+    listener.bind((address, 0))
+    listener.listen(1)
+
+    def echo() -> None:
+        connection, _ = listener.accept()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with connection:
+            while data := connection.recv(4096):
+                connection.sendall(data)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.connect(listener.getsockname())
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        client.sendall(b"x" * 64)
+        received = 0
+        while received < 64:
+            received += len(client.recv(4096))
+        times.append((time.perf_counter() - started) * 1000)
+    client.close()
+    listener.close()
+    thread.join(timeout=2)
+    return sorted(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1000, help="datagrams per second (1000)")
@@ -135,6 +174,13 @@ def main() -> None:
                 result = one_way(client_ns, server_ns, server_addr, args.rate, args.seconds, cpu_of)
             print(f"{name:34} {result['p50']:8.3f} {result['p99']:8.3f} {result['min']:8.3f} {result['max']:8.3f}"
                   f" {result['sd']:6.2f} {result['received']:5}/{result['sent']:<5} {result['cpu']:5.1f}")
+        for ms in (0, 100):
+            context = start_delay(server_ns, server_if, DelaySpec(mean_ns=ms * MS), ledger,
+                                  match=Match(protocol="tcp")) if ms else nullcontext()
+            with context:
+                times = tcp_round_trips(client_ns, server_ns, server_addr, 100)
+            label = f"TCP echo round trip, {ms} ms at the server end" if ms else "TCP echo round trip, no rule"
+            print(f"{label:48} p50 {times[50]:8.3f}  p99 {times[98]:8.3f}  max {times[-1]:8.3f}")
         started = time.perf_counter()
         delay = start_delay(server_ns, server_if, DelaySpec(mean_ns=MS), ledger)
         applied = time.perf_counter() - started
