@@ -115,7 +115,10 @@ def find(lab_id: str | None, run_dir: Path | None = None) -> dict[str, Any]:
     for lab in labs:
         if lab["run_id"] == lab_id:
             return lab
-    raise BadInput(f"no live lab with id {lab_id} (see `lueur-net lab list`)")
+    raise BadInput(
+        f"no live lab with id {lab_id} (see `lueur-net lab list`)",
+        hint="if its holder was killed, `sudo lueur-net clean` removes what it left",
+    )
 
 
 def stop(description: dict[str, Any], timeout: float = 15.0) -> None:
