@@ -27,7 +27,7 @@ from lueur_net.lab.attach import attach
 from lueur_net.lab.enter import NETNS_ETC_DIR, in_netns_thread
 from lueur_net.lab.serve import ServerProcess, ServeSpec
 from lueur_net.lab.topology import Endpoint, Path
-from lueur_net.lab.upstreams import Upstream, classify, hosts_file, loopback_targets
+from lueur_net.lab.upstreams import Upstream, classify, hosts_file, loopback_targets, refuse_ipv6_only
 from lueur_net.ledger import Entry, Ledger, load_removers, remove_entry
 
 DEFAULT_MAX_LIFETIME = 3600.0  # seconds; a fault never outlives this (see Lab.deadline)
@@ -200,6 +200,9 @@ class Lab:
             if missing:
                 raise BadInput(f"--serve port(s) {sorted(missing)} match no loopback upstream URL")
             served = {port: targets.pop(port) for port in sorted(wanted)}
+        for upstream in classified.values():
+            if upstream.port in targets:  # served by the host, not by --serve
+                refuse_ipv6_only(upstream)
         pool_network = addressing.parse_pool(pool)
         nat.nft_binary()
         host_hosts = FilePath("/etc/hosts").read_text() if FilePath("/etc/hosts").exists() else ""

@@ -123,3 +123,28 @@ def hosts_file(upstreams: Iterable[Upstream], host_hosts: str) -> str:
             continue
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def _accepts(family: socket.AddressFamily, address: str, port: int) -> bool:
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.3)
+        try:
+            probe.connect((address, port))
+        except OSError:
+            return False
+        return True
+
+
+def refuse_ipv6_only(upstream: Upstream) -> None:
+    """A host server listening on [::1] only cannot be reached through the lab's IPv4 DNAT: say so up front.
+
+    Checked only when 127.0.0.1 refuses and [::1] accepts, so a server that is not started yet is not an error.
+    """
+    if upstream.where != "loopback" or _accepts(socket.AF_INET, upstream.address, upstream.port):
+        return
+    if _accepts(socket.AF_INET6, "::1", upstream.port):
+        raise BadInput(
+            f"upstream '{upstream.url}': the server on this host listens on [::1]:{upstream.port} only, which the "
+            "lab cannot reach (it carries IPv4 to the host's loopback)",
+            hint=f"make the server listen on 127.0.0.1 or on all addresses (0.0.0.0 or ::) port {upstream.port}",
+        )

@@ -142,3 +142,24 @@ def test_close_removes_everything_and_is_idempotent(journal: Ledger, loopback_se
     lab.close()
     assert leftovers(journal.run_id) == []
     assert journal.pending == 0
+
+
+def test_a_host_server_on_ipv6_loopback_only_is_refused_with_the_reason(journal: Ledger) -> None:
+    import http.server
+    import socket
+    import threading
+
+    from lab_helpers import Hello
+
+    class V6(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    server = V6(("::1", 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(BadInput, match=r"listens on \[::1\]") as raised:
+            Lab.create([f"http://localhost:{server.server_address[1]}/"], journal)
+        assert raised.value.hint is not None and "0.0.0.0" in raised.value.hint
+    finally:
+        server.shutdown()
+        server.server_close()
