@@ -75,6 +75,7 @@ async def run_sequential(spec: ItemSpec, t0: float, progress: ProgressWriter) ->
         plan.extend((iteration, PHASE_FAULT) for iteration in range(spec.repeat.count))
     records: list[CallRecord] = []
     async with make_client(spec.call, max_connections=1, verify=tls_context(spec.call)) as client:
+        await sleep_until(t0)  # the run may have armed the fault windows for t0: the first call goes out then
         for seq, (iteration, phase) in enumerate(plan):
             if seq and spec.repeat is not None and spec.repeat.wait_s > 0:
                 await asyncio.sleep(spec.repeat.wait_s)
@@ -90,6 +91,12 @@ async def run_sequential(spec: ItemSpec, t0: float, progress: ProgressWriter) ->
             if failed and spec.repeat is not None and spec.repeat.failfast:
                 break
     return records
+
+
+async def sleep_until(moment: float) -> None:
+    """Sleep until time.monotonic() >= moment (uvloop's timers have millisecond resolution and may wake early)."""
+    while (remaining := moment - time.monotonic()) > 0:
+        await asyncio.sleep(remaining)
 
 
 def load_schedule(load: LoadSpec) -> list[tuple[float, int]]:
@@ -175,7 +182,7 @@ async def run_load(
             delay = t0 + intended - time.monotonic()
             if delay > 0:
                 collector.maybe_collect(delay)
-                await asyncio.sleep(delay)
+                await sleep_until(t0 + intended)
             record = new_record(spec, iteration=0, phase=PHASE_FAULT, client=client_id, seq=seq, intended_s=intended)
             if slots.locked():
                 record.capped = True

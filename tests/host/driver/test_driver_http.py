@@ -160,3 +160,10 @@ def test_a_future_t0_is_waited_for(local_server: LocalServer, given_t0_in: float
     run = drive(spec_for(local_server.url, t0=t0, load=LoadSpec(duration_s=0.5, clients=1, rps=10.0)))
     assert run.t0 == t0
     assert run.records[0].sent_s >= 0.0 and run.records[0].intended_s == 0.0
+
+
+def test_single_waits_for_a_future_t0(local_server: LocalServer) -> None:
+    t0 = time.monotonic() + 0.3
+    [record] = drive_item(spec_for(local_server.url, t0=t0))
+    assert record.intended_s >= 0.0 and record.sent_s >= 0.0
+    assert record.status == 200

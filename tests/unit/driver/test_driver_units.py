@@ -190,3 +190,20 @@ def test_item_spec_from_the_scenario_model() -> None:
     assert repeat.call.timeout_s == 0.5
     assert repeat.windows == (FaultWindow("f0", 0.15, 0.35, ANCHOR_CALL),)
     pickle.dumps(repeat)
+
+
+def test_pipe_hook_waits_for_the_server_answer() -> None:
+    from lueur_net.driver.hooks import HookServer
+    from lueur_net.errors import EnvironmentProblem
+
+    seen: list[tuple[int, str]] = []
+    with HookServer(lambda iteration, phase: seen.append((iteration, phase))) as server:
+        server.hook(0, "baseline")
+        server.hook(3, "fault")
+    assert seen == [(0, "baseline"), (3, "fault")]
+
+    def broken(iteration: int, phase: str) -> None:
+        raise RuntimeError("cannot change qdisc")
+
+    with HookServer(broken) as server, pytest.raises(EnvironmentProblem, match="cannot change qdisc"):
+        server.hook(1, "fault")
