@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 
 from lueur_net.scenario import units
 from lueur_net.scenario.faults import FAULT_MODELS, FAULT_TYPES
-from lueur_net.scenario.models import STRATEGY_MODES, LoadStrategy, RepeatStrategy, Scenario, SingleStrategy
+from lueur_net.scenario.models import STRATEGY_MODES, LoadStrategy, RepeatStrategy, Scenario, SingleStrategy, Slo
 from lueur_net.scenario.problems import Path
 from lueur_net.scenario.yamlsource import Document, Mark
 
@@ -152,8 +152,10 @@ def clean_path(loc: tuple[Any, ...], data: Any) -> Path:
     return tuple(path)
 
 
-_SAME_SETTING = [["slo_type", "type"], ["rate", "probability"], ["loss_bad", "1-h"], ["loss_good", "1-k"],
-                 ["global", "global_"]]
+# Keys that name one setting (AliasChoices): pydantic's loc uses the first, the file may use another.
+_SAME_SETTING = [
+    group for model in (*FAULT_MODELS.values(), Slo) for group in _alias_groups(model)
+] + [["global", "global_"]]
 
 
 def _same_setting(part: Any, mapping: dict[Any, Any]) -> Any:
