@@ -1,0 +1,47 @@
+"""The dispatcher's nfqueue backend with a real PlannedFault: placement, scope by the peer's address, windows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+from conftest import EchoServer, VethLab, percentile, round_trips_ms
+
+from lueur_net.dataplane.apply import ApplyContext, backend
+from lueur_net.lab.topology import Endpoint, Path
+from lueur_net.ledger import Ledger
+from lueur_net.plan.model import DelayParams, PlannedFault, Window
+
+MS = 1_000_000
+
+
+def endpoint(netns: str, ifname: str, address: str) -> Endpoint:
+    links = json.loads(subprocess.run(["ip", "-n", netns, "-j", "link", "show", ifname], capture_output=True,
+                                      text=True, check=True).stdout)
+    return Endpoint(netns, ifname, links[0]["ifindex"], address)
+
+
+def test_nfqueue_backend_applies_a_planned_latency(veth_lab: VethLab, echo_server: EchoServer, tmp_path) -> None:
+    path = Path(endpoint(veth_lab.client_ns, veth_lab.client_if, veth_lab.client_addr),
+                endpoint(veth_lab.server_ns, veth_lab.server_if, veth_lab.server_addr))
+    fault = PlannedFault(id="f0", type="latency", side="server", hook="ingress", requested_side="client",
+                         requested_direction="egress", traffic="requests", backend="nfqueue",
+                         params=DelayParams(delay_ns=80 * MS), windows=(Window(0.0, 5.0),))
+    context = ApplyContext(path=path, t0_ns=time.monotonic_ns(), deadline_ns=None)
+    with Ledger.open("test-nfqueue-backend", run_dir=tmp_path) as ledger:
+        handle = backend("nfqueue").apply(fault, path.server, ledger, context)
+        try:
+            rules = subprocess.run(["nsenter", f"--net=/run/netns/{veth_lab.server_ns}", "iptables-save"],
+                                   capture_output=True, text=True, check=True).stdout
+            assert f"-s {veth_lab.client_addr}/32 -i {veth_lab.server_if}" in rules, rules
+            inside = round_trips_ms(veth_lab.client_ns, echo_server.address, 8)
+            time.sleep(max(0.0, (context.t0_ns + 5_100 * MS - time.monotonic_ns()) / 1e9))
+            outside = round_trips_ms(veth_lab.client_ns, echo_server.address, 8)
+            counters = handle.counters()
+        finally:
+            handle.revert()
+        assert ledger.pending == 0
+    assert 80 <= percentile(inside, 0.5) <= 95, inside
+    assert percentile(outside, 0.5) < 20, outside
+    assert counters["affected"] >= 8 and counters["passed"] >= 8
