@@ -46,7 +46,7 @@ th, td { border-bottom: 1px solid #e5e7eb; padding: 4px 6px; text-align: left; v
 th { background: #f3f4f6; white-space: nowrap; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 code { font-size: 0.9em; word-break: break-all; }
-.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 10px; }
+.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr)); gap: 10px; }
 .plots figure:first-child { grid-column: 1 / -1; }
 figure { margin: 0; } figcaption { font-size: 0.85em; color: #4b5563; }
 svg.plot { display: block; max-width: 100%; height: auto; border: 1px solid #e5e7eb; border-radius: 6px; }

@@ -66,8 +66,15 @@ class _Axis:
 
     def ticks(self) -> list[float]:
         if self.log:
-            return [10.0 ** exponent for exponent in range(math.floor(self.low), math.ceil(self.high) + 1)
-                    if self.low - 1e-9 <= exponent <= self.high + 1e-9]
+            # 1-2-5 steps over few decades (readable labels near the data), decades only over many.
+            steps = (1, 2, 5) if self.high - self.low <= 3 else (1,)
+            ticks = []
+            for exponent in range(math.floor(self.low), math.ceil(self.high) + 1):
+                for step in steps:
+                    value = step * 10.0 ** exponent
+                    if self.low - 1e-9 <= math.log10(value) <= self.high + 1e-9:
+                        ticks.append(value)
+            return ticks
         span = self.high - self.low
         raw = span / 5
         magnitude = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
