@@ -183,7 +183,7 @@ def _checks_table(item: Item) -> str:
     return table(["Check", "Kind", "Objective", "Observed", "Result"], rows)
 
 
-def _item(item: Item, heading_level: int) -> str:
+def _item(item: Item) -> str:
     lines = []
     timeout = f"{item.timeout_ms:g} ms" if item.timeout_ms is not None else "none set"
     lines += [f"`{item.method.upper()} {item.url}` - strategy: {item.strategy}, client timeout: {timeout}, "
@@ -206,7 +206,7 @@ def _scenario(scenario: Scenario) -> str:
     for item in scenario.items:
         if len(scenario.items) > 1:
             lines += [f"### Item {item.index + 1}: `{item.endpoint}`", ""]
-        lines.append(_item(item, 3))
+        lines.append(_item(item))
     return "\n".join(lines)
 
 
