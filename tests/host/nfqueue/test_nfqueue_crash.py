@@ -1,4 +1,4 @@
-"""After SIGKILL of the owner, `clean` (ledger.clean) leaves no NFQUEUE rule and no holder process."""
+"""After SIGKILL of the owner, `lueur-net clean` leaves no NFQUEUE rule and no holder process."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 from conftest import EchoServer, VethLab, percentile, round_trips_ms
 
-from lueur_net.ledger import clean, process_is, read_ledger
+from lueur_net.ledger import process_is, read_ledger
 
 OWNER = textwrap.dedent("""
     import sys, time
@@ -45,10 +46,11 @@ def test_nfqueue_sigkilled_owner_is_cleaned(veth_lab: VethLab, echo_server: Echo
     assert {entry.kind for entry in entries} == {"process", "iptables_rule"}
     process_entry = next(entry for entry in entries if entry.kind == "process")
 
-    removed, failures = clean(tmp_path)
+    cleaned = subprocess.run([str(Path(sys.executable).parent / "lueur-net"), "clean"], capture_output=True,
+                             text=True, env={**os.environ, "LUEUR_NET_RUN_DIR": str(tmp_path)})
 
-    assert failures == []
-    assert len(removed) == 2, removed
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed iptables_rule" in cleaned.stdout and "removed process" in cleaned.stdout, cleaned.stdout
     rules = subprocess.run(["nsenter", f"--net=/run/netns/{veth_lab.server_ns}", "iptables-save"],
                            capture_output=True, text=True, check=True).stdout
     assert "NFQUEUE" not in rules
