@@ -151,9 +151,9 @@ def _item(item: Item, redactor: Redactor, multiple: bool) -> str:
         if (~fault).any():
             rows.append(_stats_cells("baseline", call_stats(calls[~fault])))
         rows.append(_stats_cells("under fault", call_stats(calls[fault])))
-        if len(item.windows) > 1:
-            rows += [_stats_cells(f"in {w.name}", call_stats(calls[in_window_mask(calls, w.name)]))
-                     for w in item.windows]
+        names = list(dict.fromkeys(w.name for w in item.windows))  # a fault with several periods: once
+        if len(names) > 1:
+            rows += [_stats_cells(f"in {name}", call_stats(calls[in_window_mask(calls, name)])) for name in names]
     parts.append("<h3>Calls and latency percentiles</h3>")
     parts.append(_table(redactor, ["Phase", "Calls", "Errors"] + [f"p{p}" for p in PERCENTILES] + ["Max"], rows,
                         numeric=range(1, 9)))

@@ -158,9 +158,10 @@ def phase_table(item: Item) -> str:
         if (~fault).any():
             rows.append(_stats_row("baseline (no fault active)", call_stats(calls[~fault])))
         rows.append(_stats_row("under fault", call_stats(calls[fault])))
-        if len(item.windows) > 1:
-            for window in item.windows:
-                rows.append(_stats_row(f"in {window.name}", call_stats(calls[in_window_mask(calls, window.name)])))
+        names = list(dict.fromkeys(window.name for window in item.windows))  # a fault with several periods: once
+        if len(names) > 1:
+            for name in names:
+                rows.append(_stats_row(f"in {name}", call_stats(calls[in_window_mask(calls, name)])))
     return table(["Phase", "Calls", "Errors"] + [f"p{p}" for p in PERCENTILES] + ["Max"], rows)
 
 
