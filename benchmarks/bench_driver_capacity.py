@@ -31,8 +31,8 @@ from lueur_net.driver import CallSpec, ItemSpec, LoadSpec, drive  # noqa: E402
 LAG_P99_LIMIT_MS = 5.0
 
 
-def serve_forever(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    server = LocalServer().start()
+def serve_forever(port_queue: multiprocessing.Queue, delay_s: float = 0.0) -> None:  # type: ignore[type-arg]
+    server = LocalServer(behaviour="sleep" if delay_s else "ok", delay_s=delay_s).start()
     port_queue.put(server.port)
     while True:
         time.sleep(3600)
@@ -49,7 +49,9 @@ def run_driver(url: str, rate: float, duration: float, clients: int, workers: in
     latencies = np.array([r.latency_ms for r in records if r.latency_ms is not None])
     sent = np.array([r.sent_s for r in records])
     failed = sum(1 for r in records if r.error_class is not None or r.status != 200)
+    totals = np.array([r.total_ms for r in records if r.total_ms is not None])
     return {
+        **{f"total_p{q}": float(np.percentile(totals, q)) for q in (50, 75, 90, 99)},
         "calls": len(records),
         "sent_rps": (len(records) - 1) / (sent.max() - sent.min()) if len(records) > 1 else 0.0,
         "lag_p50": float(np.percentile(lags, 50)),
@@ -71,11 +73,14 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(url: str, duration: float, threads: int, connections: int, rate: float | None) -> dict[str, float]:
+def run_wrk(
+    url: str, duration: float, threads: int, connections: int, rate: float | None, service_ms: float = 0.0
+) -> dict[str, float]:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         if rate is not None:  # pace each connection: one request per connections/rate seconds (approximately)
-            script.write(f"function delay()\n  return {1000.0 * connections / rate:.3f}\nend\n")
+            pause_ms = max(0.0, 1000.0 * connections / rate - service_ms)  # delay() runs after each response
+            script.write(f"function delay()\n  return {pause_ms:.3f}\nend\n")
         else:
             script.write("-- no pacing\n")
     output = subprocess.run([*command, "-s", script.name], capture_output=True, text=True, timeout=60).stdout
@@ -86,6 +91,24 @@ def run_wrk(url: str, duration: float, threads: int, connections: int, rate: flo
     return result
 
 
+def compare_latency(
+    url: str, rate: float, duration: float, workers: int, server: str, service_ms: float = 0.0
+) -> None:
+    paced = run_wrk(url, duration, 1, 10, rate, service_ms)
+    ours = run_driver(url, rate, duration, 10, workers)
+    print(f"\n== latency at {rate:.0f} rps, {server} (wrk paced with delay(); driver open loop, 10 clients) ==")
+    print(f"{'':22} {'rps':>7} {'p50':>7} {'p75':>7} {'p90':>7} {'p99':>7}  (ms)")
+    rows = (
+        ("wrk", paced, paced["rps"], "lat"),
+        ("driver from send", ours, ours["sent_rps"], "total"),
+        ("driver from intended", ours, ours["sent_rps"], "lat"),
+    )
+    for name, got, rps, key in rows:
+        print(f"{name:22} {rps:7.0f} " + " ".join(f"{got.get(f'{key}_p{q}', float('nan')):7.2f}" for q in (50, 75, 90, 99)))
+    print("wrk counts from its actual send; 'driver from send' is total_ms, 'from intended' is latency_ms (open loop, "
+          "includes the driver's own send lag)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=3.0)
@@ -93,6 +116,8 @@ def main() -> None:
     parser.add_argument("--rates", default="250,500,1000,1500,2000,2500,3000,4000")
     parser.add_argument("--workers", type=int, default=0, help="driver worker processes (0: automatic)")
     parser.add_argument("--paced-rate", type=float, default=500.0, help="rate for the latency comparison")
+    parser.add_argument("--server-delay-ms", type=float, default=20.0,
+                        help="the latency comparison's second server answers after this long")
     args = parser.parse_args()
 
     ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
@@ -128,15 +153,18 @@ def main() -> None:
         top = run_wrk(url, args.duration, 2, 10, None)
         print(f"wrk -t2 -c10 (closed loop, as fast as it can): {top['rps']:.0f} rps, "
               f"latency p50 {top.get('lat_p50', float('nan')):.2f} ms, p99 {top.get('lat_p99', float('nan')):.2f} ms")
-        rate = args.paced_rate
-        paced = run_wrk(url, args.duration, 1, 10, rate)
-        ours = run_driver(url, rate, args.duration, 10, args.workers)
-        print(f"\n== latency at {rate:.0f} rps (wrk paced with delay(); driver open loop, 10 clients) ==")
-        print(f"{'':8} {'rps':>7} {'p50':>7} {'p75':>7} {'p90':>7} {'p99':>7}  (ms)")
-        for name, got, rps in (("wrk", paced, paced["rps"]), ("driver", ours, ours["sent_rps"])):
-            print(f"{name:8} {rps:7.0f} " + " ".join(f"{got.get(f'lat_p{q}', float('nan')):7.2f}" for q in (50, 75, 90, 99)))
-        print("note: wrk's latency counts from its actual send (closed loop per connection); the driver's from the "
-              "intended send time, so it includes its own send lag.")
+        compare_latency(url, args.paced_rate, args.duration, args.workers, "fast server")
+        slow_ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        slow = multiprocessing.Process(
+            target=serve_forever, args=(slow_ports, args.server_delay_ms / 1000.0), daemon=True
+        )
+        slow.start()
+        try:
+            slow_url = f"http://127.0.0.1:{slow_ports.get(timeout=10)}/"
+            compare_latency(slow_url, 200.0, args.duration, args.workers,
+                            f"server answering after {args.server_delay_ms:g} ms", args.server_delay_ms)
+        finally:
+            slow.kill()
     finally:
         server.kill()
 
