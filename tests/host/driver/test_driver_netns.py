@@ -97,3 +97,17 @@ def test_a_failing_hook_fails_the_item(namespace: str, server_in: LocalServer) -
         with pytest.raises(EnvironmentProblem, match="qdisc change failed"):
             run_in_netns(namespace, drive_item, spec)
     assert server_in.requests == 0
+
+
+def test_drive_in_netns_wires_progress_and_iterations(namespace: str, server_in: LocalServer) -> None:
+    from lueur_net.driver.remote import drive_in_netns
+
+    events: list[dict[str, Any]] = []
+    iterations: list[tuple[int, str]] = []
+    spec = ItemSpec("netns", 0, 0, CallSpec("GET", server_in.url, timeout_s=3.0),
+                    repeat=RepeatSpec(count=2, add_baseline_call=True))
+    run = drive_in_netns(namespace, spec, on_progress=events.append,
+                         on_iteration=lambda i, phase: iterations.append((i, phase)))
+    assert [r.status for r in run.records] == [200, 200, 200]
+    assert iterations == [(0, "baseline"), (0, "fault"), (1, "fault")]
+    assert sum(e.get("done", 0) for e in events) == 3 and events[-1]["event"] == "end"
