@@ -205,10 +205,10 @@ def qemu_command(qemu: Path, kernel: Path, initramfs: Path, results: Path, memor
 
 
 def stream(process: subprocess.Popen[bytes], started: float, marks: dict[str, float]) -> None:
-    """Copy the VM console to our stdout (serial output ends lines with CR LF) and note when pytest starts."""
+    """Copy the VM console to our stdout and note when pytest starts."""
     assert process.stdout is not None
     for raw in iter(process.stdout.readline, b""):
-        line = raw.replace(b"\r", b"")
+        line = raw.replace(b"\r\n", b"\n")  # the tty adds CR before LF; lone CRs (progress) stay
         if line.startswith(b"lueur-vm: running pytest") and "pytest" not in marks:
             marks["pytest"] = time.monotonic() - started
         sys.stdout.buffer.write(line)
