@@ -1,10 +1,12 @@
 """lueur_net.driver: runs a scenario item's HTTP calls (single, repeat, open-loop load) and records each one.
 
-Public API: `ItemSpec` and its parts, `drive_item(spec) -> list[CallRecord]`, `drive(spec) -> ItemRun`.
+Public API: `ItemSpec` and its parts, `drive_item(spec) -> list[CallRecord]`, `drive(spec) -> ItemRun`,
+`drive_in_netns(netns, spec, on_progress=, on_iteration=) -> ItemRun`.
 See docs/driver.md. Importing this package does not import pydantic or pandas.
 """
 
 from lueur_net.driver.drive import ItemRun, drive, drive_item
+from lueur_net.driver.remote import drive_in_netns
 from lueur_net.driver.spec import (
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_TIMEOUT_S,
@@ -29,5 +31,6 @@ __all__ = [
     "LoadSpec",
     "RepeatSpec",
     "drive",
+    "drive_in_netns",
     "drive_item",
 ]
