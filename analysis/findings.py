@@ -28,6 +28,7 @@ TAIL_RATIO_FACTOR = 2.0  # fault p99/p50 this many times the baseline's is worth
 CLUSTER_SHARE = 0.8  # this share of an item's errors inside fault windows makes a cluster
 RECOVERY_SLACK_MS = 20.0  # "back to baseline": latency within baseline p95 x 2 + this, no error
 RECOVERY_REPORT_S = 0.1  # recoveries shorter than this are not findings
+RECOVERY_RUN = 5  # "back": this many consecutive normal calls (one noisy call later does not undo it)
 
 
 @dataclass(frozen=True)
@@ -238,8 +239,8 @@ def recovery_seconds(item: Item, window: Window) -> float | None:
     """Seconds after `window` ends until calls are back to baseline; None when it cannot be measured.
 
     Looks at calls sent between the window's end and the next window's start (or the item's end). Baseline:
-    calls outside every window sent before this window starts. The recovery ends at the first call after
-    which every call is normal (no error, latency <= 2 x baseline p95 + slack).
+    calls outside every window sent before this window starts. The recovery ends at the first of RECOVERY_RUN
+    consecutive normal calls (no error, latency <= 2 x baseline p95 + slack); fewer calls left: all of them.
     """
     if window.end_s is None or window.anchor != "item" or item.calls.empty:
         return None
@@ -256,15 +257,12 @@ def recovery_seconds(item: Item, window: Window) -> float | None:
     if after.empty:
         return None
     limit = 2 * base_p95 + RECOVERY_SLACK_MS
-    normal = (~failed_mask(after)) & (after["latency_ms"] <= limit)
-    abnormal_positions = np.flatnonzero(~normal.to_numpy())
-    if abnormal_positions.size == 0:
-        return 0.0
-    last_bad = abnormal_positions[-1]
-    if last_bad == len(after) - 1:
-        return float("inf")  # not back to baseline before the next window or the end
-    first_good_time = float(after.iloc[last_bad + 1]["intended_s"])
-    return max(0.0, first_good_time - window.end_s)
+    normal = ((~failed_mask(after)) & (after["latency_ms"] <= limit)).to_numpy()
+    run_length = min(RECOVERY_RUN, len(normal))
+    for start in range(len(normal) - run_length + 1):
+        if normal[start:start + run_length].all():
+            return max(0.0, float(after.iloc[start]["intended_s"]) - window.end_s)
+    return float("inf")  # not back to baseline before the next window or the end
 
 
 def _recoveries(item: Item) -> list[Finding]:

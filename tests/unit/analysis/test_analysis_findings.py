@@ -53,3 +53,29 @@ def test_deterministic_and_most_severe_first(sample_run: Run) -> None:
     assert first == second
     order = {"critical": 0, "warning": 1, "info": 2}
     assert [order[f.severity] for f in first] == sorted(order[f.severity] for f in first)
+
+
+def _item_with(latencies_after: list[float]):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from lueur_net.analysis.model import Item, Window
+
+    rows = [{"intended_s": t / 10, "latency_ms": 3.0, "error_class": None, "status": 200, "faults": []}
+            for t in range(20)]  # baseline before the window
+    rows += [{"intended_s": 2.0 + t / 10, "latency_ms": 400.0, "error_class": "timeout", "status": None,
+              "faults": ["f0"]} for t in range(10)]
+    rows += [{"intended_s": 3.0 + t / 10, "latency_ms": value, "error_class": None, "status": 200, "faults": []}
+             for t, value in enumerate(latencies_after)]
+    calls = pd.DataFrame(rows)
+    calls["status"] = calls["status"].astype("Int64")
+    return Item("s", 0, 0, "GET", "http://h/", "load", 6.0, 400.0, [Window("f0", "blackhole", 2.0, 3.0)], [], calls)
+
+
+def test_recovery_ignores_a_late_outlier_and_measures_slow_return() -> None:
+    item = _item_with([3.0] * 10 + [90.0])  # back at once; one noisy call at the end
+    assert recovery_seconds(item, item.windows[0]) == 0.0
+    item = _item_with([200.0, 150.0, 120.0] + [3.0] * 10)  # three slow calls, then normal
+    seconds = recovery_seconds(item, item.windows[0])
+    assert seconds is not None and abs(seconds - 0.3) < 1e-9
+    item = _item_with([200.0] * 10)  # never back
+    assert recovery_seconds(item, item.windows[0]) == float("inf")
