@@ -159,9 +159,12 @@ Examples:
   sudo lueur-net shell --upstream http://localhost:9090/       # an interactive shell in a fresh lab
   sudo lueur-net shell --lab 3fa21b                            # a shell in a lab kept up by `lab up`
   sudo lueur-net shell --serve "python3 -m http.server 9090" -- curl -sI http://localhost:9090/
+  sudo lueur-net shell --attach container:3f2a9c -- ss -tnp                # inside a pod's namespace
 """,
 )
 @click.option("--lab", "lab_id", metavar="ID", help="Enter this lab kept up by `lab up` (else a lab made for the command).")
+@click.option("--attach", "target", metavar="TARGET",
+              help="Enter an existing namespace instead: NAME, /proc/PID/ns/net, pid:PID or container:ID.")
 @click.option("--upstream", "upstreams", multiple=True, metavar="URL", help="A URL the fresh lab must reach (repeatable).")
 @click.option("--serve", "serve_command", metavar="CMD", help="Start this server in its own namespace first.")
 @click.option("--serve-timeout", default=30.0, show_default=True, help="Seconds to wait for the server's port.")
@@ -171,6 +174,7 @@ Examples:
 def shell(
     ctx: click.Context,
     lab_id: str | None,
+    target: str | None,
     upstreams: tuple[str, ...],
     serve_command: str | None,
     serve_timeout: float,
@@ -186,6 +190,12 @@ def shell(
 
     require_root()
     argv = list(command) or [os.environ.get("SHELL", "/bin/sh")]
+    if target is not None:
+        from lueur_net.lab.attach import resolve_target
+
+        if lab_id or upstreams or serve_command:
+            raise click.UsageError("--attach enters an existing namespace; it excludes --lab, --upstream and --serve")
+        ctx.exit(run_inside(resolve_target(target), argv, {}))
     if lab_id is not None:
         from lueur_net.lab import kept
 

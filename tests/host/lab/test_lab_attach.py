@@ -129,3 +129,16 @@ def test_the_host_default_route_interface_is_refused_without_the_flag() -> None:
     assert raised.value.exit_code == 2
     check_fault_target(endpoint, allow_host_interface=True)
     check_fault_target(Endpoint(None, "lueurxyzh", 99, "10.213.0.1", owned=True))
+
+
+def test_shell_attach_runs_a_command_in_the_pod_s_namespace(pod: Pod) -> None:
+    fetch_code = "import urllib.request, sys; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())"
+    done = subprocess.run(
+        [sys.executable, "-m", "lueur_net.cli.main", "shell", "--attach", f"pid:{pod.pid}", "--",
+         sys.executable, "-c", fetch_code, f"http://localhost:{pod.port}/"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "inpod"), done.stderr
+    dead = subprocess.run([sys.executable, "-m", "lueur_net.cli.main", "shell", "--attach", "pid:999999999", "--",
+                           "true"], capture_output=True, text=True, timeout=60)
+    assert dead.returncode == 2 and "dead pid" in dead.stderr
