@@ -64,6 +64,7 @@ def veth_pair() -> Iterator[Pair]:
                 ipr.link("set", index=index, state="up")
                 ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
                 indexes[name] = index
+        _permanent_neighbours(((client_ns, client_if, client_ip), (server_ns, server_if, server_ip)))
         yield Pair(client_ns, server_ns,
                    Path(client=Endpoint(client_ns, client_if, indexes[client_ns], client_ip),
                         server=Endpoint(server_ns, server_if, indexes[server_ns], server_ip)))
@@ -71,6 +72,20 @@ def veth_pair() -> Iterator[Pair]:
         for name in (client_ns, server_ns):
             if name in netns.listnetns():
                 netns.remove(name)
+
+
+def _permanent_neighbours(ends: tuple[tuple[str, str, str], ...]) -> None:
+    """Each end knows the other's MAC for good: no ARP exchange (which would cross the faults) during a test."""
+    from pyroute2 import IPRoute
+
+    macs = {}
+    for name, ifname, _ in ends:
+        with IPRoute(netns=name, flags=0) as ipr:
+            macs[name] = ipr.get_links(ipr.link_lookup(ifname=ifname)[0])[0].get_attr("IFLA_ADDRESS")
+    for (name, ifname, _), (peer, _, peer_ip) in ((ends[0], ends[1]), (ends[1], ends[0])):
+        with IPRoute(netns=name, flags=0) as ipr:
+            ipr.neigh("replace", dst=peer_ip, lladdr=macs[peer], ifindex=ipr.link_lookup(ifname=ifname)[0],
+                      state=0x80)  # NUD_PERMANENT
 
 
 @pytest.fixture
