@@ -7,6 +7,8 @@ the tc backend sends over netlink; lueur-net itself never runs `tc`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lueur_net.plan.model import (
     DelayParams,
     FaultPlan,
@@ -198,8 +200,17 @@ def other_backend_lines(plan: FaultPlan) -> list[str]:
     return lines
 
 
-def render_plan(plan: FaultPlan) -> str:
-    """The plan as text: faults, then equivalent commands."""
+def device_legend(path: Any) -> str:
+    """Which real interface each placeholder is (run a command with `ip netns exec <ns>` for a named namespace)."""
+    parts = []
+    for placeholder, end in (("<client-if>", path.client), ("<server-if>", path.server)):
+        where = f"namespace {end.netns}" if end.netns else "the host namespace"
+        parts.append(f"{placeholder} = {end.ifname} in {where}")
+    return "; ".join(parts)
+
+
+def render_plan(plan: FaultPlan, path: Any = None) -> str:
+    """The plan as text: faults, then equivalent commands (`path`, when known, names the real interfaces)."""
     anchor = "the start of the load" if plan.anchor == "run" else "the start of each call"
     header = f"Fault plan (iteration {plan.iteration}; windows in seconds from {anchor})"
     lines = [header]
@@ -214,6 +225,7 @@ def render_plan(plan: FaultPlan) -> str:
         commands += hook_commands(hook)
     commands += other_backend_lines(plan)
     if commands:
-        lines.append("Equivalent commands (<client-if> in the client namespace, <server-if> its peer):")
+        legend = device_legend(path) if path is not None else "<client-if> in the client namespace, <server-if> its peer"
+        lines.append(f"Equivalent commands ({legend}):")
         lines += [f"  {command}" for command in commands]
     return "\n".join(lines)

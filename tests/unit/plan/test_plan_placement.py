@@ -205,3 +205,12 @@ def test_windows_from_periods() -> None:
 def test_jitter_frequency_limit() -> None:
     with pytest.raises(BadInput, match="Hz"):
         plan_item(make_item({"type": "jitter", "amplitude": 10, "frequency": 1000}), STOCK)
+
+
+def test_render_names_real_interfaces_when_the_path_is_known() -> None:
+    from lueur_net.lab.topology import Endpoint, Path
+
+    plan = plan_item(make_item({"type": "latency", "mean": 10}), STOCK)
+    path = Path(client=Endpoint("lueur-c", "veth-c", 2, "10.0.0.2"), server=Endpoint(None, "veth-s", 9, "10.0.0.1"))
+    text = render_plan(plan, path)
+    assert "<client-if> = veth-c in namespace lueur-c" in text and "<server-if> = veth-s in the host namespace" in text
