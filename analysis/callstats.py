@@ -16,8 +16,8 @@ import pandas as pd
 
 from lueur_net.analysis.stats import NO_FAULT, PERCENTILES, failed_mask, percentile, window_mask
 
-__all__ = ["PERCENTILES", "CallStats", "call_stats", "errors_by_class", "failed_mask", "in_window_mask",
-           "quantile", "under_fault_mask"]
+__all__ = ["PERCENTILES", "CallStats", "call_stats", "check_failed_mask", "errors_by_class", "failed_mask",
+           "in_window_mask", "quantile", "under_fault_mask", "windows_of"]
 
 
 def quantile(values: pd.Series | list[float], q: float) -> float | None:
@@ -78,3 +78,31 @@ def errors_by_class(calls: pd.DataFrame) -> dict[str, int]:
             labels.append(f"http {int(status)}")
     counts = pd.Series(labels, dtype="object").value_counts()
     return {str(label): int(count) for label, count in counts.items()}
+
+
+def check_failed_mask(calls: pd.DataFrame, name: str, threshold: float | None) -> tuple[pd.Series, str]:
+    """The calls that miss a check (by the check's `name` and `threshold`), and how to say it.
+
+    As the verdicts count them: latency SLO, latency above the threshold; response time, at or above it or no
+    response; status, another status or none; error SLO (and anything else), failed calls.
+    """
+    if calls.empty:
+        return pd.Series(dtype=bool, index=calls.index), "failed"
+    if name == "latency" and threshold is not None:
+        return (calls["latency_ms"] > threshold).fillna(False).astype(bool), f"over {threshold:g} ms"
+    if name == "response_time_under" and threshold is not None:
+        slow = calls["error_class"].notna() | calls["latency_ms"].isna() | (calls["latency_ms"] >= threshold)
+        return slow.astype(bool), f"at or over {threshold:g} ms or unanswered"
+    if name == "status" and threshold is not None:
+        status = pd.to_numeric(calls["status"], errors="coerce").fillna(-1)
+        return (status != threshold).astype(bool), f"without status {threshold:g}"
+    return failed_mask(calls), "failed"
+
+
+def windows_of(calls: pd.DataFrame) -> dict[str, int]:
+    """{window name: calls listing it}, most calls first."""
+    counts: dict[str, int] = {}
+    for names in calls["faults"] if not calls.empty else []:
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda pair: -pair[1]))

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lueur_net.analysis.callstats import call_stats, failed_mask, quantile, under_fault_mask
+from lueur_net.analysis.callstats import (
+    call_stats,
+    check_failed_mask,
+    failed_mask,
+    in_window_mask,
+    quantile,
+    under_fault_mask,
+    windows_of,
+)
 from lueur_net.analysis.model import KIND_SLO, Check, Item, Run, Window
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -93,7 +101,7 @@ def _check_findings(item: Item) -> list[Finding]:
     for check in item.checks:
         if check.passed:
             continue
-        windows = [window for window in item.windows if check.window in (None, window.name)]
+        windows = _windows_behind(item, check)
         evidence: dict[str, float | int | str] = {
             "check": check.title,
             "failed_calls": check.failed_calls,
@@ -126,6 +134,19 @@ def _check_findings(item: Item) -> list[Finding]:
             recommendation=_advice_for(windows, check),
         ))
     return findings
+
+
+def _windows_behind(item: Item, check: Check) -> list[Window]:
+    """The windows during which the check's failing calls were sent (all of the item's when none was)."""
+    calls = item.calls
+    if check.window is not None and not calls.empty:
+        calls = calls[in_window_mask(calls, check.window)]
+    if not calls.empty:
+        bad, _ = check_failed_mask(calls, check.name, check.threshold)
+        names = windows_of(calls[bad])
+        if names:
+            return [window for window in item.windows if window.name in names]
+    return [window for window in item.windows if check.window in (None, window.name)]
 
 
 def _signed(value: float | None, unit: str) -> str:
@@ -213,7 +234,11 @@ def _error_clusters(item: Item) -> list[Finding]:
     total_errors = int(failed.sum())
     if total_errors == 0:
         return []
-    inside = under_fault_mask(calls)
+    names = windows_of(calls[failed & under_fault_mask(calls)])
+    if not names:
+        return []
+    # "Inside": sent during one of the windows that had errors (a quiet latency window is not the cluster).
+    inside = pd.Series([any(name in names for name in faults) for faults in calls["faults"]], index=calls.index)
     errors_inside = int((failed & inside).sum())
     calls_inside, calls_outside = int(inside.sum()), int((~inside).sum())
     rate_inside = 100.0 * errors_inside / calls_inside if calls_inside else 0.0
@@ -221,15 +246,16 @@ def _error_clusters(item: Item) -> list[Finding]:
     share = errors_inside / total_errors
     if share < CLUSTER_SHARE or calls_outside == 0:
         return []
-    windows = [window for window in item.windows if window.end_s is not None] or item.windows
+    windows = [window for window in item.windows if window.name in names]
     return [Finding(
         kind="error-cluster", severity="warning", scenario=item.scenario, endpoint=item.endpoint,
         title=f"Errors on {item.endpoint} cluster in fault windows",
         evidence={"errors": total_errors, "errors_in_windows": errors_inside, "calls_in_windows": calls_inside,
                   "error_rate_in_windows_pct": round(rate_inside, 1),
                   "error_rate_outside_pct": round(rate_outside, 1), "faults": _faults_text(windows)},
-        summary=(f"{errors_inside} of {total_errors} errors ({100 * share:.0f}%) fell inside fault windows: "
-                 f"error rate {rate_inside:.1f}% inside vs {rate_outside:.1f}% outside."),
+        summary=(f"{errors_inside} of {total_errors} errors ({100 * share:.0f}%) fell inside "
+                 f"{', '.join(dict.fromkeys(w.name for w in windows))} ({_faults_text(windows)}): error rate "
+                 f"{rate_inside:.1f}% inside vs {rate_outside:.1f}% outside."),
         recommendation=("The failures are the fault's direct effect, not background noise: a retry with back-off "
                         "that outlasts the window, or a fallback response, would hide most of them from users."),
     )]

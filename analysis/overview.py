@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from lueur_net.analysis.callstats import errors_by_class, failed_mask, in_window_mask, quantile, under_fault_mask
+from lueur_net.analysis.callstats import (
+    check_failed_mask,
+    errors_by_class,
+    failed_mask,
+    in_window_mask,
+    quantile,
+    under_fault_mask,
+    windows_of,
+)
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import KIND_SLO, Check, Item, Run
 
@@ -74,27 +82,16 @@ def failure_pattern(item: Item, check: Check) -> str:
         return check.detail or "-"
     if check.window is not None:
         calls = calls[in_window_mask(calls, check.window)]
-    if check.kind == KIND_SLO and check.name == "latency" and check.threshold is not None:
-        bad = (calls["latency_ms"] >= check.threshold) | calls["error_class"].notna()
-        what = f"over {check.threshold:g} ms"
-    elif check.name == "response_time_under" and check.threshold is not None:
-        bad = (calls["latency_ms"] >= check.threshold) | calls["error_class"].notna()
-        what = f"at or over {check.threshold:g} ms"
-    elif check.name == "status" and check.threshold is not None:
-        bad = calls["status"].fillna(-1) != check.threshold
-        what = f"without status {check.threshold:g}"
-    else:
-        bad = failed_mask(calls)
-        what = "failed"
+    bad, what = check_failed_mask(calls, check.name, check.threshold)
     count, total = int(bad.sum()), len(calls)
     if total == 0 or count == 0:
         return check.detail or "no failing call recorded"
     text = f"{count}/{total} ({100 * count / total:.1f}%) calls {what}"
     if item.windows:
         inside = bad & under_fault_mask(calls)
-        names = Counter(name for faults in calls.loc[inside, "faults"] for name in faults)
+        names = windows_of(calls[inside])
         if names:
-            where = ", ".join(f"{name} ({n})" for name, n in names.most_common(3))
+            where = ", ".join(f"{name} ({n})" for name, n in list(names.items())[:3])
             text += f"; {int(inside.sum())} inside fault windows: {where}"
         else:
             text += "; none inside a fault window"
