@@ -36,6 +36,7 @@ TFD_NONBLOCK = 0o4000
 TFD_CLOEXEC = 0o2000000
 TFD_TIMER_ABSTIME = 1
 PR_SET_TIMERSLACK = 29
+PR_SET_NAME = 15
 COPY_META = 1  # netfilterqueue.COPY_META: we never read payloads
 
 
@@ -157,8 +158,11 @@ def _send(control: socket.socket, message: dict[str, Any]) -> None:
 
 
 def serve(control: socket.socket) -> int:
-    from netfilterqueue import NetfilterQueue
-
+    try:
+        from netfilterqueue import NetfilterQueue
+    except ImportError as error:
+        _send(control, {"ready": False, "error": f"NetfilterQueue is not importable ({error})"})
+        return 1
     reader = control.makefile("rb")
     config = json.loads(reader.readline())
     spec = DelaySpec(**config["spec"])
@@ -225,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--netns", help="ip netns name or /proc/PID/ns/net path (absent: stay where we are)")
     args = parser.parse_args(argv)
+    _libc.prctl(PR_SET_NAME, b"lueur-nfqueue", 0, 0, 0)  # how it shows in ps/top
     control = socket.socket(fileno=args.control_fd)
     if args.netns:
         from lueur_net.lab.enter import enter_netns

@@ -93,3 +93,22 @@ def test_nfqueue_two_delays_in_one_namespace_use_different_queues(veth_lab: Veth
             rules = iptables_save(veth_lab.server_ns)
             assert f"--queue-num {first.queue}" in rules and f"--queue-num {second.queue}" in rules
     assert "NFQUEUE" not in iptables_save(veth_lab.server_ns)
+
+
+def test_nfqueue_start_failures_leave_nothing(veth_lab: VethLab, tmp_path) -> None:
+    import pytest
+
+    from lueur_net.errors import EnvironmentProblem
+
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        with pytest.raises(EnvironmentProblem, match="lueur-no-such-ns"):
+            start_delay("lueur-no-such-ns", "eth0", DelaySpec(mean_ns=MS), ledger)
+        assert ledger.pending == 0
+        with pytest.raises(EnvironmentProblem, match="iptables"):  # iptables rejects the address
+            start_delay(veth_lab.server_ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger,
+                        match=Match(source="not-an-address"))
+        assert ledger.pending == 0
+    assert "NFQUEUE" not in iptables_save(veth_lab.server_ns)
+    holders = subprocess.run(["pgrep", "-f", f"lueur_net.dataplane.nfqueue.holder.*{veth_lab.server_ns}"],
+                             capture_output=True, text=True).stdout
+    assert holders == ""
