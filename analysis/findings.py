@@ -108,12 +108,18 @@ def _check_findings(item: Item) -> list[Finding]:
             "total_calls": check.total_calls,
             "faults": _faults_text(windows),
         }
-        if check.observed is not None:
-            evidence["observed"] = round(check.observed, 2)
-        if check.threshold is not None:
-            evidence["threshold"] = check.threshold
-        if check.margin is not None:
-            evidence["margin"] = round(check.margin, 2)
+        if check.kind == KIND_SLO:
+            if check.observed is not None:
+                evidence["observed"] = round(check.observed, 2)
+            if check.threshold is not None:
+                evidence["threshold"] = check.threshold
+            if check.margin is not None:
+                evidence["margin"] = round(check.margin, 2)
+        else:  # an expectation's `observed` is the share of calls that missed it
+            if check.observed is not None:
+                evidence["failed_pct"] = round(check.observed, 1)
+            if check.threshold is not None:
+                evidence["expected_status" if check.name == "status" else "limit_ms"] = check.threshold
         share = f"{check.failed_calls}/{check.total_calls}" if check.total_calls else "some"
         if check.kind == KIND_SLO:
             unit = "ms" if check.name == "latency" else "%"

@@ -42,6 +42,7 @@ DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_MODEL = "llama3.1"
 DEFAULT_TIMEOUT_S = 300.0  # per request: a local model on a CPU can take minutes per section
 CONNECT_TIMEOUT_S = 5.0
+DEFAULT_NUM_CTX = 16_384  # tokens: the longest step (recommendations with source) needs ~10k
 REPORT_TITLE = "lueur-net resilience report analysis"
 
 Progress = Callable[[str], None]
@@ -69,6 +70,7 @@ class LlmOptions:
     source_dir: Path | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
     temperature: float = 0.2
+    num_ctx: int = DEFAULT_NUM_CTX  # context window asked of the model (Ollama's default is smaller)
 
     def resolved_host(self) -> str:
         return self.host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
@@ -153,7 +155,7 @@ def _chat(client: ollama.Client, model: str, messages: list[dict[str, str]], opt
     pieces: list[str] = []
     try:
         for part in client.chat(model=model, messages=messages, stream=True,
-                                options={"temperature": options.temperature}):
+                                options={"temperature": options.temperature, "num_ctx": options.num_ctx}):
             text = part.message.content or ""
             if text:
                 pieces.append(text)

@@ -19,8 +19,10 @@ from lueur_net.analysis.overview import dashboard_rows, format_ms, posture_text,
 from lueur_net.analysis.redact import Redactor
 
 ROLES = ("developer", "sre")
-MAX_SECTION_CHARS = 6_000  # a previous section longer than this is cut when handed to the next step
-SOURCE_BUDGET_CHARS = 24_000  # source code sent with --source-dir, all files together
+# Budgets keep every prompt inside the context window asked for (LlmOptions.num_ctx, ~4 characters a token):
+# facts ~10k characters, earlier sections 5 x 2.5k, source 16k (causes and recommendations steps only).
+MAX_SECTION_CHARS = 2_500  # a previous section longer than this is cut when handed to the next step
+SOURCE_BUDGET_CHARS = 16_000  # source code sent with --source-dir, all files together
 SOURCE_FILE_MAX_BYTES = 200_000  # larger files are skipped (generated, vendored, data)
 SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".ts", ".go", ".java", ".kt", ".rb", ".rs", ".cs", ".php", ".ex", ".scala",
                    ".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lueur_net.analysis.llm import DEFAULT_MODEL, DEFAULT_TIMEOUT_S, LlmOptions, write_analysis
+from lueur_net.analysis.llm import DEFAULT_MODEL, DEFAULT_NUM_CTX, DEFAULT_TIMEOUT_S, LlmOptions, write_analysis
 from lueur_net.analysis.loading import load_run
 from lueur_net.analysis.prompts import ROLES
 from lueur_net.analysis.redact import Redactor
@@ -47,11 +47,14 @@ or timing out.
               show_default=True, help="Where to write the report.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1.0), default=DEFAULT_TIMEOUT_S,
               show_default=True, help="Seconds to wait for each answer of the server.")
+@click.option("--num-ctx", type=click.IntRange(min=2048), default=DEFAULT_NUM_CTX, show_default=True,
+              help="Context window (tokens) asked of the model.")
 @click.option("--offline", is_flag=True, help="Do not ask a model: write the offline analysis.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not stream the model's answer to stderr.")
 @click.pass_context
 def analyze(ctx: click.Context, results: Path, records: Path | None, model: str, ollama_host: str | None,
-            source_dir: Path | None, role: str, output: Path, timeout_s: float, offline: bool, quiet: bool) -> None:
+            source_dir: Path | None, role: str, output: Path, timeout_s: float, num_ctx: int, offline: bool,
+            quiet: bool) -> None:
     """Analyse RESULTS (a results.json) with a local LLM through Ollama and write a Markdown report."""
     redactor = Redactor()
     run = load_run(results, records, redactor)
@@ -59,7 +62,8 @@ def analyze(ctx: click.Context, results: Path, records: Path | None, model: str,
         write_reports(run, ReportPaths(markdown=output), redactor=redactor, source=str(results))
         click.echo(f"analysis (offline): {output}", err=True)
         return
-    options = LlmOptions(model=model, host=ollama_host, role=role, source_dir=source_dir, timeout_s=timeout_s)
+    options = LlmOptions(model=model, host=ollama_host, role=role, source_dir=source_dir, timeout_s=timeout_s,
+                         num_ctx=num_ctx)
     click.echo(f"lueur-net: asking {model} on {options.resolved_host()} ...", err=True)
 
     def progress(text: str) -> None:

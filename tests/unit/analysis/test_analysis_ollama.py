@@ -28,6 +28,7 @@ def test_chain_streams_and_assembles_report(sample_run: Run, fake_ollama: FakeOl
     # one chat per step, streamed, each chunk handed to the progress callback
     assert len(fake_ollama.chats()) == len(steps("developer", with_source=False))
     assert all(chat["stream"] is True and chat["model"] == MODEL for chat in fake_ollama.chats())
+    assert all(chat["options"]["num_ctx"] >= 8192 for chat in fake_ollama.chats())
     streamed = "".join(chunks)
     assert len(chunks) > 50 and "Notes on Executive Summary" in streamed and "[6/6] Executive Summary" in streamed
     text = output.read_text()
