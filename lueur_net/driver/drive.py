@@ -49,6 +49,8 @@ def drive_item(spec: ItemSpec) -> list[CallRecord]:
 def drive(spec: ItemSpec) -> ItemRun:
     """drive_item with the run facts (t0, workers, in-flight cap notes) for results.json."""
     preload()
+    if spec.load is not None:
+        raise_open_files_limit(spec.load.max_in_flight + 256)
     if spec.load is None:
         t0 = spec.t0 if spec.t0 is not None else time.monotonic()
         progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item)
@@ -67,6 +69,16 @@ def drive(spec: ItemSpec) -> ItemRun:
         progress.end()
         return ItemRun(records=records, t0=t0, workers=1, notes=notes)
     return _run_workers(spec, t0, workers)
+
+
+def raise_open_files_limit(wanted: int) -> None:
+    """Each call in flight holds a socket: lift the soft RLIMIT_NOFILE (often 1024) towards the hard limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def worker_count(spec: ItemSpec) -> int:

@@ -167,3 +167,14 @@ def test_single_waits_for_a_future_t0(local_server: LocalServer) -> None:
     [record] = drive_item(spec_for(local_server.url, t0=t0))
     assert record.intended_s >= 0.0 and record.sent_s >= 0.0
     assert record.status == 200
+
+
+def test_many_calls_in_flight_against_a_server_that_never_answers(make_server: Any) -> None:
+    """A blackhole-like stall at a high rate: the schedule holds with hundreds of sockets open at once."""
+    server = make_server("never")
+    run = drive(spec_for(server.url, timeout_s=1.5, load=LoadSpec(duration_s=1.0, clients=4, rps=150.0)))
+    assert len(run.records) == 600
+    assert all(r.error_class == "timeout" for r in run.records)
+    assert run.notes["peak_in_flight"] >= 500 and run.notes["capped"] == 0
+    lags = sorted(r.send_lag_ms for r in run.records)
+    assert lags[int(len(lags) * 0.9)] < 250.0
