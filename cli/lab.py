@@ -62,19 +62,23 @@ Examples:
   sudo lueur-net lab up http://localhost:9090/
   sudo lueur-net lab up --serve "uvicorn app:app --port 9090" http://localhost:9090/
   sudo lueur-net lab up --lab-pool 172.30.0.0/24 http://localhost:8080/ http://localhost:5432/
+  sudo lueur-net lab up --dns http://myhost:8080/      # lookups cross the lab (for DNS faults)
 """
 )
 @click.argument("urls", nargs=-1)
 @click.option("--serve", "serve_command", metavar="CMD", help="Start this server in its own namespace (cwd, env kept).")
 @click.option("--serve-timeout", default=30.0, show_default=True, help="Seconds to wait for the server's port.")
 @click.option("--lab-pool", metavar="NET", help="Private IPv4 range for lab addresses [default: 10.213.0.0/16].")
-def up(urls: tuple[str, ...], serve_command: str | None, serve_timeout: float, lab_pool: str | None) -> None:
+@click.option("--dns", is_flag=True, help="Resolve names through the lab's DNS responder, across the lab's path.")
+def up(
+    urls: tuple[str, ...], serve_command: str | None, serve_timeout: float, lab_pool: str | None, dns: bool
+) -> None:
     """Build a lab in which URLS work as written, keep it up, print its names and addresses."""
     from lueur_net.lab import kept
     from lueur_net.lab.lab import require_root
 
     require_root()
-    description = kept.start(list(urls), _serve_spec(serve_command, serve_timeout), lab_pool)
+    description = kept.start(list(urls), _serve_spec(serve_command, serve_timeout), lab_pool, dns)
     _print_lab(description)
     click.echo(f"enter it: sudo lueur-net shell --lab {description['run_id']}")
     click.echo(f"take it down: sudo lueur-net lab down {description['run_id']}")
@@ -169,6 +173,7 @@ Examples:
 @click.option("--serve", "serve_command", metavar="CMD", help="Start this server in its own namespace first.")
 @click.option("--serve-timeout", default=30.0, show_default=True, help="Seconds to wait for the server's port.")
 @click.option("--lab-pool", metavar="NET", help="Private IPv4 range for lab addresses [default: 10.213.0.0/16].")
+@click.option("--dns", is_flag=True, help="Resolve names through the lab's DNS responder, across the lab's path.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def shell(
@@ -179,6 +184,7 @@ def shell(
     serve_command: str | None,
     serve_timeout: float,
     lab_pool: str | None,
+    dns: bool,
     command: tuple[str, ...],
 ) -> None:
     """Run a shell, or COMMAND, inside a lab's client namespace.
@@ -199,8 +205,8 @@ def shell(
     if lab_id is not None:
         from lueur_net.lab import kept
 
-        if upstreams or serve_command:
-            raise click.UsageError("--upstream and --serve build a fresh lab; they cannot be used with --lab")
+        if upstreams or serve_command or dns:
+            raise click.UsageError("--upstream, --serve and --dns build a fresh lab; they cannot be used with --lab")
         description = kept.find(lab_id)
         ctx.exit(run_inside(description["client_netns"], argv, {"LUEUR_NET_LAB": description["run_id"]}))
     from lueur_net.lab import Lab, terminate_on_signals
@@ -208,7 +214,8 @@ def shell(
 
     urls = list(dict.fromkeys([*upstreams, *(m.group(0) for arg in command for m in URL_PATTERN.finditer(arg))]))
     with terminate_on_signals(), Ledger.open("shell") as journal:
-        with Lab.create(urls, journal, _serve_spec(serve_command, serve_timeout), pool=lab_pool) as built:
+        spec = _serve_spec(serve_command, serve_timeout)
+        with Lab.create(urls, journal, spec, pool=lab_pool, dns=dns) as built:
             code = run_inside(built.client_netns, argv, {"LUEUR_NET_LAB": built.run_id})
     if journal.pending:
         raise EnvironmentProblem("the lab could not be removed completely; run `sudo lueur-net clean`")

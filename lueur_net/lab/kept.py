@@ -29,13 +29,13 @@ def _send(fd: int, message: dict[str, Any]) -> None:
     os.close(fd)
 
 
-def _hold(write_fd: int, upstreams: list[str], serve: ServeSpec | None, pool: str | None) -> int:
+def _hold(write_fd: int, upstreams: list[str], serve: ServeSpec | None, pool: str | None, dns: bool) -> int:
     """The holder's whole life; returns its exit status."""
     try:
         with terminate_on_signals(), ledgers.Ledger.open(PURPOSE) as journal:
             description = journal.path.with_suffix(DESCRIPTION_SUFFIX)
             try:
-                with Lab.create(upstreams, journal, serve, pool=pool) as lab:
+                with Lab.create(upstreams, journal, serve, pool=pool, dns=dns) as lab:
                     entry = journal.record("file", path=str(description))
                     description.write_text(json.dumps(lab.describe(), indent=2))
                     _send(write_fd, {"ok": lab.describe()})
@@ -60,7 +60,7 @@ def _hold(write_fd: int, upstreams: list[str], serve: ServeSpec | None, pool: st
     return 0
 
 
-def start(upstreams: list[str], serve: ServeSpec | None, pool: str | None) -> dict[str, Any]:
+def start(upstreams: list[str], serve: ServeSpec | None, pool: str | None, dns: bool = False) -> dict[str, Any]:
     """Fork the holder, wait until its lab is up, return the lab's description (raises its error otherwise)."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -72,7 +72,7 @@ def start(upstreams: list[str], serve: ServeSpec | None, pool: str | None) -> di
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):  # errors go back through the pipe; the server's output goes to its log
                 os.dup2(null, fd)
-            status = _hold(write_fd, upstreams, serve, pool)
+            status = _hold(write_fd, upstreams, serve, pool, dns)
         finally:
             os._exit(status)
     os.close(write_fd)

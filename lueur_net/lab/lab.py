@@ -24,6 +24,7 @@ from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab import addressing, links, nat, serve
 from lueur_net.lab.addressing import Block
 from lueur_net.lab.attach import attach
+from lueur_net.lab.dns import Responder
 from lueur_net.lab.enter import NETNS_ETC_DIR, in_netns_thread
 from lueur_net.lab.serve import ServerProcess, ServeSpec
 from lueur_net.lab.topology import Endpoint, Path
@@ -40,6 +41,13 @@ RESOLV_CONF = (
     "nameserver 127.0.0.1\n"
     "options timeout:1 attempts:1\n"
 )
+# With the lab's DNS responder: only loopback names stay in the hosts file, every other name is queried.
+DNS_HOSTS = "# written by lueur-net: names other than these are resolved by the lab's DNS responder\n" \
+    "127.0.0.1\tlocalhost\n::1\tip6-localhost ip6-loopback\n"
+
+
+def dns_resolv_conf(nameserver: str) -> str:
+    return f"# written by lueur-net: the lab's DNS responder\nnameserver {nameserver}\noptions timeout:1 attempts:2\n"
 
 
 def require_root() -> None:
@@ -115,6 +123,7 @@ class Lab:
     _undo: list[tuple[Entry, Callable[[], None]]] = field(default_factory=list, repr=False)
     _closed: bool = False
     _owner_pid: int = field(default_factory=os.getpid, repr=False)
+    _dns: Responder | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -158,7 +167,7 @@ class Lab:
                 self._forget(entry)
             raise
 
-    def _write_netns_etc(self, name: str, hosts: str) -> None:
+    def _write_netns_etc(self, name: str, hosts: str, resolv_conf: str = RESOLV_CONF) -> None:
         """/etc/netns/NAME/{hosts,resolv.conf}: bind-mounted over /etc by run_in_netns/enter_netns."""
         directory = NETNS_ETC_DIR / name
         if directory.exists():
@@ -166,7 +175,7 @@ class Lab:
         self._record("netns_etc", name=name)
         directory.mkdir(parents=True)
         (directory / "hosts").write_text(hosts)
-        (directory / "resolv.conf").write_text(RESOLV_CONF)
+        (directory / "resolv.conf").write_text(resolv_conf)
 
     @classmethod
     def create(
@@ -177,8 +186,13 @@ class Lab:
         *,
         pool: str | None = None,
         max_lifetime: float = DEFAULT_MAX_LIFETIME,
+        dns: bool = False,
     ) -> Lab:
-        """Build a client lab that reaches every URL of `upstreams` as written; revert all on any failure."""
+        """Build a client lab that reaches every URL of `upstreams` as written; revert all on any failure.
+
+        `dns`: resolve names through the lab's DNS responder across the path (needed for DNS faults) instead of
+        the namespace's hosts file.
+        """
         began = time.monotonic()
         load_removers()
         # Refuse before touching: everything below this block can be checked without changing anything.
@@ -211,7 +225,7 @@ class Lab:
         lab = cls(ledger=ledger, client_netns=names.client_netns, upstreams=classified)
         lab.deadline = time.monotonic() + max_lifetime
         try:
-            lab._build(names, pool_network, targets, served, host_hosts, serve)
+            lab._build(names, pool_network, targets, served, host_hosts, serve, dns)
         except BaseException:
             lab.close()
             raise
@@ -226,6 +240,7 @@ class Lab:
         served: dict[int, str],
         host_hosts: str,
         spec: ServeSpec | None,
+        dns: bool,
     ) -> None:
         client = names.client_netns
         with addressing.allocation_lock():
@@ -239,10 +254,17 @@ class Lab:
                 links.create_veth(host, names.host_end, names.client_end, client, "the host")
                 host_index = links.configure(host, names.host_end, block.host, Block.LINK_PREFIX, "the host")
         links.set_sysctl(None, f"net.ipv4.conf.{names.host_end}.route_localnet", "1")
+        dns_port = None
+        if dns:
+            known = {u.hostname: u.address for u in self.upstreams.values() if u.is_name}
+            self._dns = Responder(block.host, known)
+            dns_port = self._dns.port
         if nat.table_exists("ip", names.host_table):
             raise links.name_clash("nft table ip", names.host_table)
         self._record("nft_table", family="ip", name=names.host_table, netns=None)
-        nat.load(nat.arrival_ruleset(names.host_table, names.host_end, block.host, host_targets), "the host")
+        nat.load(
+            nat.arrival_ruleset(names.host_table, names.host_end, block.host, host_targets, dns_port), "the host"
+        )
 
         with links.open_netns(client) as ns:
             client_index = links.configure(
@@ -284,7 +306,10 @@ class Lab:
         ]
         in_netns_thread(client, nat.load, nat.client_ruleset(list(dict.fromkeys(redirects)), snat), client)
         hosts = hosts_file(self.upstreams.values(), host_hosts)
-        self._write_netns_etc(client, hosts)
+        if dns:
+            self._write_netns_etc(client, DNS_HOSTS, dns_resolv_conf(block.host))
+        else:
+            self._write_netns_etc(client, hosts)
         for url, upstream in self.upstreams.items():
             served_here = upstream.where == "loopback" and upstream.port in served
             path = self.server_path if served_here else self.host_path
@@ -354,6 +379,8 @@ class Lab:
             # belongs to the parent, which reverts it.
             return
         self._closed = True
+        if self._dns is not None:
+            self._dns.close()
         failures: list[str] = []
         # A second Ctrl-C or SIGTERM must not cut the revert short: hold them until it is finished.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})

@@ -60,15 +60,21 @@ def client_ruleset(redirects: list[Redirect], snat: Mapping[str, str]) -> str:
     )
 
 
-def arrival_ruleset(table: str, ifname: str, address: str, targets: Mapping[int, str]) -> str:
+def arrival_ruleset(
+    table: str, ifname: str, address: str, targets: Mapping[int, str], dns_port: int | None = None
+) -> str:
     """The table on the side that serves (host or server namespace): guard plus DNAT back to loopback.
 
     `targets` maps each port to the loopback address its server is bound to (127.0.0.1 also reaches 0.0.0.0).
+    `dns_port`: the lab's DNS responder listens on (address, dns_port); queries to port 53 are sent there after
+    tc ingress has seen them as DNS (so DNS faults match port 53 on the wire).
     """
     dnat = [
         f'        iifname "{ifname}" ip daddr {address} tcp dport {port} dnat to {target}:{port}'
         for port, target in sorted(targets.items())
     ]
+    if dns_port is not None:
+        dnat.append(f'        iifname "{ifname}" ip daddr {address} udp dport 53 dnat to {address}:{dns_port}')
     return "\n".join(
         [
             f"table ip {table} {{",

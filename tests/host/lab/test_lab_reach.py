@@ -163,3 +163,37 @@ def test_a_host_server_on_ipv6_loopback_only_is_refused_with_the_reason(journal:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_with_dns_names_are_resolved_by_the_lab_s_responder_across_the_path(
+    journal: Ledger, loopback_server: int
+) -> None:
+    import socket
+
+    hostname = socket.gethostname().lower()
+    try:
+        address = socket.getaddrinfo(hostname, None, family=socket.AF_INET)[0][4][0]
+    except socket.gaierror:
+        pytest.skip(f"this host does not resolve its own name {hostname}")
+    if not ipaddress.IPv4Address(address).is_loopback:
+        pytest.skip(f"this host's name {hostname} is not on loopback ({address})")
+    url = f"http://{hostname}:{loopback_server}/"
+
+    def lookup(name: str) -> str:
+        return str(socket.getaddrinfo(name, 80, family=socket.AF_INET, type=socket.SOCK_STREAM)[0][4][0])
+
+    def unknown(name: str) -> str:
+        try:
+            socket.getaddrinfo(name, 80)
+        except socket.gaierror as error:
+            return str(error.errno)
+        return "resolved"
+
+    with Lab.create([url], journal, dns=True) as lab:
+        hosts = open(f"/etc/netns/{lab.client_netns}/hosts").read()
+        assert hostname not in hosts.split()  # so the name can only come from the responder
+        assert run_in_netns(lab.client_netns, lookup, hostname) == address
+        assert run_in_netns(lab.client_netns, fetch, url) == (200, f"hello from 127.0.0.1:{loopback_server}")
+        assert run_in_netns(lab.client_netns, unknown, "lueur-no-such-name.test") == str(socket.EAI_NONAME)
+        rules = subprocess.run(["nft", "list", "table", "ip", f"lueur{lab.run_id}"], capture_output=True, text=True)
+        assert "udp dport 53 dnat" in rules.stdout
