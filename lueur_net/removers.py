@@ -145,3 +145,18 @@ def remove_nft_table(fields: dict[str, Any]) -> None:
             return  # the namespace is gone, and its tables with it
     else:
         nat.delete_table(str(fields["family"]), name)
+
+
+@remover("sysctl")
+def restore_sysctl(fields: dict[str, Any]) -> None:
+    """fields: key (e.g. net.ipv4.ip_forward), previous (the value to put back), optional netns (None = host).
+
+    Record it with the value read just before changing it. A namespace that is gone took its sysctls with it.
+    """
+    from lueur_net.errors import BadInput
+    from lueur_net.lab.links import set_sysctl
+
+    try:
+        set_sysctl(fields.get("netns"), str(fields["key"]), str(fields["previous"]))
+    except BadInput:
+        return  # the namespace is gone
