@@ -1,0 +1,133 @@
+"""`lueur-net run`: parse, hand over to lueur_net.runner, print progress like lueur and a summary."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lueur_net.errors import EXIT_FAILED, EXIT_OK
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+EPILOG = """\b
+Examples:
+  # the bundled example: start the app in its own namespace, run the eight scenarios
+  sudo lueur-net run examples/fastapi-sqlite/scenario.yaml --serve examples/fastapi-sqlite/serve
+\b
+  # a service already listening on the host's localhost:9090
+  sudo lueur-net run scenario.yaml
+\b
+  # only the scenarios whose title contains "latency", results and every call kept
+  sudo lueur-net run scenarios/ --only latency --result out/results.json --records out/calls.csv
+\b
+  # show the plan and the equivalent tc commands; change nothing (no root needed)
+  lueur-net run scenario.yaml --dry-run
+"""
+
+
+class TerminalProgress:
+    """lueur's progress lines: `⠏ 6/6 Stair-step latency growth ▮▮▮▮▮▮`, redrawn in place on a terminal."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.lock = threading.Lock()
+        self.title = ""
+        self.planned = 0
+        self.done = 0
+        self.failed = 0
+        self.tick = 0
+        self.began = 0.0
+
+    def _line(self, final: bool = False) -> str:
+        spinner = "✔" if final and self.failed == 0 else "✘" if final else SPINNER[self.tick % len(SPINNER)]
+        shown = min(self.done, self.planned) if self.planned else self.done
+        bar = "▮" * max(1, shown if self.planned <= 40 else round(40 * shown / self.planned))
+        failed = f"  ({self.failed} failed)" if self.failed else ""
+        return f"{spinner} {shown}/{self.planned} {self.title} {bar}{failed}"
+
+    def _draw(self) -> None:
+        if self.live:
+            self.stream.write("\r\033[K" + self._line())
+            self.stream.flush()
+
+    def scenario_started(self, index: int, total: int, title: str, planned_tests: int) -> None:
+        with self.lock:
+            self.title, self.planned, self.done, self.failed = title, planned_tests, 0, 0
+            self.began = time.monotonic()
+            self._draw()
+
+    def calls_progress(self, done: int, failed: int) -> None:
+        with self.lock:
+            self.tick += 1
+            # For single/repeat items a call is a test; a load item is one test whatever its call count.
+            self.done = done if self.planned > 1 else min(done, 1) if done else 0
+            self.failed = failed if self.planned > 1 else 0
+            self._draw()
+
+    def scenario_finished(self, index: int, document: dict[str, Any]) -> None:
+        with self.lock:
+            items = document["items"]
+            self.done = sum(item["tests_run"] for item in items)
+            self.planned = max(self.planned, self.done)
+            self.failed = sum(item["tests_failed"] for item in items)
+            elapsed = time.monotonic() - self.began
+            line = self._line(final=True) + f"  {elapsed:.1f}s"
+            self.stream.write(("\r\033[K" if self.live else "") + line + "\n")
+            self.stream.flush()
+
+    def note(self, text: str) -> None:
+        with self.lock:
+            self.stream.write(("\r\033[K" if self.live else "") + text + "\n")
+            self.stream.flush()
+
+
+def _banner(text: str) -> str:
+    return f" {text} ".center(51, "=")
+
+
+@click.command(epilog=EPILOG)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--serve", metavar="CMD", help="Start the server under test with CMD in its own namespace "
+              "(cwd and environment kept), wait for its port, stop it at the end.")
+@click.option("--result", "result", type=click.Path(dir_okay=False, path_type=Path), default=Path("results.json"),
+              show_default=True, help="Where to write the results (JSON, schema lueur-net/results v1).")
+@click.option("--records", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write every call (.parquet or .csv) [default: next to --result, .calls.parquet].")
+@click.option("--only", metavar="TEXT", help="Run only the scenarios whose title contains TEXT (case-insensitive).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the equivalent tc/ip commands; change nothing.")
+@click.option("--pool", metavar="CIDR", help="Address block for the lab's links [default: a free /16 in 10.0.0.0/8 "
+              "or 172.16.0.0/12, checked against the host's routes].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the faults' random draws.")
+@click.pass_context
+def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: Path, records: Path | None,
+        only: str | None, dry_run: bool, pool: str | None, seed: int) -> None:
+    """Run scenario files (or folders of them) with real kernel faults and check their expectations and SLOs.
+
+    Exit status: 0 every expectation and SLO held, 1 some failed, 2 bad input (nothing changed),
+    3 environment problem (not root, missing kernel feature), 130 interrupted (everything reverted).
+    """
+    from lueur_net import runner
+
+    if dry_run:
+        click.echo(runner.dry_run(paths, only))
+        ctx.exit(EXIT_OK)
+    options = runner.RunOptions(paths=paths, serve=serve, results_path=result, records_path=records, only=only,
+                                pool=pool, seed=seed)
+    progress = TerminalProgress()
+    began = time.monotonic()
+    click.echo(_banner("Running Scenarios"))
+    outcome = runner.execute(options, progress)
+    summary = outcome.document["summary"]
+    click.echo(_banner("Summary"))
+    click.echo(f"Tests run: {summary['tests_run']}, Tests failed: {summary['tests_failed']}")
+    click.echo(f"Total time: {time.monotonic() - began:.1f}s")
+    if outcome.results_path is not None:
+        click.echo(f"Results: {outcome.results_path}" + (f", calls: {outcome.records_path}"
+                                                         if outcome.records_path else ""))
+    ctx.exit(EXIT_OK if outcome.passed else EXIT_FAILED)

@@ -1,0 +1,317 @@
+"""`lueur-net run`: scenario files -> lab -> plan -> data plane -> driver -> records -> verdicts -> results.
+
+The order follows DESIGN principle 3 (refuse before touching): every file is loaded and every item planned
+against the probed capabilities before the first kernel change. Then one lab serves the whole run (the server
+under test is started once, as a user would run it); each item gets its faults applied on the paths of its
+upstreams, its calls driven from the client namespace, and its faults reverted before the next item.
+
+The CLI (cli/run.py) only parses and prints: it hands a RunListener that receives progress.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from lueur_net.errors import BadInput
+from lueur_net.scenario import LoadedScenario, Scenario, load
+
+# Time between applying an item's faults and its first call: the driver's forked child, its event loop and,
+# for a load, its worker processes start in it, so the first call leaves on schedule.
+START_MARGIN_S = 0.4
+
+
+class RunListener(Protocol):
+    """What the run tells its display. Every method is called from the run's main thread."""
+
+    def scenario_started(self, index: int, total: int, title: str, planned_tests: int) -> None: ...
+
+    def calls_progress(self, done: int, failed: int) -> None: ...
+
+    def scenario_finished(self, index: int, document: dict[str, Any]) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    paths: tuple[str, ...]
+    serve: str | None = None
+    results_path: Path | None = Path("results.json")
+    records_path: Path | None = None
+    only: str | None = None
+    pool: str | None = None
+    seed: int = 0
+
+
+@dataclass
+class RunOutcome:
+    document: dict[str, Any]
+    results_path: Path | None
+    records_path: Path | None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.document["summary"]["passed"])
+
+
+@dataclass
+class _ItemContext:
+    """What one item needs while it runs: its lab paths and the faults currently applied on them."""
+
+    scenario: Scenario
+    item_index: int
+    paths: list[Any]
+    capabilities: Any
+    ledger: Any
+    deadline_ns: int
+    seed: int
+    applied: list[Any] = field(default_factory=list)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    backends: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def apply(self, iteration: int, t0_ns: int) -> None:
+        from lueur_net.dataplane.apply import apply_plan
+        from lueur_net.plan import plan_item
+
+        self.revert()
+        item = self.scenario.items[self.item_index]
+        for path in self.paths:
+            plan = plan_item(item, self.capabilities, iteration=iteration, peer_is_ours=path.peer_is_ours)
+            self.plans.append({"path": _path_name(path), **plan.to_dict()})
+            for fault in plan.faults:
+                self.backends[fault.id] = {"id": fault.id, "type": fault.type, "backend": fault.backend,
+                                           "side": fault.side, "hook": fault.hook}
+            self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=self.deadline_ns,
+                                           seed=self.seed + iteration))
+
+    def revert(self) -> None:
+        while self.applied:
+            applied = self.applied.pop()
+            for fault_id, values in applied.counters().items():
+                total = self.counters.setdefault(fault_id, {})
+                for key, value in values.items():
+                    total[key] = total.get(key, 0) + int(value)
+            applied.revert()
+
+    def on_iteration(self, iteration: int, phase: str) -> None:
+        """The repeat strategy's hook: the fault for this call (none for the baseline call)."""
+        if phase == "baseline":
+            self.revert()
+        else:
+            self.apply(iteration, time.monotonic_ns())
+
+
+def _path_name(path: Any) -> str:
+    return f"{path.client.ifname}<->{path.server.ifname}"
+
+
+def select(loaded: Sequence[LoadedScenario], only: str | None) -> list[LoadedScenario]:
+    if only is None:
+        return list(loaded)
+    chosen = [entry for entry in loaded if only.lower() in entry.scenario.title.lower()]
+    if not chosen:
+        titles = "; ".join(entry.scenario.title for entry in loaded)
+        raise BadInput(f"--only {only!r} matches no scenario title (titles: {titles})")
+    return chosen
+
+
+def plan_everything(selected: Sequence[LoadedScenario], capabilities: Any) -> list[tuple[str, Any]]:
+    """Every item's plan (iteration 0): raises before any kernel change if a fault cannot be realised here."""
+    from lueur_net.plan import plan_item
+
+    plans = []
+    for entry in selected:
+        for index, item in enumerate(entry.scenario.items):
+            plans.append((f"{entry.scenario.title} / item {index}", plan_item(item, capabilities)))
+    return plans
+
+
+def dry_run(paths: Sequence[str], only: str | None = None) -> str:
+    """The plan of every item and its equivalent tc/ip commands. Probes capabilities only when root."""
+    from lueur_net.dataplane.capabilities import Capabilities, probe_capabilities
+    from lueur_net.plan import render_plan
+
+    selected = select(load(paths), only)
+    if os.geteuid() == 0:
+        capabilities = probe_capabilities()
+        source = f"capabilities probed on this kernel ({os.uname().release})"
+    else:
+        capabilities = Capabilities.all_present()
+        source = "not root: planned for a stock kernel with every feature (run as root to plan for this one)"
+    lines = [f"# dry run: nothing is changed; {source}"]
+    for title, plan in plan_everything(selected, capabilities):
+        lines.append(f"\n## {title}")
+        lines.append(render_plan(plan))
+    return "\n".join(lines)
+
+
+def _check_writable(path: Path | None) -> None:
+    """Create an output's folder and make sure the file can be written, before the run (not after a minute)."""
+    if path is None:
+        return
+    if path.suffix not in (".json", ".parquet", ".csv"):
+        raise BadInput(f"{path}: unknown output format '{path.suffix}' (use .json for results, .parquet or .csv "
+                       "for records)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise BadInput(f"cannot write {path}: {error.strerror}") from None
+
+
+def _upstreams(selected: Sequence[LoadedScenario]) -> list[str]:
+    urls: dict[str, None] = {}
+    for entry in selected:
+        for item in entry.scenario.items:
+            urls[entry.scenario.url_of(item)] = None
+            for upstream in item.context.upstreams:
+                urls[upstream] = None
+    return list(urls)
+
+
+def _item_paths(lab: Any, scenario: Scenario, item_index: int) -> list[Any]:
+    item = scenario.items[item_index]
+    urls = list(item.context.upstreams) or [scenario.url_of(item)]
+    unique: dict[Any, None] = {}
+    for url in urls:
+        unique[lab.path_for(url)] = None
+    return list(unique)
+
+
+@contextmanager
+def _progress_pipe(listener: RunListener) -> Iterator[int]:
+    """A pipe the driver's child writes progress to; the events reach the listener from a reader thread."""
+    from lueur_net.driver.progress import ProgressReader
+
+    totals = {"done": 0, "failed": 0}
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "calls":
+            totals["done"] += int(event.get("done", 0))
+            totals["failed"] += int(event.get("failed", 0))
+            listener.calls_progress(totals["done"], totals["failed"])
+
+    read_end, write_end = os.pipe()
+    reader = ProgressReader(read_end, on_event)
+    reader.__enter__()
+    try:
+        yield write_end
+    finally:
+        os.close(write_end)
+        reader.stop()
+        os.close(read_end)
+
+
+def _drive_item(lab: Any, context: _ItemContext, scenario_index: int, listener: RunListener) -> dict[str, Any]:
+    from lueur_net.driver import drive
+    from lueur_net.driver.build import item_spec
+    from lueur_net.driver.hooks import HookServer
+    from lueur_net.lab import run_in_netns
+    from lueur_net.records.frame import records_frame
+    from lueur_net.records.results import item_document
+
+    scenario, item_index = context.scenario, context.item_index
+    mode = getattr(scenario.items[item_index].context.strategy, "mode", None)
+    with _progress_pipe(listener) as progress_fd:
+        if mode == "repeat":
+            with HookServer(context.on_iteration) as hooks:
+                spec = item_spec(scenario, item_index, scenario_index=scenario_index, hook=hooks.hook,
+                                 progress_fd=progress_fd)
+                run = run_in_netns(lab.client_netns, drive, spec)
+        else:
+            t0 = time.monotonic() + START_MARGIN_S
+            context.apply(0, int(t0 * 1e9))
+            spec = item_spec(scenario, item_index, scenario_index=scenario_index, t0=t0, progress_fd=progress_fd)
+            run = run_in_netns(lab.client_netns, drive, spec)
+    context.revert()
+    frame = records_frame(run.records)
+    document = item_document(scenario, item_index, spec, run, frame)
+    document["plan"] = context.plans
+    document["backends"] = list(context.backends.values())
+    document["counters"] = context.counters
+    document["_frame"] = frame
+    return document
+
+
+def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
+    """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
+    import pandas as pd
+
+    from lueur_net.analysis.verdicts import planned_tests
+    from lueur_net.dataplane.capabilities import probe_capabilities
+    from lueur_net.lab import Lab, ServeSpec, terminate_on_signals
+    from lueur_net.lab.lab import require_root
+    from lueur_net.ledger import Ledger
+    from lueur_net.records.frame import write_records
+    from lueur_net.records.results import host_facts, results_document, write_results
+
+    selected = select(load(options.paths), options.only)
+    for entry in selected:
+        for warning in entry.warnings:
+            listener.note(str(warning))
+    require_root()
+    capabilities = probe_capabilities()
+    plan_everything(selected, capabilities)  # refuse before touching
+    serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ)) if options.serve else None
+    if serve is not None:
+        shlex.split(options.serve or "")  # a quoting error is bad input, before any change
+
+    records_path = options.records_path
+    if records_path is None and options.results_path is not None:
+        records_path = options.results_path.with_name(options.results_path.stem + ".calls.parquet")
+    for output in (options.results_path, records_path):
+        _check_writable(output)
+
+    started = datetime.now(timezone.utc)
+    scenario_docs: list[tuple[Scenario, str | None, list[dict[str, Any]]]] = []
+    frames: list[pd.DataFrame] = []
+    with terminate_on_signals(), Ledger.open("run") as ledger:
+        with Lab.create(_upstreams(selected), ledger, serve=serve, pool=options.pool) as lab:
+            listener.note(f"lab {lab.run_id} ready in {lab.setup_seconds * 1000:.0f} ms"
+                          + (f"; server under test: {options.serve}" if options.serve else ""))
+            for index, entry in enumerate(selected):
+                scenario = entry.scenario
+                planned = sum(
+                    planned_tests(getattr(item.context.strategy, "mode", None) or "single",
+                                  getattr(item.context.strategy, "count", 1),
+                                  getattr(item.context.strategy, "add_baseline_call", False))
+                    for item in scenario.items
+                )
+                listener.scenario_started(index, len(selected), scenario.title, planned)
+                items = []
+                for item_index in range(len(scenario.items)):
+                    context = _ItemContext(scenario, item_index, _item_paths(lab, scenario, item_index),
+                                           capabilities, ledger, lab.deadline_ns, options.seed)
+                    try:
+                        document = _drive_item(lab, context, index, listener)
+                    finally:
+                        context.revert()
+                    frames.append(document.pop("_frame"))
+                    items.append(document)
+                scenario_docs.append((scenario, entry.source, items))
+                listener.scenario_finished(index, {"title": scenario.title, "items": items})
+    finished = datetime.now(timezone.utc)
+
+    records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    document = results_document(scenario_docs, started_at=started, finished_at=finished,
+                                records_path=str(records_path) if records_path else None,
+                                records_rows=len(records), host=host_facts())
+    document["capabilities"] = capabilities.to_dict()
+    document["backends"] = sorted({(b["type"], b["backend"]) for s in scenario_docs for i in s[2]
+                                   for b in i["backends"]})
+    document["backends"] = [{"type": t, "backend": b} for t, b in document["backends"]]
+    if records_path is not None:
+        write_records(records, records_path)
+    if options.results_path is not None:
+        write_results(document, options.results_path)
+    return RunOutcome(document, options.results_path, records_path)
