@@ -8,7 +8,7 @@ and match the report's legend.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -98,7 +98,7 @@ def _frame(title: str, body: list[str], x_label: str, y_label: str) -> str:
     return head + "".join(body) + labels + "</svg>"
 
 
-def _grid(x: _Axis, y: _Axis, x_format, y_format) -> list[str]:  # type: ignore[no-untyped-def]
+def _grid(x: _Axis, y: _Axis, x_format: Callable[[float], str], y_format: Callable[[float], str]) -> list[str]:
     parts = []
     for tick in y.ticks():
         py = y(tick)

@@ -9,6 +9,9 @@ import pytest
 from analysis_fake_ollama import FakeOllama
 from analysis_fixture import build_run
 
+from lueur_net.analysis.loading import load_run
+from lueur_net.analysis.model import Run
+
 
 @pytest.fixture(scope="session")
 def run_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -17,9 +20,7 @@ def run_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def sample_run(run_files: tuple[Path, Path]):  # type: ignore[no-untyped-def]
-    from lueur_net.analysis.loading import load_run
-
+def sample_run(run_files: tuple[Path, Path]) -> Run:
     return load_run(run_files[0])
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from lueur_net.analysis.findings import analyze, recovery_seconds
-from lueur_net.analysis.model import Run
+import pandas as pd
+
+from lueur_net.analysis.findings import Finding, analyze, recovery_seconds
+from lueur_net.analysis.model import Item, Run, Window
 
 
-def _by_kind(run: Run, kind: str):  # type: ignore[no-untyped-def]
+def _by_kind(run: Run, kind: str) -> list[Finding]:
     return [finding for finding in analyze(run) if finding.kind == kind]
 
 
@@ -55,11 +57,7 @@ def test_deterministic_and_most_severe_first(sample_run: Run) -> None:
     assert [order[f.severity] for f in first] == sorted(order[f.severity] for f in first)
 
 
-def _item_with(latencies_after: list[float]):  # type: ignore[no-untyped-def]
-    import pandas as pd
-
-    from lueur_net.analysis.model import Item, Window
-
+def _item_with(latencies_after: list[float]) -> Item:
     rows = [{"intended_s": t / 10, "latency_ms": 3.0, "error_class": None, "status": 200, "faults": []}
             for t in range(20)]  # baseline before the window
     rows += [{"intended_s": 2.0 + t / 10, "latency_ms": 400.0, "error_class": "timeout", "status": None,

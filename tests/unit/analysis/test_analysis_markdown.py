@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from analysis_fixture import API_KEY, SECRET
 from lueur_net.analysis.findings import analyze
@@ -10,7 +11,7 @@ from lueur_net.analysis.model import Run
 from lueur_net.analysis.render_markdown import anchor, cell, render_markdown
 
 
-def _tokens(text: str):  # type: ignore[no-untyped-def]
+def _tokens(text: str) -> list[Token]:
     return MarkdownIt("commonmark").enable("table").parse(text)
 
 
