@@ -40,7 +40,7 @@ from lueur_net.dataplane.tc_encode import TC_H_ROOT, netem_values, qdisc_message
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Entry, Ledger, remover
-from lueur_net.plan.model import HookConfig, HookPlan, NetemConfig, Segment
+from lueur_net.plan.model import HookConfig, HookPlan, NetemConfig, RateParams, Segment
 
 ROOT_HANDLE = 0x4C4E0000  # "4c4e:" ("LN"), distinctive so we never touch someone else's root qdisc
 CHILD_PARENT = 0x4C4E0001  # 4c4e:1, the class netem/TBF expose for their child
@@ -52,6 +52,10 @@ FILTER_PRIO = 49152
 ETH_P_ALL = 0x0003
 ENOENT, EINVAL, ENODEV = 2, 22, 19
 GONE = (ENOENT, EINVAL, ENODEV)  # deleting something already gone answers one of these
+
+# A TBF that shapes nothing (100 Gbit/s): what a bandwidth fault becomes between its windows.
+PASS_THROUGH_TBF = RateParams(rate_bytes_per_s=12_500_000_000, wire_rate_bytes_per_s=12_500_000_000,
+                              burst_bytes=1 << 20, limit_bytes=16 << 20, mtu=1500)
 
 MISSING_QDISC_HINTS = {
     "netem": "modprobe sch_netem (Ubuntu: apt install linux-modules-extra-$(uname -r)); see `lueur-net doctor`",
@@ -115,7 +119,7 @@ class HookDevice:
             netem = netem.with_extra_delay(extra_delay_ns)
         want: tuple[str, ...] = (("netem",) if netem else ()) + (("tbf",) if config.tbf else ())
         if not want:
-            self.remove(ipr)
+            self.lift(ipr, index)
             return
         if self.state.kinds == ("netem", "tbf") and want == ("netem",):
             self.remove(ipr)  # deleting netem's child would leave it a noop (drop-all) child: rebuild instead
@@ -126,6 +130,15 @@ class HookDevice:
         elif config.tbf is not None:
             self._send(ipr, index, "tbf", ROOT_HANDLE, TC_H_ROOT, tbf_values(config.tbf), "replace")
         self.state.kinds = want
+
+    def lift(self, ipr: Any, index: int) -> None:
+        """Between windows: keep our qdiscs but make them pass everything (netem without delay, TBF at 100 Gbit/s),
+        so packets still queued from the window are delivered on time instead of being dropped with the qdisc."""
+        if "netem" in self.state.kinds:
+            self._send(ipr, index, "netem", ROOT_HANDLE, TC_H_ROOT, netem_values(NetemConfig()), "replace")
+        if "tbf" in self.state.kinds:
+            handle, parent = (CHILD_HANDLE, CHILD_PARENT) if "netem" in self.state.kinds else (ROOT_HANDLE, TC_H_ROOT)
+            self._send(ipr, index, "tbf", handle, parent, tbf_values(PASS_THROUGH_TBF), "replace")
 
     def remove(self, ipr: Any) -> None:
         if not self.state.kinds:
