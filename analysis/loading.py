@@ -145,6 +145,7 @@ def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.Da
         checks=checks,
         calls=calls,
         passed_flag=raw.get("passed") if isinstance(raw.get("passed"), bool) else None,
+        window_checks=[_check(entry, KIND_SLO) for entry in raw.get("slo_windows", []) or []],
     )
 
 

@@ -95,6 +95,7 @@ class Item:
     checks: list[Check] = field(default_factory=list)
     calls: pd.DataFrame = field(default_factory=pd.DataFrame)  # this item's rows of the records
     passed_flag: bool | None = None  # the verdict results.json recorded (lueur's test count); None: from checks
+    window_checks: list[Check] = field(default_factory=list)  # each SLO per fault window ("none": no fault): info
 
     @property
     def endpoint(self) -> str:

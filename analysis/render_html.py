@@ -24,7 +24,7 @@ from lueur_net.analysis.overview import (
     slo_failure_rows,
 )
 from lueur_net.analysis.redact import Redactor
-from lueur_net.analysis.render_markdown import REPORT_TITLE, window_text
+from lueur_net.analysis.render_markdown import REPORT_TITLE, slo_value_text, window_text
 from lueur_net.analysis.svg import COLOUR_FAULT, COLOUR_OK, Band, Point, distribution, error_timeline
 from lueur_net.analysis.svg import latency_timeline
 
@@ -170,6 +170,11 @@ def _item(item: Item, redactor: Redactor, multiple: bool) -> str:
         parts.append("<h3>Expectations and SLOs</h3>")
         parts.append(_table(redactor, ["Check", "Kind", "Objective", "Observed", "Result"], [
             [c.title, c.kind, objective_text(c), observed_text(c), _badge(c.passed)] for c in item.checks]))
+    if item.window_checks:
+        parts.append("<h3>SLOs per fault window</h3><p>Information: the whole-item SLOs above decide.</p>")
+        parts.append(_table(redactor, ["Window", "SLO", "Objective", "Observed", "Calls missed"], [
+            [c.window if c.window != "none" else "no fault active", c.title, objective_text(c), slo_value_text(c),
+             f"{c.failed_calls}/{c.total_calls}"] for c in item.window_checks]))
     return "".join(parts)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from lueur_net.analysis.callstats import PERCENTILES, CallStats, call_stats, errors_by_class, in_window_mask
 from lueur_net.analysis.callstats import under_fault_mask
 from lueur_net.analysis.findings import Finding
-from lueur_net.analysis.model import Item, Run, Scenario, Window
+from lueur_net.analysis.model import Check, Item, Run, Scenario, Window
 from lueur_net.analysis.overview import (
     dashboard_rows,
     format_ms,
@@ -197,7 +197,24 @@ def _item(item: Item) -> str:
         lines += ["Faults:", "", _faults_table(item), ""]
     if item.checks:
         lines += ["Expectations and SLOs:", "", _checks_table(item), ""]
+    if item.window_checks:
+        lines += ["SLOs per fault window (information; the whole-item SLOs above decide):", "",
+                  window_checks_table(item), ""]
     return "\n".join(lines)
+
+
+def window_checks_table(item: Item) -> str:
+    rows = [[check.window if check.window != "none" else "no fault active", check.title, objective_text(check),
+             slo_value_text(check), f"{check.failed_calls}/{check.total_calls}", "pass" if check.passed else "miss"]
+            for check in item.window_checks]
+    return table(["Window", "SLO", "Objective", "Observed", "Calls missed", "Result"], rows)
+
+
+def slo_value_text(check: Check) -> str:
+    """An SLO's observed value alone: '236.9 ms' or '10.0%'."""
+    if check.observed is None:
+        return "n/a"
+    return format_ms(check.observed) if check.name == "latency" else f"{check.observed:.1f}%"
 
 
 def _scenario(scenario: Scenario) -> str:
