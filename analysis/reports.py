@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from lueur_net.analysis.findings import Finding, analyze
+from lueur_net.analysis.llm import AnalysisOutcome, LlmOptions, Progress, write_analysis
+from lueur_net.analysis.loading import run_from_document
 from lueur_net.analysis.model import Run
 from lueur_net.analysis.redact import Redactor
 from lueur_net.analysis.render_html import render_html
@@ -48,3 +53,29 @@ def write_reports(run: Run, paths: ReportPaths, *, findings: list[Finding] | Non
         path.write_text(text, encoding="utf-8")
         written[kind] = str(path)
     return written
+
+
+@dataclass
+class RunReports:
+    """What `write_run_reports` wrote: {kind: path} and, when the LLM was asked, its outcome."""
+
+    written: dict[str, str]
+    analysis: AnalysisOutcome | None = None
+
+
+def write_run_reports(document: dict[str, Any], records: pd.DataFrame, paths: ReportPaths, *,
+                      llm: LlmOptions | None = None, analysis_path: Path = Path("analysis.md"),
+                      progress: Progress = lambda _: None) -> RunReports:
+    """Everything `run` writes after its results.json: the reports, and with `llm` (run --analyze) the
+    Ollama analysis. `document`/`records`: the results_v1 document and the records DataFrame in memory.
+    Never raises for an Ollama problem (RunReports.analysis.problem says it), so the run's exit status
+    stays the verdict's."""
+    redactor = Redactor()
+    run = run_from_document(document, records, redactor)
+    findings = analyze(run)
+    written = write_reports(run, paths, findings=findings, redactor=redactor)
+    outcome = None
+    if llm is not None:
+        outcome = write_analysis(run, analysis_path, llm, progress=progress, findings=findings, redactor=redactor)
+        written["analysis"] = str(analysis_path)
+    return RunReports(written, outcome)

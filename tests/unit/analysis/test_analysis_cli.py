@@ -77,3 +77,26 @@ def test_analyze_offline(run_files: tuple[Path, Path], tmp_path: Path) -> None:
 def test_help_ends_with_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([command, "--help"]) == 0
     assert "Examples:" in capsys.readouterr().out
+
+
+def test_write_run_reports_in_process(run_files: tuple[Path, Path], fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    """What `run` calls after writing results.json: reports plus the analysis, from memory."""
+    import json
+
+    from lueur_net.analysis.llm import LlmOptions
+    from lueur_net.analysis.reports import ReportPaths, write_run_reports
+    from lueur_net.records.frame import read_records
+
+    results, records = run_files
+    document = json.loads(results.read_text())
+    paths = ReportPaths(markdown=tmp_path / "report.md", html=tmp_path / "report.html", junit=tmp_path / "j.xml")
+    done = write_run_reports(document, read_records(records), paths,
+                             llm=LlmOptions(model="tiny-test", host=fake_ollama.url),
+                             analysis_path=tmp_path / "analysis.md")
+    assert set(done.written) == {"markdown", "html", "junit", "analysis"}
+    assert done.analysis is not None and done.analysis.used_llm
+    fake_ollama.stop()
+    done = write_run_reports(document, read_records(records), ReportPaths(), llm=LlmOptions(host=fake_ollama.url),
+                             analysis_path=tmp_path / "offline.md")
+    assert done.analysis is not None and not done.analysis.used_llm and done.analysis.problem
+    assert "offline analysis" in (tmp_path / "offline.md").read_text()
