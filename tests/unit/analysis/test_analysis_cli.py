@@ -100,3 +100,20 @@ def test_write_run_reports_in_process(run_files: tuple[Path, Path], fake_ollama:
                              analysis_path=tmp_path / "offline.md")
     assert done.analysis is not None and not done.analysis.used_llm and done.analysis.problem
     assert "offline analysis" in (tmp_path / "offline.md").read_text()
+
+
+def test_reports_without_records_file(run_files: tuple[Path, Path], tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """results.json alone (its calls file gone): verdict tables still render, plots are empty, a warning says why."""
+    import json
+
+    results, _ = run_files
+    document = json.loads(results.read_text())
+    document["records"] = {"path": str(tmp_path / "gone.parquet"), "rows": 0}
+    lonely = tmp_path / "results.json"
+    lonely.write_text(json.dumps(document))
+    md, html, junit = tmp_path / "r.md", tmp_path / "r.html", tmp_path / "j.xml"
+    assert main(["report", str(lonely), "--report", str(md), "--html", str(html), "--junit", str(junit)]) == 0
+    assert "no per-call records" in capsys.readouterr().err
+    assert "## SLO Failures" in md.read_text() and "no calls" in html.read_text()
+    assert len(ElementTree.parse(junit).getroot().findall(".//testcase")) == 7
