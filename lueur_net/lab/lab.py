@@ -28,7 +28,14 @@ from lueur_net.lab.dns import Responder
 from lueur_net.lab.enter import NETNS_ETC_DIR, in_netns_thread
 from lueur_net.lab.serve import ServerProcess, ServeSpec
 from lueur_net.lab.topology import Endpoint, Path
-from lueur_net.lab.upstreams import Upstream, classify, hosts_file, loopback_targets, refuse_ipv6_only
+from lueur_net.lab.upstreams import (
+    Upstream,
+    classify,
+    host_listens,
+    hosts_file,
+    loopback_targets,
+    refuse_ipv6_only,
+)
 from lueur_net.ledger import Entry, Ledger, load_removers, remove_entry
 
 DEFAULT_MAX_LIFETIME = 3600.0  # seconds; a fault never outlives this (see Lab.deadline)
@@ -205,11 +212,21 @@ class Lab:
             from lueur_net.lab.serve import validate
 
             validate(serve)
-            wanted = set(serve.ports) if serve.ports is not None else set(targets)
-            if not wanted:
+            if not targets:
                 raise BadInput(
                     "--serve needs an upstream on localhost (e.g. http://localhost:9090/) to know the server's port"
                 )
+            if serve.ports is not None:
+                wanted = set(serve.ports)
+            else:
+                # Ports something on the host already serves stay the host's (the server's own dependencies).
+                wanted = {port for port, address in targets.items() if not host_listens(address, port)}
+                if not wanted:
+                    raise BadInput(
+                        "--serve: every loopback upstream port already has a listener on this host ("
+                        + ", ".join(str(p) for p in sorted(targets)) + "), so none is left for the server",
+                        hint="stop the copy running on the host, or name the server's ports explicitly",
+                    )
             missing = wanted - set(targets)
             if missing:
                 raise BadInput(f"--serve port(s) {sorted(missing)} match no loopback upstream URL")
@@ -290,10 +307,20 @@ class Lab:
                         gateway=block.client_to_server,
                     )
                 links.set_sysctl(server_ns, f"net.ipv4.conf.{names.server_end}.route_localnet", "1")
+                # The server's own dependencies on the host's loopback: DNAT them to the host end, through the
+                # client namespace (which forwards, inside itself only, and SNATs them to its own address).
+                dependencies = [
+                    nat.Redirect(u.address, u.port, block.host)
+                    for u in self.upstreams.values()
+                    if u.where == "loopback" and u.port in host_targets
+                ]
                 in_netns_thread(
                     server_ns, nat.load,
-                    nat.arrival_ruleset(SERVER_TABLE, names.server_end, block.server, served), server_ns,
+                    nat.arrival_ruleset(SERVER_TABLE, names.server_end, block.server, served)
+                    + nat.client_ruleset(list(dict.fromkeys(dependencies)), {names.server_end: block.server}),
+                    server_ns,
                 )
+                links.set_sysctl(client, "net.ipv4.ip_forward", "1")  # the client namespace's own setting
                 self.server_path = Path(
                     Endpoint(client, names.client_to_server, x_index, block.client_to_server),
                     Endpoint(server_ns, names.server_end, s_index, block.server),
@@ -304,7 +331,10 @@ class Lab:
             for u in self.upstreams.values()
             if u.where == "loopback"
         ]
-        in_netns_thread(client, nat.load, nat.client_ruleset(list(dict.fromkeys(redirects)), snat), client)
+        forwarded = {block.server: (names.client_end, block.client)} if spec is not None else None
+        in_netns_thread(
+            client, nat.load, nat.client_ruleset(list(dict.fromkeys(redirects)), snat, forwarded), client
+        )
         hosts = hosts_file(self.upstreams.values(), host_hosts)
         if dns:
             self._write_netns_etc(client, DNS_HOSTS, dns_resolv_conf(block.host))

@@ -37,12 +37,23 @@ class Redirect:
     to: str
 
 
-def client_ruleset(redirects: list[Redirect], snat: Mapping[str, str]) -> str:
-    """The client namespace's table; `snat` maps each outgoing veth end to its own address."""
+def client_ruleset(
+    redirects: list[Redirect], snat: Mapping[str, str], forwarded: Mapping[str, tuple[str, str]] | None = None
+) -> str:
+    """A calling namespace's table; `snat` maps each outgoing veth end to its own address.
+
+    `forwarded` (client namespace with --serve): source address -> (outgoing veth end, its address), so the
+    server namespace's connections to the host's loopback leave with the client end's address, which the host
+    routes back.
+    """
     rules = [
         f"        ip daddr {r.address} tcp dport {r.port} dnat to {r.to}" for r in redirects
     ]
     sources = [f'        oifname "{ifname}" ip saddr 127.0.0.0/8 snat to {address}' for ifname, address in snat.items()]
+    sources += [
+        f'        oifname "{ifname}" ip saddr {source} snat to {address}'
+        for source, (ifname, address) in (forwarded or {}).items()
+    ]
     return "\n".join(
         [
             f"table ip {NAMESPACE_TABLE} {{",

@@ -135,6 +135,11 @@ def _accepts(family: socket.AddressFamily, address: str, port: int) -> bool:
         return True
 
 
+def host_listens(address: str, port: int) -> bool:
+    """True when something on this host accepts TCP connections on (address, port) right now."""
+    return _accepts(socket.AF_INET, address, port)
+
+
 def refuse_ipv6_only(upstream: Upstream) -> None:
     """A host server listening on [::1] only cannot be reached through the lab's IPv4 DNAT: say so up front.
 

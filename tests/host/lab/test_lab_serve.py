@@ -70,3 +70,38 @@ def test_serve_needs_a_loopback_upstream(journal: Ledger) -> None:
         Lab.create(["http://localhost:8080/"], journal, ServeSpec("true", ports=(9090,)))
     with pytest.raises(BadInput, match="does not exist"):
         Lab.create(["http://localhost:8080/"], journal, ServeSpec("true", cwd="/nonexistent-lueur-dir"))
+
+
+PROXY_APP = """
+import http.server, sys, urllib.request
+port, dependency = int(sys.argv[1]), sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"via server: " + urllib.request.urlopen(dependency, timeout=3).read()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+
+def test_the_served_app_reaches_its_own_dependency_on_the_host_s_loopback(
+    journal: Ledger, loopback_server: int, tmp_path: Path
+) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(PROXY_APP)
+    port = free_port()
+    app_url, dependency_url = f"http://localhost:{port}/", f"http://localhost:{loopback_server}/"
+    # No ports named: the dependency's port has a listener on the host, so only the app's port is the server's.
+    spec = ServeSpec(f"{sys.executable} {app} {port} {dependency_url}")
+    with Lab.create([app_url, dependency_url], journal, spec) as lab:
+        assert lab.paths[app_url] is lab.server_path and lab.paths[dependency_url] is lab.host_path
+        assert run_in_netns(lab.client_netns, fetch, app_url) == (
+            200, f"via server: hello from 127.0.0.1:{loopback_server}"
+        )
+        assert run_in_netns(lab.client_netns, fetch, dependency_url)[0] == 200
+
+
+def test_serve_refuses_when_the_host_already_serves_every_port(journal: Ledger, loopback_server: int) -> None:
+    with pytest.raises(BadInput, match="already has a listener on this host"):
+        Lab.create([f"http://localhost:{loopback_server}/"], journal, ServeSpec("sleep 5"))

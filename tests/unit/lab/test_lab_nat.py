@@ -31,3 +31,8 @@ def test_every_name_carries_the_prefix_and_run_id_and_fits_ifnamsiz() -> None:
     assert all(name.startswith("lueurabcdef") for name in every)
     assert len(set(every) - {names.host_table}) == len(every) - 1
     assert all(len(name) <= 15 for name in (names.host_end, names.client_end, names.client_to_server, names.server_end))
+
+
+def test_forwarded_sources_from_the_server_namespace_leave_with_the_client_address() -> None:
+    text = client_ruleset([], {"lueurabcdefc": "10.213.0.2"}, {"10.213.0.6": ("lueurabcdefc", "10.213.0.2")})
+    assert 'oifname "lueurabcdefc" ip saddr 10.213.0.6 snat to 10.213.0.2' in text
