@@ -94,11 +94,11 @@ class Scope:
 
     @classmethod
     def peer(cls, address: str, ports: PortRange | None = None, protocol: str = "any",
-             hook: Hook = Hook.INGRESS) -> Scope:
+             hook: Hook | str = Hook.INGRESS) -> Scope:
         """Traffic to or from one remote peer, seen at `hook` of a local interface: at ingress the peer is
         the source, at egress the destination (so one call scopes either direction of a path)."""
         ports = ports or PortRange()
-        if hook is Hook.INGRESS:
+        if Hook(hook) is Hook.INGRESS:
             return cls((Rule(src=address, sport=ports, protocol=protocol),))
         return cls((Rule(dst=address, dport=ports, protocol=protocol),))
 

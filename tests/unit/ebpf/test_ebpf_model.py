@@ -74,6 +74,7 @@ def test_scope_encoding_is_network_byte_order_in_memory() -> None:
 def test_peer_scope_follows_the_hook() -> None:
     assert Scope.peer("10.0.0.1", hook=Hook.INGRESS).rules[0].src == "10.0.0.1"
     assert Scope.peer("10.0.0.1", hook=Hook.EGRESS).rules[0].dst == "10.0.0.1"
+    assert Scope.peer("10.0.0.1", hook="egress").rules[0].dst == "10.0.0.1"
 
 
 def test_timing_encoding() -> None:
