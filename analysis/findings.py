@@ -6,7 +6,8 @@ No network, no randomness: the same results give the same findings in the same o
 - unbounded-wait: calls that waited past a sensible bound because the scenario set no client timeout;
 - error-cluster: errors concentrated inside fault windows;
 - recovery: how long after a window ended calls were back to baseline;
-- bandwidth-sensitivity: latency against payload size under a bandwidth fault.
+- bandwidth-sensitivity: latency against payload size under a bandwidth fault;
+- no-effect: a fault window whose calls look like the baseline (the fault likely missed the traffic).
 The findings are the report's analysis section when no LLM is used, and the evidence handed to the LLM.
 """
 
@@ -36,6 +37,8 @@ TAIL_RATIO_FACTOR = 2.0  # fault p99/p50 this many times the baseline's is worth
 CLUSTER_SHARE = 0.8  # this share of an item's errors inside fault windows makes a cluster
 RECOVERY_SLACK_MS = 20.0  # "back to baseline": latency within baseline p95 x 2 + this, no error
 RECOVERY_REPORT_S = 0.1  # recoveries shorter than this are not findings
+MIN_CALLS_FOR_EFFECT = 3  # a window with fewer calls is not judged for "no effect"
+MIN_BASELINE_FOR_EFFECT = 3  # nor an item with fewer calls outside every window
 RECOVERY_RUN = 5  # "back": this many consecutive normal calls (one noisy call later does not undo it)
 
 
@@ -61,6 +64,7 @@ def analyze(run: Run) -> list[Finding]:
         findings += _error_clusters(item)
         findings += _recoveries(item)
         findings += _bandwidth_sensitivity(item)
+        findings += _no_effect(item)
     return sorted(findings, key=lambda finding: SEVERITY_ORDER.get(finding.severity, 9))
 
 
@@ -316,6 +320,60 @@ def _recoveries(item: Item) -> list[Finding]:
             recommendation=("Slow recovery after the network heals usually means queued work or broken pooled "
                             "connections: bound queues, drop requests whose caller already gave up, and let the "
                             "client discard dead keep-alive connections (pool timeouts, TCP keepalive)."),
+        ))
+    return findings
+
+
+def _covers_whole_calls(window: Window) -> bool:
+    """Load windows, and call windows active for the whole call: a call listing them met the fault throughout."""
+    return window.anchor == "item" or (window.start_s <= 0.0 and window.end_s is None)
+
+
+def _no_effect(item: Item) -> list[Finding]:
+    """Windows whose calls look like the baseline although the fault should show: a latency fault of mean M
+    that raised the median by less than M/4, an httperror fault that produced no 5xx where several were due, a
+    blackhole whose calls neither failed nor slowed. Usually the fault did not reach this traffic."""
+    calls = item.calls
+    if calls.empty:
+        return []
+    baseline = calls[~under_fault_mask(calls)]
+    base_p50 = quantile(baseline["latency_ms"], 50) if len(baseline) >= MIN_BASELINE_FOR_EFFECT else None
+    findings = []
+    for name in dict.fromkeys(w.name for w in item.windows):
+        window = next(w for w in item.windows if w.name == name)
+        inside = calls[in_window_mask(calls, name)]
+        if len(inside) < MIN_CALLS_FOR_EFFECT or not _covers_whole_calls(window):
+            continue
+        p50 = quantile(inside["latency_ms"], 50)
+        errors = int(failed_mask(inside).sum())
+        params = window.params
+        expected = ""
+        if window.fault_type == "latency" and isinstance(params.get("mean"), (int, float)) and base_p50 is not None:
+            mean = float(params["mean"])
+            if mean >= 20.0 and p50 is not None and p50 - base_p50 < mean / 4:
+                expected = f"a median near {base_p50 + mean:.0f} ms (baseline {base_p50:.1f} ms + mean {mean:g} ms)"
+        elif window.fault_type == "httperror" and isinstance(params.get("probability"), (int, float)):
+            due = float(params["probability"]) * len(inside)
+            server_errors = int((pd.to_numeric(inside["status"], errors="coerce").fillna(0) >= 500).sum())
+            if due >= 3.0 and server_errors == 0:
+                expected = f"about {due:.0f} HTTP {params.get('status_code', '5xx')} answers"
+        elif window.fault_type == "blackhole" and base_p50 is not None and p50 is not None:
+            if errors == 0 and p50 - base_p50 < 100.0:
+                expected = "timeouts or long waits"
+        if not expected:
+            continue
+        findings.append(Finding(
+            kind="no-effect", severity="warning", scenario=item.scenario, endpoint=item.endpoint,
+            title=f"{window.name} ({window.describe()}) left no trace in the calls",
+            evidence={"window": name, "fault": window.describe(), "calls_in_window": len(inside),
+                      "p50_in_window_ms": round(p50, 2) if p50 is not None else "n/a",
+                      "baseline_p50_ms": round(base_p50, 2) if base_p50 is not None else "n/a",
+                      "errors_in_window": errors, "expected": expected},
+            summary=(f"{len(inside)} calls sent during {name} ({window.describe()}) had a median of "
+                     f"{_fmt(p50)} and {errors} errors, where the fault should give {expected}."),
+            recommendation=("Check that the fault reached this traffic before trusting the verdict: the scenario's "
+                            "side/direction against the path the calls take, `lueur-net run --dry-run` for the "
+                            "plan, and the fault's packet counters in this report."),
         ))
     return findings
 

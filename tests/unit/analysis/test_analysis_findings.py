@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lueur_net.analysis.findings import Finding, analyze, recovery_seconds
-from lueur_net.analysis.model import Item, Run, Window
+from lueur_net.analysis.model import Item, Run, Scenario, Window
 
 
 def _by_kind(run: Run, kind: str) -> list[Finding]:
@@ -77,3 +77,22 @@ def test_recovery_ignores_a_late_outlier_and_measures_slow_return() -> None:
     assert seconds is not None and abs(seconds - 0.3) < 1e-9
     item = _item_with([200.0] * 10)  # never back
     assert recovery_seconds(item, item.windows[0]) == float("inf")
+
+
+def test_fault_without_effect_is_flagged() -> None:
+    """A 150 ms latency window whose calls stayed at the baseline (seen on a real run) is a warning; one that
+    delayed its calls is not."""
+    base = [{"intended_s": t / 10, "latency_ms": 4.0, "error_class": None, "status": 200, "faults": []}
+            for t in range(10)]
+    quiet = [{"intended_s": 1 + t / 10, "latency_ms": 4.5, "error_class": None, "status": 200, "faults": ["f0"]}
+             for t in range(6)]
+    loud = [{"intended_s": 2 + t / 10, "latency_ms": 155.0, "error_class": None, "status": 200, "faults": ["f1"]}
+            for t in range(6)]
+    calls = pd.DataFrame(base + quiet + loud)
+    calls["status"] = calls["status"].astype("Int64")
+    windows = [Window("f0", "latency", 1.0, 1.6, {"mean": 150.0}), Window("f1", "latency", 2.0, 2.6, {"mean": 150.0})]
+    item = Item("s", 0, 0, "GET", "http://h/", "load", 3.0, None, windows, [], calls)
+    run = Run([Scenario("s", 0, items=[item])], calls)
+    flagged = [f for f in analyze(run) if f.kind == "no-effect"]
+    assert [f.evidence["window"] for f in flagged] == ["f0"]
+    assert flagged[0].severity == "warning" and "154" in str(flagged[0].evidence["expected"])
