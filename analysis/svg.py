@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 14, 38
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 22, 38  # TOP leaves room for the window labels above the plot
 COLOUR_OK = "#2563eb"
 COLOUR_FAULT = "#f59e0b"
 COLOUR_ERROR = "#dc2626"
@@ -126,7 +126,7 @@ def _bands(bands: Sequence[Band], x: _Axis) -> list[str]:
         parts.append(f'<rect class="fault-window" x="{_number(x0)}" y="{TOP}" width="{_number(max(x1 - x0, 1.5))}" '
                      f'height="{HEIGHT - TOP - BOTTOM}" fill="{COLOUR_WINDOW}" fill-opacity="0.6">'
                      f"<title>{escape(band.label)}</title></rect>")
-        parts.append(f'<text x="{_number(x0 + 2)}" y="{TOP + 11}" font-size="10" fill="#92400e">'
+        parts.append(f'<text x="{_number(x0 + 2)}" y="{TOP - 5}" font-size="10" fill="#92400e">'
                      f"{escape(band.label[:24])}</text>")
     return parts
 
