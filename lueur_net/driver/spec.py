@@ -8,6 +8,7 @@ picklable: plain values, and for hooks a module-level function, a functools.part
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,6 +43,19 @@ class LoadSpec:
     rps: float  # per client
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     workers: int = 0  # processes sharing the clients; 0 = chosen from the total rate and the CPU count
+
+    def calls_of_client(self, client: int) -> int:
+        """Calls client `client` sends: its sends at (k + client/clients)/rps that fall before `duration_s`.
+
+        Over all clients this adds up to ceil(clients x rps x duration) (Hermite's identity), so the total is
+        within one call of the product, and every intended send time lies inside [0, duration).
+        """
+        per_client = round(self.duration_s * self.rps, 9)  # 29.999999999 is 30
+        return max(0, math.ceil(round(per_client - client / self.clients, 9)))
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls_of_client(client) for client in range(self.clients))
 
 
 ANCHOR_ITEM = "item"
@@ -104,7 +118,7 @@ class ItemSpec:
     def planned_calls(self) -> int:
         """How many calls the item will make (before failfast), for progress displays."""
         if self.load is not None:
-            return self.load.clients * max(1, round(self.load.duration_s * self.load.rps))
+            return self.load.total_calls
         if self.repeat is not None:
             return self.repeat.count + (1 if self.repeat.add_baseline_call else 0)
         return 1

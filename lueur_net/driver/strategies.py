@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-
 from lueur_net.driver.call import ShardedClient, make_client, perform_call, tls_context
 from lueur_net.driver.progress import ProgressWriter
 from lueur_net.driver.spec import ANCHOR_CALL, ANCHOR_ITEM, ItemSpec, LoadSpec
@@ -102,12 +101,14 @@ async def sleep_until(moment: float) -> None:
 def load_schedule(load: LoadSpec) -> list[tuple[float, int]]:
     """(intended seconds from t0, client) of every call of a load item, in send order (index = `seq`).
 
-    Client c sends at (k + c / clients) / rps for k = 0 .. round(duration x rps) - 1: every client at its own
-    rate, the clients staggered evenly across one interval so the total rate is smooth.
+    Client c sends at (k + c / clients) / rps for every k >= 0 that falls before the duration: every client at
+    its own rate, the clients staggered evenly across one interval so the total rate is smooth. The total is
+    ceil(clients x rps x duration) (see LoadSpec.calls_of_client).
     """
-    per_client = max(1, round(load.duration_s * load.rps))
     interval = 1.0 / load.rps
-    schedule = [((k + c / load.clients) * interval, c) for c in range(load.clients) for k in range(per_client)]
+    schedule = [
+        ((k + c / load.clients) * interval, c) for c in range(load.clients) for k in range(load.calls_of_client(c))
+    ]
     schedule.sort()
     return schedule
 

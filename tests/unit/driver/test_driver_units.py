@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import pickle
 import socket
@@ -66,8 +67,16 @@ def test_load_schedule_is_exact_and_staggered() -> None:
     assert max(times) < 10.0
 
 
-def test_load_schedule_rounds_fractional_counts() -> None:
-    assert len(load_schedule(LoadSpec(duration_s=1.5, clients=2, rps=3))) == 2 * round(4.5)
+@pytest.mark.parametrize(
+    ("duration_s", "clients", "rps"),
+    [(1.5, 2, 3.0), (3.0, 3, 0.5), (10.0, 7, 0.3), (0.1, 4, 1.0), (2.0, 5, 2.2), (15.0, 2, 1.0), (8.0, 5, 4.0)],
+)
+def test_load_schedule_counts_every_send_inside_the_duration(duration_s: float, clients: int, rps: float) -> None:
+    load = LoadSpec(duration_s=duration_s, clients=clients, rps=rps)
+    schedule = load_schedule(load)
+    assert len(schedule) == load.total_calls == math.ceil(round(clients * rps * duration_s, 9))
+    assert abs(len(schedule) - clients * rps * duration_s) < 1
+    assert all(0.0 <= t < duration_s for t, _ in schedule)
 
 
 def _spec(**changes: object) -> ItemSpec:
