@@ -26,7 +26,7 @@ from lueur_net.analysis.overview import (
 from lueur_net.analysis.redact import Redactor
 from lueur_net.analysis.render_markdown import REPORT_TITLE, slo_value_text, window_text
 from lueur_net.analysis.svg import COLOUR_FAULT, COLOUR_OK, Band, Point, distribution, error_timeline
-from lueur_net.analysis.svg import latency_timeline
+from lueur_net.analysis.svg import latency_timeline, thin_points
 
 STYLE = """
 :root { color-scheme: light; }
@@ -121,9 +121,12 @@ def _plots(item: Item, redactor: Redactor) -> str:
         if fault_values:
             series["under fault"] = fault_values
     label = redactor.text(f"{item.scenario}: {item.endpoint}")
+    shown = thin_points(points)
+    thinned = (f" {len(shown)} of {len(points)} calls drawn: every error, the slowest 1% and an even sample."
+               if len(shown) < len(points) else "")
     figures = [
-        (latency_timeline(points, bands, end, f"Latency of every call over time - {label}"),
-         "Latency of every call at its intended send time; shaded: fault windows; crosses: errors."),
+        (latency_timeline(shown, bands, end, f"Latency of every call over time - {label}"),
+         "Latency of every call at its intended send time; shaded: fault windows; crosses: errors." + thinned),
         (distribution(series, {"baseline": COLOUR_OK, "under fault": COLOUR_FAULT},
                       f"Latency distribution per phase - {label}"),
          "Share of answered calls per latency bin, baseline vs under fault."),

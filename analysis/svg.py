@@ -131,8 +131,30 @@ def _bands(bands: Sequence[Band], x: _Axis) -> list[str]:
     return parts
 
 
+MAX_MARKS = 3_000  # marks per timeline; a long load run is thinned to this (the file stays small and fast)
+
+
+def thin_points(points: Sequence[Point], limit: int = MAX_MARKS) -> list[Point]:
+    """At most `limit` points, keeping what a reader looks for: every error and the slowest 1% first (up to a
+    third of the limit each), then an even sample of the rest, in time order. Deterministic."""
+    if len(points) <= limit:
+        return list(points)
+    indices = range(len(points))
+    errors = [i for i in indices if points[i].error][: limit // 3]
+    by_latency = sorted((i for i in indices if not points[i].error), key=lambda i: -points[i].value)
+    slowest = by_latency[: min(max(1, len(points) // 100), limit // 3)]
+    kept = set(errors) | set(slowest)
+    rest = [i for i in indices if i not in kept]
+    room = limit - len(kept)
+    if room > 0 and rest:
+        step = len(rest) / room
+        kept.update(rest[int(k * step)] for k in range(room))
+    return [points[i] for i in sorted(kept)]
+
+
 def latency_timeline(points: Sequence[Point], bands: Sequence[Band], end_s: float, title: str) -> str:
-    """Every call's latency at its intended send time; fault windows shaded; errors as red crosses."""
+    """Every call's latency at its intended send time; fault windows shaded; errors as red crosses.
+    Callers thin long runs with `thin_points` first."""
     values = [p.value for p in points if p.value > 0] or [1.0]
     low, high = min(values), max(values)
     log = high / max(low, 1e-3) > 30

@@ -74,3 +74,16 @@ def test_html_has_no_secret(sample_run: Run) -> None:
     text = render_html(sample_run, analyze(sample_run))
     assert SECRET not in text and API_KEY not in text
     assert "secret_password=[redacted]" in text
+
+
+def test_long_runs_are_thinned_keeping_errors_and_tail() -> None:
+    from lueur_net.analysis.svg import Point, thin_points
+
+    points = [Point(t=i / 100, value=5.0 + (i % 7), error=(i % 500 == 0)) for i in range(50_000)]
+    points[12_345] = Point(t=123.45, value=900.0)  # the slowest call
+    kept = thin_points(points, limit=3_000)
+    assert len(kept) <= 3_000
+    assert sum(p.error for p in kept) == 100  # every error (50000 / 500)
+    assert any(p.value == 900.0 for p in kept)
+    assert [p.t for p in kept] == sorted(p.t for p in kept)
+    assert thin_points(points[:10]) == points[:10]
