@@ -48,13 +48,14 @@ def run_from_document(document: dict[str, Any], records: pd.DataFrame, redactor:
     redactor = redactor or Redactor()
     records = normalise_records(records, redactor)
     scenarios: list[Scenario] = []
+    backends = _backend_by_type(document.get("backends"))
     for position, raw in enumerate(document.get("scenarios", [])):
         index = int(raw.get("index", position))
         title = str(raw.get("title", f"scenario {index + 1}"))
         scenario = Scenario(title=title, index=index, description=redactor.text(str(raw.get("description") or "")),
                             passed_flag=raw.get("passed") if isinstance(raw.get("passed"), bool) else None)
         for item_position, raw_item in enumerate(raw.get("items", [])):
-            scenario.items.append(_item(raw_item, item_position, scenario, records, redactor))
+            scenario.items.append(_item(raw_item, item_position, scenario, records, redactor, backends))
         scenarios.append(scenario)
     meta = {key: value for key, value in document.items() if key not in ("scenarios", "plan", "capabilities")}
     duration = document.get("duration_s")
@@ -116,7 +117,16 @@ def _load_records(document: dict[str, Any], results_path: Path, records_path: Pa
     return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in COLUMNS.items()})
 
 
-def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.DataFrame, redactor: Redactor) -> Item:
+def _backend_by_type(backends: Any) -> dict[str, str]:
+    """The run's [{type, backend}] list as {fault type: backend} (fills windows whose own backend is unset)."""
+    if not isinstance(backends, list):
+        return {}
+    return {str(entry["type"]): str(entry["backend"]) for entry in backends
+            if isinstance(entry, dict) and entry.get("type") and entry.get("backend")}
+
+
+def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.DataFrame, redactor: Redactor,
+          backends: dict[str, str] | None = None) -> Item:
     index = int(raw.get("index", position))
     call = raw.get("call", {}) or {}
     strategy = raw.get("strategy") or {}
@@ -124,7 +134,7 @@ def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.Da
     duration = strategy.get("duration_s") if isinstance(strategy, dict) else None
     timeout = call.get("timeout_ms", call.get("timeout"))
     counters = raw.get("counters") or {}
-    windows = [_window(entry, counters) for entry in _windows_of(raw)]
+    windows = [_window(entry, counters, backends or {}) for entry in _windows_of(raw)]
     checks = [_check(entry, KIND_EXPECT) for entry in raw.get("expectations", []) or []]
     checks += [_check(entry, KIND_SLO) for entry in raw.get("slos", []) or []]
     if records.empty:
@@ -157,7 +167,7 @@ def _windows_of(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return windows if isinstance(windows, list) else []
 
 
-def _window(raw: dict[str, Any], counters: dict[str, Any]) -> Window:
+def _window(raw: dict[str, Any], counters: dict[str, Any], backends: dict[str, str]) -> Window:
     name = str(raw.get("name", raw.get("type", "fault")))
     own = raw.get("counters") or counters.get(name) or {}
     end = raw.get("end_s")
@@ -168,7 +178,7 @@ def _window(raw: dict[str, Any], counters: dict[str, Any]) -> Window:
         end_s=float(end) if end is not None else None,
         params=dict(raw.get("params") or {}),
         counters={str(key): int(value) for key, value in own.items() if isinstance(value, (int, float))},
-        backend=raw.get("backend"),
+        backend=raw.get("backend") or backends.get(str(raw.get("type"))),
         anchor=str(raw.get("anchor") or "item"),
     )
 

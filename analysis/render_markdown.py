@@ -245,6 +245,8 @@ def _flat(value: object) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key}={_flat(item)}" for key, item in value.items())
     if isinstance(value, (list, tuple)):
+        if value and all(isinstance(item, dict) for item in value):  # [{type: x, backend: y}] -> "x y; ..."
+            return "; ".join(" ".join(str(v) for v in item.values()) for item in value)
         return ", ".join(_flat(item) for item in value)
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
