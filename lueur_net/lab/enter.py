@@ -5,6 +5,8 @@ Choice: a forked child process that enters the namespace, like `ip netns exec` b
   worker threads (asyncio's getaddrinfo executor) in the host namespace; a child process is wholly inside.
 - The child is single-threaded right after fork, so it may also unshare its mount namespace and bind-mount
   /etc/netns/NAME/{resolv.conf,hosts} over /etc, exactly as iproute2 does: names resolve as the lab intends.
+  For a process's namespace (`pid:PID`, /proc/PID/ns/net) whose root differs from ours (a container), the
+  process's own /etc/{hosts,resolv.conf} are bound instead, so names resolve as they do inside it.
 - The parent keeps its own namespace, signal handlers and ledger; the child's result comes back pickled
   through a pipe; an exception in the child is re-raised in the parent.
 """
@@ -15,6 +17,7 @@ import ctypes
 import os
 import pickle
 import signal
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -96,18 +99,73 @@ def _mount(source: str, target: str, flags: int) -> None:
         raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
 
 
-def _bind_netns_etc(name: str) -> None:
-    """Bind /etc/netns/NAME/* over /etc/* in a private mount namespace (the `ip netns exec` convention)."""
-    etc = NETNS_ETC_DIR / name
-    if not etc.is_dir():
+RESOLVER_FILES = ("hosts", "resolv.conf")
+
+
+def _bind_over_etc(sources: list[Path], copy: bool = False) -> None:
+    """Bind each source file over /etc/<its name> in a private mount namespace.
+
+    `copy`: the sources live in another mount namespace (a container's root, seen through /proc/PID/root), which
+    mount(2) refuses as a bind source: bind private copies of their contents instead.
+    """
+    if not sources:
         return
+    contents = {item.name: item.read_bytes() for item in sources} if copy else {}
     if _libc.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
     _mount("none", "/", MS_REC | MS_PRIVATE)
-    for item in sorted(etc.iterdir()):
+    for item in sources:
         target = Path("/etc") / item.name
-        if target.exists():
+        if not target.exists():
+            continue
+        if not copy:
             _mount(str(item), str(target), MS_BIND)
+            continue
+        fd, temporary = tempfile.mkstemp(prefix=f"lueur-{item.name}-")
+        try:
+            os.write(fd, contents[item.name])
+            os.close(fd)
+            _mount(temporary, str(target), MS_BIND)
+        finally:
+            os.unlink(temporary)  # the bind mount keeps the file alive for this mount namespace only
+
+
+def _bind_netns_etc(name: str) -> None:
+    """Bind /etc/netns/NAME/* over /etc/* in a private mount namespace (the `ip netns exec` convention)."""
+    etc = NETNS_ETC_DIR / name
+    if etc.is_dir():
+        _bind_over_etc(sorted(etc.iterdir()))
+
+
+def _process_of(target: str) -> int | None:
+    """The pid behind `pid:PID` or `/proc/PID/ns/net`, else None."""
+    if target.startswith("pid:") and target[4:].isdigit():
+        return int(target[4:])
+    parts = Path(target).parts
+    if len(parts) == 5 and parts[:2] == ("/", "proc") and parts[2].isdigit() and parts[3:] == ("ns", "net"):
+        return int(parts[2])
+    return None
+
+
+def _bind_process_etc(pid: int) -> None:
+    """For a process in another filesystem (a container), resolve names with ITS hosts and resolv.conf."""
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/root/"), os.stat("/")
+    except OSError:
+        return
+    if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
+        return  # same root: our /etc is theirs
+    sources = [Path(f"/proc/{pid}/root/etc/{name}") for name in RESOLVER_FILES]
+    _bind_over_etc([source for source in sources if source.is_file()], copy=True)
+
+
+def _bind_resolver_files(target: str) -> None:
+    """Give the child the resolver files of the namespace it enters (lab namespace or a container's process)."""
+    pid = _process_of(target)
+    if pid is not None:
+        _bind_process_etc(pid)
+    elif "/" not in target and ":" not in target:
+        _bind_netns_etc(target)
 
 
 def enter_netns(target: str) -> None:
@@ -116,8 +174,7 @@ def enter_netns(target: str) -> None:
     Call only in a single-threaded process (a fresh child): mount unsharing fails with threads.
     """
     path = netns_path(target)
-    if "/" not in target and ":" not in target:
-        _bind_netns_etc(target)
+    _bind_resolver_files(target)
     setns(path)
 
 
@@ -135,8 +192,7 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
         status = 0
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            if "/" not in target and ":" not in target:
-                _bind_netns_etc(target)
+            _bind_resolver_files(target)
             setns(path)
             payload = ("ok", function(*args, **kwargs))
         except BaseException as error:  # noqa: BLE001 - everything goes back to the parent

@@ -7,8 +7,10 @@ import random
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from lab_helpers import fetch
@@ -142,3 +144,27 @@ def test_shell_attach_runs_a_command_in_the_pod_s_namespace(pod: Pod) -> None:
     dead = subprocess.run([sys.executable, "-m", "lueur_net.cli.main", "shell", "--attach", "pid:999999999", "--",
                            "true"], capture_output=True, text=True, timeout=60)
     assert dead.returncode == 2 and "dead pid" in dead.stderr
+
+
+def _resolve(name: str) -> str:
+    import socket
+
+    return str(socket.getaddrinfo(name, 80, family=socket.AF_INET, type=socket.SOCK_STREAM)[0][4][0])
+
+
+def test_inside_a_container_s_namespace_names_resolve_with_its_own_files(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "hosts").write_text("10.9.8.7 lueur-pod-only-name\n")
+    (root / "etc" / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    # A process whose filesystem root differs from ours, as a container's does (same network namespace here).
+    holder = subprocess.Popen([sys.executable, "-c", f"import os, time; os.chroot({str(root)!r}); time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 10
+        while os.stat(f"/proc/{holder.pid}/root/").st_ino != os.stat(root).st_ino and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert run_in_netns(f"/proc/{holder.pid}/ns/net", _resolve, "lueur-pod-only-name") == "10.9.8.7"
+        assert run_in_netns(f"pid:{holder.pid}", _resolve, "lueur-pod-only-name") == "10.9.8.7"
+    finally:
+        holder.kill()
+        holder.wait()
