@@ -157,3 +157,65 @@ def test_a_name_clash_is_an_environment_problem_and_the_other_object_survives(jo
     finally:
         subprocess.run(["nft", "delete", "table", "ip", names.host_table], check=True)
     assert journal.pending == 0
+
+
+HOLD_LAB = """
+import pathlib, sys, time
+from lueur_net.lab import Lab, terminate_on_signals
+from lueur_net.ledger import Ledger
+with terminate_on_signals(), Ledger.open("signal-test", run_dir=pathlib.Path(sys.argv[1])) as journal:
+    with Lab.create([sys.argv[2]], journal) as lab:
+        print(lab.run_id, flush=True)
+        time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_and_sigterm_revert_a_lab_held_by_a_run(run_dir: Path, loopback_server: int, signum: int) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LAB, str(run_dir), f"http://localhost:{loopback_server}/"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert holder.stdout is not None
+    run_id = holder.stdout.readline().strip()
+    assert run_id and leftovers(run_id) != []
+    holder.send_signal(signum)
+    holder.wait(timeout=20)
+    assert leftovers(run_id) == []
+    assert list(run_dir.glob("*.ledger")) == []
+
+
+def test_clean_never_touches_a_lueur_object_no_ledger_recorded(run_dir: Path) -> None:
+    from pyroute2 import netns
+
+    stranger = f"lueur{os.getpid() % 1000000:06d}-c"  # named like ours, but no ledger knows it
+    netns.create(stranger)
+    try:
+        dead_run = (  # a run that recorded a namespace, never created it, and was SIGKILLed
+            "import os, pathlib, signal, sys\n"
+            "from lueur_net.ledger import Ledger\n"
+            "journal = Ledger.open('dead-run', run_dir=pathlib.Path(sys.argv[1]))\n"
+            "journal.record('netns', name=f'lueur{journal.run_id}-c')\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n"
+        )
+        subprocess.run([sys.executable, "-c", dead_run, str(run_dir)], check=False)
+        assert len(list(run_dir.glob("*.ledger"))) == 1
+        cleaned = cli(run_dir, "clean")
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert stranger in netns.listnetns()
+        assert list(run_dir.glob("*.ledger")) == []
+    finally:
+        netns.remove(stranger)
+
+
+def test_with_two_labs_up_down_needs_an_id(run_dir: Path, loopback_server: int) -> None:
+    url = f"http://localhost:{loopback_server}/"
+    assert cli(run_dir, "lab", "up", url).returncode == 0
+    assert cli(run_dir, "lab", "up", url).returncode == 0
+    labs = json.loads(cli(run_dir, "lab", "list", "--json").stdout)
+    try:
+        assert len(labs) == 2 and labs[0]["block"] != labs[1]["block"]
+        ambiguous = cli(run_dir, "lab", "down")
+        assert ambiguous.returncode == 2 and "several labs are up" in ambiguous.stderr
+    finally:
+        for lab in labs:
+            assert cli(run_dir, "lab", "down", lab["run_id"]).returncode == 0
+    assert all(leftovers(lab["run_id"]) == [] for lab in labs)
