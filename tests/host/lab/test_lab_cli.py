@@ -186,7 +186,8 @@ def test_sigint_and_sigterm_revert_a_lab_held_by_a_run(run_dir: Path, loopback_s
 def test_clean_never_touches_a_lueur_object_no_ledger_recorded(run_dir: Path) -> None:
     from pyroute2 import netns
 
-    stranger = f"lueur{os.getpid() % 1000000:06d}-c"  # named like ours, but no ledger knows it
+    stranger = f"lueurstranger{os.getpid()}"  # a lueur name, but no ledger knows it (and no run id looks like it)
+    assert stranger not in netns.listnetns()
     netns.create(stranger)
     try:
         dead_run = (  # a run that recorded a namespace, never created it, and was SIGKILLed
