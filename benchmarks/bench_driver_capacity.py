@@ -4,7 +4,9 @@
    most 5 ms and no call failed. Prints calls, achieved send rate, send lag p50/p99, latency p50/p99, workers.
 2. wrk on the same server: its closed-loop maximum (-t2 -c10), and its latency at a paced rate (a Lua `delay()`
    per connection) beside the driver's latency at the same rate.
-The server is the host tests' threaded keep-alive server (TCP_NODELAY) in its own process on 127.0.0.1.
+The fast server is a uvloop keep-alive responder (TCP_NODELAY) in its own process on 127.0.0.1 (a thread per
+connection would make the server the bottleneck when connections burst); the 20 ms server is the host tests'
+threaded one.
 
     sudo .venv/bin/python benchmarks/bench_driver_capacity.py [--duration 3] [--rates 250,500,...] [--workers 0]
 """
@@ -12,9 +14,11 @@ The server is the host tests' threaded keep-alive server (TCP_NODELAY) in its ow
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host" / "driver"))
 from driver_servers import LocalServer  # noqa: E402
@@ -29,6 +34,36 @@ from driver_servers import LocalServer  # noqa: E402
 from lueur_net.driver import CallSpec, ItemSpec, LoadSpec, drive  # noqa: E402
 
 LAG_P99_LIMIT_MS = 5.0
+
+
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n" + b'{"message":"Hello, World!"}'
+
+
+class _FastHttp(asyncio.Protocol):
+    """Keep-alive HTTP/1.1 responder on one event loop: no thread per connection, so a burst of new connections
+    (an open-loop client catching up) costs the server little. Bodiless requests only (GET)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            self.buffer = self.buffer[end + 4 :]
+            self.transport.write(RESPONSE)  # type: ignore[attr-defined]
+
+
+def serve_fast(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_FastHttp, "127.0.0.1", 0, backlog=4096)
+        port_queue.put(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
 
 
 def serve_forever(port_queue: multiprocessing.Queue, delay_s: float = 0.0) -> None:  # type: ignore[type-arg]
@@ -122,11 +157,11 @@ def main() -> None:
     args = parser.parse_args()
 
     ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    server = multiprocessing.Process(target=serve_forever, args=(ports,), daemon=True)
+    server = multiprocessing.Process(target=serve_fast, args=(ports,), daemon=True)
     server.start()
     url = f"http://127.0.0.1:{ports.get(timeout=10)}/"
     try:
-        print(f"server: threaded keep-alive, TCP_NODELAY, {url}; cpus: {multiprocessing.cpu_count()}; "
+        print(f"server: uvloop keep-alive responder, TCP_NODELAY, {url}; cpus: {multiprocessing.cpu_count()}; "
               f"load average before: {open('/proc/loadavg').read().split()[0]} (other work on the machine skews this)")
         print(f"\n== driver capacity (open loop, {args.clients} clients, {args.duration:g} s per rate; "
               f"held = send lag p99 <= {LAG_P99_LIMIT_MS:g} ms, no failures) ==")
