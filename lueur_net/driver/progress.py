@@ -116,3 +116,51 @@ class ProgressReader:
                         self.on_event(json.loads(line))
                     except ValueError:
                         continue
+
+
+class ScenarioTally:
+    """Turns progress events into lueur's per-scenario line: `6/6 Stair-step latency growth ▮▮▮▮▮▮`.
+
+    One test per call of a single/repeat item, one per load item (docs/results-schema.md): a load item's test
+    counts as done at its "end" event, and until then the line shows the load's share of calls done.
+    `specs`: the scenario's ItemSpecs (any object with `.item`, `.strategy`, `.planned_calls`).
+    """
+
+    def __init__(self, title: str, specs: list[Any]) -> None:
+        self.title = title
+        self.specs = {spec.item: spec for spec in specs}
+        self.calls_done: dict[int, int] = {item: 0 for item in self.specs}
+        self.failed: dict[int, int] = {item: 0 for item in self.specs}
+        self.ended: set[int] = set()
+
+    @property
+    def total_tests(self) -> int:
+        return sum(1 if spec.strategy == "load" else spec.planned_calls for spec in self.specs.values())
+
+    @property
+    def tests_done(self) -> int:
+        done = 0
+        for item, spec in self.specs.items():
+            if spec.strategy == "load":
+                done += 1 if item in self.ended else 0
+            else:
+                done += min(self.calls_done[item], spec.planned_calls) if item not in self.ended else spec.planned_calls
+        return done
+
+    def update(self, event: dict[str, Any]) -> None:
+        item = int(event.get("item", -1))
+        if item not in self.specs:
+            return
+        if event.get("event") == "calls":
+            self.calls_done[item] += int(event.get("done", 0))
+            self.failed[item] += int(event.get("failed", 0))
+        elif event.get("event") == "end":
+            self.ended.add(item)
+
+    def line(self) -> str:
+        text = f"{self.tests_done}/{self.total_tests} {self.title} " + "\u25ae" * self.tests_done
+        loads = [i for i, s in self.specs.items() if s.strategy == "load" and i not in self.ended and self.calls_done[i]]
+        for item in loads:
+            planned = max(1, self.specs[item].planned_calls)
+            text += f" ({100 * self.calls_done[item] // planned}% of {planned} calls)"
+        return text

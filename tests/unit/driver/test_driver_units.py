@@ -232,3 +232,18 @@ def test_windows_from_the_planners_plan() -> None:
     derived = {w.name: (w.start_s, w.end_s) for w in fault_windows(scenario, 0)}
     for name, span in by_name.items():  # ids are f<index> or f<index>.<hook>: same spans as the scenario's
         assert derived[name.split(".")[0]] == span
+
+
+def test_scenario_tally_counts_tests_like_lueur() -> None:
+    from lueur_net.driver.progress import ScenarioTally
+
+    repeat = _spec(item=0, repeat=RepeatSpec(count=5, add_baseline_call=True))
+    load = _spec(item=1, load=LoadSpec(duration_s=10, clients=3, rps=2))
+    tally = ScenarioTally("Stair-step", [repeat, load])
+    assert tally.line() == "0/7 Stair-step "
+    tally.update({"event": "calls", "item": 0, "done": 6, "failed": 0})
+    tally.update({"event": "end", "item": 0})
+    tally.update({"event": "calls", "item": 1, "done": 30, "failed": 0})
+    assert tally.line() == "6/7 Stair-step " + "\u25ae" * 6 + " (50% of 60 calls)"
+    tally.update({"event": "end", "item": 1})
+    assert tally.line() == "7/7 Stair-step " + "\u25ae" * 7
