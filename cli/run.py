@@ -104,9 +104,26 @@ def _banner(text: str) -> str:
 @click.option("--pool", metavar="CIDR", help="Address block for the lab's links [default: a free /16 in 10.0.0.0/8 "
               "or 172.16.0.0/12, checked against the host's routes].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the faults' random draws.")
+@click.option("--report", "markdown", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Markdown report [default: report.md next to --result].")
+@click.option("--no-report", is_flag=True, help="Do not write the Markdown report.")
+@click.option("--html", is_flag=False, flag_value="report.html", default=None, metavar="[PATH]",
+              help="Also write the HTML report with plots (PATH defaults to report.html next to --result).")
+@click.option("--junit", is_flag=False, flag_value="junit.xml", default=None, metavar="[PATH]",
+              help="Also write JUnit XML, one test case per expectation and SLO (default junit.xml next to --result).")
+@click.option("--analyze", is_flag=True, help="Ask a local Ollama model for a narrative analysis (analysis.md); "
+              "the run's exit status does not depend on it.")
+@click.option("--model", default=None, help="Ollama model for --analyze [default: see `lueur-net analyze --help`].")
+@click.option("--ollama-host", metavar="URL", help="Ollama server [default: $OLLAMA_HOST or http://127.0.0.1:11434].")
+@click.option("--source-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="With --analyze: the application's source, so recommendations come with diffs.")
+@click.option("--role", type=click.Choice(["developer", "sre"]), default="developer", show_default=True,
+              help="With --analyze: who the analysis is written for.")
 @click.pass_context
 def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: Path, records: Path | None,
-        only: str | None, dry_run: bool, pool: str | None, seed: int) -> None:
+        only: str | None, dry_run: bool, pool: str | None, seed: int, markdown: Path | None, no_report: bool,
+        html: str | None, junit: str | None, analyze: bool, model: str | None, ollama_host: str | None,
+        source_dir: Path | None, role: str) -> None:
     """Run scenario files (or folders of them) with real kernel faults and check their expectations and SLOs.
 
     Exit status: 0 every expectation and SLO held, 1 some failed, 2 bad input (nothing changed),
@@ -130,4 +147,36 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     if outcome.results_path is not None:
         click.echo(f"Results: {outcome.results_path}" + (f", calls: {outcome.records_path}"
                                                          if outcome.records_path else ""))
+    _write_reports(outcome, result.parent, None if no_report else markdown or result.parent / "report.md",
+                   html, junit, analyze, model, ollama_host, source_dir, role)
     ctx.exit(EXIT_OK if outcome.passed else EXIT_FAILED)
+
+
+def _write_reports(outcome: Any, folder: Path, markdown: Path | None, html: str | None, junit: str | None,
+                   analyze: bool, model: str | None, ollama_host: str | None, source_dir: Path | None,
+                   role: str) -> None:
+    """The reports after results.json; an LLM problem is a warning, never a change of the exit status."""
+    from lueur_net.analysis.llm import LlmOptions
+    from lueur_net.analysis.reports import ReportPaths, write_run_reports
+    from lueur_net.records.frame import read_records
+
+    def placed(name: str | None) -> Path | None:
+        if name is None:
+            return None
+        path = Path(name)
+        return path if path.is_absolute() or path.parent != Path(".") else folder / path
+
+    if outcome.records_path is None or not (markdown or html or junit or analyze):
+        return
+    llm = None
+    if analyze:
+        llm = LlmOptions(host=ollama_host, role=role, source_dir=source_dir)
+        if model:
+            llm = LlmOptions(model=model, host=ollama_host, role=role, source_dir=source_dir)
+    done = write_run_reports(outcome.document, read_records(outcome.records_path),
+                             ReportPaths(markdown=markdown, html=placed(html), junit=placed(junit)),
+                             llm=llm, analysis_path=folder / "analysis.md", progress=sys.stderr.write)
+    for kind, path in done.written.items():
+        click.echo(f"{kind.capitalize()}: {path}")
+    if done.analysis is not None and getattr(done.analysis, "problem", None):
+        click.echo(f"lueur-net: warning: analysis: {done.analysis.problem}", err=True)
