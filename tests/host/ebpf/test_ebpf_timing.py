@@ -64,7 +64,7 @@ def test_nothing_is_affected_after_the_deadline(pair: Pair) -> None:
             assert number not in received
         elif before - EDGE_NS >= deadline:
             assert number in received, f"datagram {number} after the deadline was dropped"
-    assert counters.past_deadline >= 50
+    assert counters.past_deadline >= 10
 
 
 def test_windows_can_be_replaced_while_attached(pair: Pair) -> None:
