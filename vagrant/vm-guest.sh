@@ -16,6 +16,12 @@ ip link set lo up
 power_off() { sync; echo o > /proc/sysrq-trigger; while :; do :; done; }
 cd "$LUEUR_REPO" || { echo "lueur-vm: $LUEUR_REPO is not visible in the VM"; echo 3 > /mnt/status; power_off; }
 color=no; [ "$LUEUR_COLOR" = yes ] && color=yes
+if [ -n "$LUEUR_EXEC" ]; then
+    echo "lueur-vm: running command in $(uname -r) ($(nproc) cpus)"
+    sh -c "$LUEUR_EXEC"
+    echo $? > /mnt/status
+    power_off
+fi
 echo "lueur-vm: running pytest in $(uname -r) ($(nproc) cpus)"
 # LUEUR_PYTEST_ARGS is shell-quoted by the host (shlex.join): eval restores the words.
 eval "set -- $LUEUR_PYTEST_ARGS"

@@ -177,7 +177,7 @@ def find_busybox() -> Path:
     raise VmTierError(f"a static busybox was not found (Debian package busybox-static): {SETUP_HINT}")
 
 
-def write_guest_params(results: Path, pytest_args: list[str], color: bool) -> None:
+def write_guest_params(results: Path, pytest_args: list[str], color: bool, command: str = "") -> None:
     """Everything the guest needs, as shell assignments it sources (paths derived here, at run time)."""
     params = {
         "LUEUR_REPO": str(REPO),
@@ -186,12 +186,13 @@ def write_guest_params(results: Path, pytest_args: list[str], color: bool) -> No
         "LUEUR_PYTEST_ARGS": shlex.join(pytest_args),
         "LUEUR_COLOR": "yes" if color else "no",
         "LUEUR_COLUMNS": str(shutil.get_terminal_size((120, 40)).columns),
+        "LUEUR_EXEC": command,
     }
     (results / "params.sh").write_text("".join(f"{key}={shlex.quote(value)}\n" for key, value in params.items()))
 
 
 def qemu_command(qemu: Path, kernel: Path, initramfs: Path, results: Path, memory: str, cpus: int) -> list[str]:
-    append = "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
+    append = "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init tsc=reliable clocksource=tsc"
     return [
         str(qemu), "-accel", "tcg", "-m", memory, "-smp", str(cpus),
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -236,7 +237,7 @@ def run_tier(args: argparse.Namespace, pytest_args: list[str]) -> int:
 
     results = Path(tempfile.mkdtemp(prefix="lueur-vmtier-"))
     try:
-        write_guest_params(results, pytest_args, sys.stdout.isatty())
+        write_guest_params(results, pytest_args, sys.stdout.isatty(), args.exec or "")
         command = qemu_command(qemu, kernel, initramfs, results, args.memory, args.cpus)
         print(f"vm-tier: booting {kernel} ({release}) under QEMU/TCG, {args.memory} memory, {args.cpus} cpus, "
               f"timeout {args.timeout:.0f} s", flush=True)
@@ -288,7 +289,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         description="Run the kernel test tier (tests/kernel, marker `kernel`) in one QEMU VM booted from the "
                     "stock Debian kernel. Other arguments go to pytest; test paths replace tests/kernel.",
         epilog="Examples:\n  sudo scripts/vm-tier\n  sudo scripts/vm-tier --junitxml=.test-results/kernel.xml\n"
-               "  sudo scripts/vm-tier tests/kernel/test_vmtier_smoke.py -k uname -x\n",
+               "  sudo scripts/vm-tier tests/kernel/test_vmtier_smoke.py -k uname -x\n"
+               "  sudo scripts/vm-tier --exec 'cat /sys/devices/system/clocksource/clocksource0/current_clocksource'\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--junitxml", help="copy the VM's JUnit XML here")
@@ -297,6 +299,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--kernel", help="a /boot/vmlinuz-<release> to boot (default: newest non-host kernel)")
     parser.add_argument("--memory", default=os.environ.get("LUEUR_VM_MEMORY", "2G"), help="VM memory (2G)")
     parser.add_argument("--cpus", type=int, default=int(os.environ.get("LUEUR_VM_CPUS", 2)), help="VM cpus (2)")
+    parser.add_argument("--exec", help="run this shell command in the VM (in the repository) instead of pytest; "
+                                       "for debugging the VM itself")
     return parser.parse_known_args(argv)
 
 
