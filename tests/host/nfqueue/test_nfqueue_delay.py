@@ -112,3 +112,15 @@ def test_nfqueue_start_failures_leave_nothing(veth_lab: VethLab, tmp_path) -> No
     holders = subprocess.run(["pgrep", "-f", f"lueur_net.dataplane.nfqueue.holder.*{veth_lab.server_ns}"],
                              capture_output=True, text=True).stdout
     assert holders == ""
+
+
+def test_nfqueue_redraw_steps_for_jitter_faults(veth_lab: VethLab, echo_server: EchoServer, tmp_path) -> None:
+    samples: list[float] = []
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        with start_delay(veth_lab.server_ns, veth_lab.server_if,
+                         DelaySpec(mean_ns=0, redraw_amplitude_ns=80 * MS, redraw_hz=4.0), ledger,
+                         match=Match(protocol="tcp", destination_port=echo_server.address[1])):
+            samples = round_trips_ms(veth_lab.client_ns, echo_server.address, 40, gap_s=0.05)
+    # An extra delay uniform in [0, 80] ms redrawn every 250 ms: ~10 steps, so a wide spread of levels.
+    assert min(samples) >= 0 and percentile(samples, 0.9) <= 95, sorted(samples)
+    assert percentile(samples, 0.9) - percentile(samples, 0.1) >= 15, sorted(samples)
