@@ -55,8 +55,10 @@ def main() -> None:
         for p, r in ((0.01, 0.5), (0.02, 0.25), (0.05, 0.1)):
             lost, _ = lost_numbers(pair, args.count, gilbert_elliott=GilbertElliott(p, r))
             bursts = 1 + sum(1 for a, b in zip(lost, lost[1:]) if b != a + 1) if lost else 0
-            print(f"{p:>6.2f} {r:>6.2f} {p / (p + r):>10.4f} {len(lost) / args.count:>9.4f} {1 / r:>9.1f}"
-                  f" {len(lost) / max(bursts, 1):>6.2f}")
+            print(
+                f"{p:>6.2f} {r:>6.2f} {p / (p + r):>10.4f} {len(lost) / args.count:>9.4f} {1 / r:>9.1f}"
+                f" {len(lost) / max(bursts, 1):>6.2f}"
+            )
 
 
 if __name__ == "__main__":

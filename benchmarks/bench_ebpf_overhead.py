@@ -38,8 +38,8 @@ from lueur_net.dataplane.ebpf import (  # noqa: E402
     attach_loss,
     attach_police,
     attach_reset,
+    maps,  # noqa: E402
 )
-from lueur_net.dataplane.ebpf import maps  # noqa: E402
 from lueur_net.dataplane.ebpf.faults import KINDS, object_path  # noqa: E402
 from lueur_net.dataplane.ebpf.libbpf import BpfObject, library  # noqa: E402
 from lueur_net.dataplane.ebpf.model import Timing  # noqa: E402
@@ -49,12 +49,21 @@ PORT = 9700
 
 class TestRunOpts(ctypes.Structure):  # struct bpf_test_run_opts (libbpf >= 0.7)
     _fields_ = [
-        ("sz", ctypes.c_size_t), ("data_in", ctypes.c_void_p), ("data_out", ctypes.c_void_p),
-        ("data_size_in", ctypes.c_uint32), ("data_size_out", ctypes.c_uint32),
-        ("ctx_in", ctypes.c_void_p), ("ctx_out", ctypes.c_void_p),
-        ("ctx_size_in", ctypes.c_uint32), ("ctx_size_out", ctypes.c_uint32),
-        ("retval", ctypes.c_uint32), ("repeat", ctypes.c_int), ("duration", ctypes.c_uint32),
-        ("flags", ctypes.c_uint32), ("cpu", ctypes.c_uint32), ("batch_size", ctypes.c_uint32),
+        ("sz", ctypes.c_size_t),
+        ("data_in", ctypes.c_void_p),
+        ("data_out", ctypes.c_void_p),
+        ("data_size_in", ctypes.c_uint32),
+        ("data_size_out", ctypes.c_uint32),
+        ("ctx_in", ctypes.c_void_p),
+        ("ctx_out", ctypes.c_void_p),
+        ("ctx_size_in", ctypes.c_uint32),
+        ("ctx_size_out", ctypes.c_uint32),
+        ("retval", ctypes.c_uint32),
+        ("repeat", ctypes.c_int),
+        ("duration", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("cpu", ctypes.c_uint32),
+        ("batch_size", ctypes.c_uint32),
     ]
 
 
@@ -72,13 +81,26 @@ def packet(protocol: int, payload: bytes, sport: int, dport: int) -> bytes:
     else:
         l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 1, 5 << 4, 0x18, 65535, 0, 0)
     total = 20 + len(l4) + len(payload)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0, 64, protocol, 0, socket.inet_aton("10.0.0.2"),
-                     socket.inet_aton("10.0.0.1"))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        total,
+        0,
+        0,
+        64,
+        protocol,
+        0,
+        socket.inet_aton("10.0.0.2"),
+        socket.inet_aton("10.0.0.1"),
+    )
     ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
     return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + l4 + payload
 
 
-def per_packet_ns(kind: str, data: bytes, params: ctypes.Structure, repeat: int = 200000) -> tuple[float, float]:
+def per_packet_ns(
+    kind: str, data: bytes, params: ctypes.Structure, repeat: int = 200000
+) -> tuple[float, float]:
     """Mean ns per run, and the share of runs that reached the fault (counter `eligible`)."""
     lib = library()
     lib.bpf_prog_test_run_opts.restype = ctypes.c_int
@@ -90,9 +112,14 @@ def per_packet_ns(kind: str, data: bytes, params: ctypes.Structure, repeat: int 
         bpf.map("lueur_params").update(0, params)
         buffer = ctypes.create_string_buffer(data, len(data))
         out = ctypes.create_string_buffer(len(data) + 256)
-        opts = TestRunOpts(sz=ctypes.sizeof(TestRunOpts), data_in=ctypes.addressof(buffer),
-                           data_out=ctypes.addressof(out), data_size_in=len(data), data_size_out=len(out),
-                           repeat=repeat)
+        opts = TestRunOpts(
+            sz=ctypes.sizeof(TestRunOpts),
+            data_in=ctypes.addressof(buffer),
+            data_out=ctypes.addressof(out),
+            data_size_in=len(data),
+            data_size_out=len(out),
+            repeat=repeat,
+        )
         result = lib.bpf_prog_test_run_opts(bpf.program_fd(f"lueur_{kind}"), ctypes.byref(opts))
         if result != 0:
             raise OSError(-result, f"BPF_PROG_TEST_RUN {kind}")
@@ -140,30 +167,43 @@ def main() -> None:
 
     udp = packet(17, b"\0" * 22, 40000, 9000)
     http = packet(6, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 8080, 40000)
-    dns = packet(17, bytes.fromhex("12348180000100010000000003617069076578616d706c6504746573740000010001"), 53, 40000)
+    dns = packet(
+        17, bytes.fromhex("12348180000100010000000003617069076578616d706c6504746573740000010001"), 53, 40000
+    )
     zero = {
-        "loss": (maps.LossParams(), udp), "blackhole": (maps.BlackholeParams(mode=1), udp),
+        "loss": (maps.LossParams(), udp),
+        "blackhole": (maps.BlackholeParams(mode=1), udp),
         "police": (maps.PoliceParams(rate_bytes_per_s=10**9, burst_bytes=10**9), udp),
-        "httperror": (maps.HttpErrorParams(), http), "dns": (maps.DnsParams(port=53), dns),
+        "httperror": (maps.HttpErrorParams(), http),
+        "dns": (maps.DnsParams(port=53), dns),
         "reset": (maps.ResetParams(), http),
     }
     print("1. per-packet program cost (BPF_PROG_TEST_RUN, in scope, active window, p=0)")
     for kind in KINDS:
         params, data = zero[kind]
         ns, reached = per_packet_ns(kind, data, params)
-        print(f"   {kind:10} {ns:6.0f} ns/packet ({len(data)}-byte packet, fault logic reached {100 * reached:.0f} %)")
+        print(
+            f"   {kind:10} {ns:6.0f} ns/packet ({len(data)}-byte packet,"
+            f" fault logic reached {100 * reached:.0f} %)"
+        )
 
     attachers: dict[str, Callable[[Pair], EbpfFault]] = {
-        "loss p=0": lambda p: attach_loss(p.client, "egress", 0.0, scope=Scope.peer(p.server.address, hook="egress")),
-        "blackhole off-scope": lambda p: attach_blackhole(p.client, "egress",
-                                                          scope=Scope.peer("192.0.2.1", hook="egress")),
+        "loss p=0": lambda p: attach_loss(
+            p.client, "egress", 0.0, scope=Scope.peer(p.server.address, hook="egress")
+        ),
+        "blackhole off-scope": lambda p: attach_blackhole(
+            p.client, "egress", scope=Scope.peer("192.0.2.1", hook="egress")
+        ),
         "police 100 GB/s": lambda p: attach_police(p.client, "egress", 10**11, 10**9),
         "httperror p=0": lambda p: attach_httperror(p.client, "egress", 503, 0.0),
         "dns p=0": lambda p: attach_dns(p.client, "egress", "nxdomain", 0.0),
         "reset p=0": lambda p: attach_reset(p.client, "egress", 0.0),
     }
-    print(f"\n2. TCP bulk throughput over a veth: {args.runs} alternating pairs of {args.seconds:g} s runs without and"
-          " with the program (checksum offload on); the median of the pair ratios cancels the machine's drift")
+    print(
+        f"\n2. TCP bulk throughput over a veth: {args.runs} alternating pairs of {args.seconds:g} s runs"
+        " without and"
+        " with the program (checksum offload on); the median of the pair ratios cancels the machine's drift"
+    )
     with namespace_pair(checksum_offload=True) as pair:
         for label, attach in attachers.items():
             ratios, bare, loaded = [], [], []
@@ -177,9 +217,12 @@ def main() -> None:
                 bare.append(without)
                 loaded.append(with_program)
                 ratios.append(with_program / without)
-            print(f"   {label:20} {statistics.median(bare) / 2**20:6.0f} -> {statistics.median(loaded) / 2**20:6.0f}"
-                  f" MiB/s, ratio median {100 * statistics.median(ratios):5.1f} %"
-                  f" (min {100 * min(ratios):5.1f}, max {100 * max(ratios):5.1f})")
+            print(
+                f"   {label:20} {statistics.median(bare) / 2**20:6.0f}"
+                f" -> {statistics.median(loaded) / 2**20:6.0f}"
+                f" MiB/s, ratio median {100 * statistics.median(ratios):5.1f} %"
+                f" (min {100 * min(ratios):5.1f}, max {100 * max(ratios):5.1f})"
+            )
 
         print("\n3. map update latency (lueur_timing, 16 windows, through ctypes)")
         fault = attach_loss(pair.client, "egress", 0.0)
@@ -192,8 +235,11 @@ def main() -> None:
                 timing_map.update(0, timing)
                 samples.append(time.perf_counter_ns() - start)
             samples.sort()
-            print(f"   p50 {samples[len(samples) // 2] / 1000:.1f} us, p99 {samples[int(len(samples) * 0.99)] / 1000:.1f} us,"
-                  f" max {samples[-1] / 1000:.1f} us")
+            print(
+                f"   p50 {samples[len(samples) // 2] / 1000:.1f} us,"
+                f" p99 {samples[int(len(samples) * 0.99)] / 1000:.1f} us,"
+                f" max {samples[-1] / 1000:.1f} us"
+            )
         finally:
             fault.revert()
 

@@ -1,4 +1,4 @@
-"""eBPF policing and TCP: goodput of one TCP stream through the police program for several bursts, at one rate,
+"""eBPF policing and TCP: goodput of one TCP stream through the police program for several bursts, one rate,
 against the configured rate. Printed, not asserted. Shows the GSO caveat: a bucket smaller than one GSO packet
 (64 KiB) drops whole super-packets and TCP collapses; the default burst (max(256 KiB, 10 ms of rate)) holds.
 
@@ -70,7 +70,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     default = default_police_burst(args.rate)
-    print(f"TCP goodput through the police program at {args.rate / 1024:.0f} KiB/s, {args.seconds:g} s per burst")
+    print(
+        f"TCP goodput through the police program at {args.rate / 1024:.0f} KiB/s,"
+        f" {args.seconds:g} s per burst"
+    )
     with namespace_pair(checksum_offload=True) as pair:
         for burst in (16 * 1024, 64 * 1024, default, 1024 * 1024):
             label = f"{burst // 1024} KiB" + (" (default)" if burst == default else "")
@@ -78,8 +81,10 @@ def main() -> None:
                 mean, seconds = goodput(pair, args.seconds)
                 dropped = fault.counters().affected
             spread = ", ".join(f"{rate / 1024:.0f}" for rate in seconds)
-            print(f"  burst {label:18} {mean / 1024:7.0f} KiB/s = {100 * mean / args.rate:5.1f} % of the rate;"
-                  f" per second: {spread}; {dropped} packets dropped")
+            print(
+                f"  burst {label:18} {mean / 1024:7.0f} KiB/s = {100 * mean / args.rate:5.1f} % of the rate;"
+                f" per second: {spread}; {dropped} packets dropped"
+            )
 
 
 if __name__ == "__main__":

@@ -88,12 +88,18 @@ class TcxLink:
                 self.ledger.done(self.entry)
 
 
-def attach_tcx(program_fd: int, netns: str | None, ifname: str, hook: Hook, name: str,
-               ledger: Ledger | None) -> TcxLink:
+def attach_tcx(
+    program_fd: int, netns: str | None, ifname: str, hook: Hook, name: str, ledger: Ledger | None
+) -> TcxLink:
     """Raises OSError(EINVAL) when the kernel has no tcx (before 6.6)."""
     attach_type = libbpf.BPF_TCX_INGRESS if hook is Hook.INGRESS else libbpf.BPF_TCX_EGRESS
-    entry = ledger.record("ebpf_tcx_link", netns=netns, ifname=ifname, hook=hook.value, program=name,
-                          pid=os.getpid()) if ledger else None
+    entry = (
+        ledger.record(
+            "ebpf_tcx_link", netns=netns, ifname=ifname, hook=hook.value, program=name, pid=os.getpid()
+        )
+        if ledger
+        else None
+    )
     try:
         with inside(netns):
             ifindex = interface_index(ifname, None)
@@ -146,7 +152,12 @@ class ClsBpfFilter:
     mechanism = "cls_bpf"
 
     def detach(self) -> None:
-        fields = {"netns": self.netns, "ifname": self.ifname, "hook": self.hook.value, "priority": self.priority}
+        fields = {
+            "netns": self.netns,
+            "ifname": self.ifname,
+            "hook": self.hook.value,
+            "priority": self.priority,
+        }
         if self.attached:
             remove_cls_bpf_filter(fields)
             self.attached = False
@@ -161,8 +172,9 @@ class ClsBpfFilter:
             self.ledger.done(entry)
 
 
-def attach_cls_bpf(program_fd: int, netns: str | None, ifname: str, hook: Hook, name: str,
-                   ledger: Ledger | None) -> ClsBpfFilter:
+def attach_cls_bpf(
+    program_fd: int, netns: str | None, ifname: str, hook: Hook, name: str, ledger: Ledger | None
+) -> ClsBpfFilter:
     from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
@@ -172,7 +184,9 @@ def attach_cls_bpf(program_fd: int, netns: str | None, ifname: str, hook: Hook, 
     attached = ClsBpfFilter(netns, ifname, hook, 0, created_qdisc=False, ledger=ledger, attached=False)
     try:
         if not _has_clsact(ipr, ifindex):
-            attached.qdisc_entry = ledger.record("ebpf_clsact", netns=netns, ifname=ifname) if ledger else None
+            attached.qdisc_entry = (
+                ledger.record("ebpf_clsact", netns=netns, ifname=ifname) if ledger else None
+            )
             attached.created_qdisc = True
             try:
                 ipr.tc("add", "clsact", ifindex)
@@ -181,14 +195,37 @@ def attach_cls_bpf(program_fd: int, netns: str | None, ifname: str, hook: Hook, 
         parent = _parent(hook)
         used = _used_priorities(ipr, ifindex, parent)
         attached.priority = next(p for p in range(FILTER_PRIORITY_BASE, 0xFFFF) if p not in used)
-        attached.filter_entry = ledger.record("ebpf_tc_filter", netns=netns, ifname=ifname, hook=hook.value,
-                                              priority=attached.priority, program=name) if ledger else None
+        attached.filter_entry = (
+            ledger.record(
+                "ebpf_tc_filter",
+                netns=netns,
+                ifname=ifname,
+                hook=hook.value,
+                priority=attached.priority,
+                program=name,
+            )
+            if ledger
+            else None
+        )
         try:
-            ipr.tc("add-filter", "bpf", ifindex, ":1", fd=program_fd, name=name, parent=parent,
-                   prio=attached.priority, protocol=ETH_P_ALL, classid=1, direct_action=True)
+            ipr.tc(
+                "add-filter",
+                "bpf",
+                ifindex,
+                ":1",
+                fd=program_fd,
+                name=name,
+                parent=parent,
+                prio=attached.priority,
+                protocol=ETH_P_ALL,
+                classid=1,
+                direct_action=True,
+            )
         except NetlinkError as error:
             attached._done(attached.filter_entry)  # no filter exists
-            raise _netlink_error(f"attaching BPF program {name} ({hook.value})", ifname, netns, error) from error
+            raise _netlink_error(
+                f"attaching BPF program {name} ({hook.value})", ifname, netns, error
+            ) from error
         attached.attached = True
     except BaseException:
         attached.detach()
@@ -211,7 +248,7 @@ def _ipr_in(netns: str | None) -> Any | None:
 
 @remover("ebpf_tc_filter")
 def remove_cls_bpf_filter(fields: dict[str, Any]) -> None:
-    """fields: netns, ifname, hook, priority. Tolerates the filter, qdisc, interface or namespace being gone."""
+    """fields: netns, ifname, hook, priority. Tolerates the filter, qdisc, link or namespace being gone."""
     from pyroute2.netlink.exceptions import NetlinkError
 
     ipr = _ipr_in(fields.get("netns"))
@@ -223,11 +260,19 @@ def remove_cls_bpf_filter(fields: dict[str, Any]) -> None:
             return
         parent = _parent(Hook(fields["hook"]))
         try:
-            ipr.tc("del-filter", "bpf", indexes[0], parent=parent, prio=int(fields["priority"]),
-                   protocol=ETH_P_ALL)
+            ipr.tc(
+                "del-filter",
+                "bpf",
+                indexes[0],
+                parent=parent,
+                prio=int(fields["priority"]),
+                protocol=ETH_P_ALL,
+            )
         except NetlinkError as error:
             if error.code not in (errno.ENOENT, errno.EINVAL, errno.ENODEV):
-                raise _netlink_error("removing BPF filter", fields["ifname"], fields.get("netns"), error) from error
+                raise _netlink_error(
+                    "removing BPF filter", fields["ifname"], fields.get("netns"), error
+                ) from error
     finally:
         ipr.close()
 
@@ -244,13 +289,17 @@ def remove_clsact(fields: dict[str, Any]) -> None:
         indexes = ipr.link_lookup(ifname=fields["ifname"])
         if not indexes or not _has_clsact(ipr, indexes[0]):
             return
-        if _used_priorities(ipr, indexes[0], CLSACT_INGRESS) or _used_priorities(ipr, indexes[0], CLSACT_EGRESS):
+        if _used_priorities(ipr, indexes[0], CLSACT_INGRESS) or _used_priorities(
+            ipr, indexes[0], CLSACT_EGRESS
+        ):
             return  # someone else's filters still hang on it
         try:
             ipr.tc("del", "clsact", indexes[0])
         except NetlinkError as error:
             if error.code not in (errno.ENOENT, errno.EINVAL, errno.ENODEV):
-                raise _netlink_error("removing clsact qdisc", fields["ifname"], fields.get("netns"), error) from error
+                raise _netlink_error(
+                    "removing clsact qdisc", fields["ifname"], fields.get("netns"), error
+                ) from error
     finally:
         ipr.close()
 

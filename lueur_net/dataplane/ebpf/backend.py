@@ -45,8 +45,13 @@ class EbpfHandle:
 
     def counters(self) -> dict[str, int]:
         counters = self.fault.counters()
-        return {"packets": counters.seen, "matched": counters.matched, "eligible": counters.eligible,
-                "affected": counters.affected, "past_deadline": counters.past_deadline}
+        return {
+            "packets": counters.seen,
+            "matched": counters.matched,
+            "eligible": counters.eligible,
+            "affected": counters.affected,
+            "past_deadline": counters.past_deadline,
+        }
 
     @property
     def mechanism(self) -> str:
@@ -107,24 +112,42 @@ class EbpfBackend:
         kind = fault.type
         if kind == "packetloss":
             if getattr(params, "correlation", 0.0):
-                raise BadInput(f"{fault.id}: the eBPF loss program has no correlation (use model: gilbert-elliott)")
+                raise BadInput(
+                    f"{fault.id}: the eBPF loss program has no correlation (use model: gilbert-elliott)"
+                )
             if params.model == "gilbert-elliott":
                 model = GilbertElliott(params.p, params.r, params.loss_bad, params.loss_good)
                 return attach_loss(endpoint, hook, gilbert_elliott=model, **common)
             if params.model != "random":
-                raise BadInput(f"{fault.id}: the eBPF loss program realises random and gilbert-elliott loss only")
+                raise BadInput(
+                    f"{fault.id}: the eBPF loss program realises random and gilbert-elliott loss only"
+                )
             return attach_loss(endpoint, hook, params.probability, **common)
         if kind == "blackhole":
-            return attach_blackhole(endpoint, hook, only=values.get("only", "all"), **common)
+            # The scenario's blackhole has no options today; an `only` (all|new|established) is honoured.
+            only = values.get("only") or getattr(fault.source, "only", None) or "all"
+            return attach_blackhole(endpoint, hook, only=only, **common)
         if kind == "police":
-            return attach_police(endpoint, hook, int(values["bytes_per_second"]), values.get("burst"), **common)
+            return attach_police(
+                endpoint, hook, int(values["bytes_per_second"]), values.get("burst"), **common
+            )
         if kind == "httperror":
-            return attach_httperror(endpoint, hook, int(values.get("status_code", 500)),
-                                    float(values.get("probability", 1.0)), **common)
+            return attach_httperror(
+                endpoint,
+                hook,
+                int(values.get("status_code", 500)),
+                float(values.get("probability", 1.0)),
+                **common,
+            )
         if kind == "dns":
             answer = values.get("kind", "nxdomain")
-            return attach_dns(endpoint, hook, "drop" if answer == "timeout" else answer,
-                              float(values.get("probability", 1.0)), **common)
+            return attach_dns(
+                endpoint,
+                hook,
+                "drop" if answer == "timeout" else answer,
+                float(values.get("probability", 1.0)),
+                **common,
+            )
         if kind == "reset":
             return attach_reset(endpoint, hook, float(values.get("probability", 1.0)), **common)
         raise BadInput(f"{fault.id}: the eBPF backend cannot realise a '{kind}' fault")

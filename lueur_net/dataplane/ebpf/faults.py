@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from lueur_net.dataplane.ebpf import maps
 from lueur_net.dataplane.ebpf.attach import ClsBpfFilter, TcxLink, attach_cls_bpf, attach_tcx, tcx_unsupported
@@ -29,6 +29,16 @@ COUNTER_NAMES = ("seen", "matched", "eligible", "affected", "past_deadline")  # 
 Mode = Literal["auto", "tcx", "cls_bpf"]
 DEFAULT_POLICE_BURST_MIN = 256 * 1024  # bytes; must exceed one GSO packet (64 KiB) or TCP collapses
 DNS_ANSWERS = {"servfail": 2, "nxdomain": 3, "refused": 5}
+
+
+class Placement(TypedDict, total=False):
+    """The keywords every attach_* function takes besides its fault's own parameters (see attach())."""
+
+    scope: Scope | None
+    windows: Sequence[Window]
+    deadline_ns: int | None
+    ledger: Ledger | None
+    mode: Mode
 
 
 @dataclass(frozen=True)
@@ -48,16 +58,19 @@ class Counters:
 def object_path(kind: str) -> Path:
     path = OBJECTS_DIR / f"{kind}.bpf.o"
     if not path.exists():
-        raise EnvironmentProblem(f"the eBPF object for '{kind}' is missing ({path})",
-                                 hint="build the objects with `make -C bpf` (setup.sh does it)")
+        raise EnvironmentProblem(
+            f"the eBPF object for '{kind}' is missing ({path})",
+            hint="build the objects with `make -C bpf` (setup.sh does it)",
+        )
     return path
 
 
 class EbpfFault:
     """One program attached to one hook. revert() is idempotent; the fault is also a context manager."""
 
-    def __init__(self, kind: str, endpoint: Endpoint, hook: Hook, bpf: BpfObject,
-                 attachment: TcxLink | ClsBpfFilter) -> None:
+    def __init__(
+        self, kind: str, endpoint: Endpoint, hook: Hook, bpf: BpfObject, attachment: TcxLink | ClsBpfFilter
+    ) -> None:
         self.kind = kind
         self.endpoint = endpoint
         self.hook = hook
@@ -69,7 +82,7 @@ class EbpfFault:
 
     @property
     def mechanism(self) -> str:
-        """"tcx" or "cls_bpf"."""
+        """ "tcx" or "cls_bpf"."""
         return self._attachment.mechanism
 
     @property
@@ -115,9 +128,18 @@ class EbpfFault:
         return f"EbpfFault({self.kind} at {where} {self.hook.value} via {self.mechanism})"
 
 
-def attach(kind: str, params: ctypes.Structure, endpoint: Endpoint, hook: Hook | str, *,
-           scope: Scope | None = None, windows: Sequence[Window] = (), deadline_ns: int | None = None,
-           ledger: Ledger | None = None, mode: Mode = "auto") -> EbpfFault:
+def attach(
+    kind: str,
+    params: ctypes.Structure,
+    endpoint: Endpoint,
+    hook: Hook | str,
+    *,
+    scope: Scope | None = None,
+    windows: Sequence[Window] = (),
+    deadline_ns: int | None = None,
+    ledger: Ledger | None = None,
+    mode: Mode = "auto",
+) -> EbpfFault:
     """Load objects/<kind>.bpf.o, fill its maps (before attaching: the first packet already sees them), and
     attach program lueur_<kind> at `hook` of `endpoint`'s interface, by tcx where possible."""
     if kind not in KINDS:
@@ -141,7 +163,9 @@ def attach(kind: str, params: ctypes.Structure, endpoint: Endpoint, hook: Hook |
                 if mode == "tcx" or not tcx_unsupported(error):
                     raise EnvironmentProblem(
                         f"attaching {name} at {hook.value} of {endpoint.ifname} failed: {error.strerror}",
-                        hint="tcx needs Linux >= 6.6; use mode='cls_bpf' on older kernels" if mode == "tcx" else None,
+                        hint="tcx needs Linux >= 6.6; use mode='cls_bpf' on older kernels"
+                        if mode == "tcx"
+                        else None,
                     ) from error
                 attachment = attach_cls_bpf(program_fd, endpoint.netns, endpoint.ifname, hook, name, ledger)
     except BaseException:
@@ -178,22 +202,30 @@ def loss_params(probability: float = 0.0, gilbert_elliott: GilbertElliott | None
     return params
 
 
-def attach_loss(endpoint: Endpoint, hook: Hook | str, probability: float = 0.0, *,
-                gilbert_elliott: GilbertElliott | None = None, **common: object) -> EbpfFault:
+def attach_loss(
+    endpoint: Endpoint,
+    hook: Hook | str,
+    probability: float = 0.0,
+    *,
+    gilbert_elliott: GilbertElliott | None = None,
+    **common: Unpack[Placement],
+) -> EbpfFault:
     """Drop packets in scope: Bernoulli with `probability`, or the Gilbert-Elliott model when given."""
-    return attach("loss", loss_params(probability, gilbert_elliott), endpoint, hook, **common)  # type: ignore[arg-type]
+    return attach("loss", loss_params(probability, gilbert_elliott), endpoint, hook, **common)
 
 
 BLACKHOLE_MODES = {"all": 0, "new": 1, "established": 2}
 
 
-def attach_blackhole(endpoint: Endpoint, hook: Hook | str, only: str = "all", **common: object) -> EbpfFault:
+def attach_blackhole(
+    endpoint: Endpoint, hook: Hook | str, only: str = "all", **common: Unpack[Placement]
+) -> EbpfFault:
     """Drop every packet in scope ("all"), or only TCP SYNs ("new": connects time out, open connections go
     on), or only TCP segments after the handshake ("established": connects succeed, then silence)."""
     if only not in BLACKHOLE_MODES:
         raise BadInput(f"blackhole 'only' must be one of {', '.join(BLACKHOLE_MODES)}, got '{only}'")
     params = maps.BlackholeParams(mode=BLACKHOLE_MODES[only])
-    return attach("blackhole", params, endpoint, hook, **common)  # type: ignore[arg-type]
+    return attach("blackhole", params, endpoint, hook, **common)
 
 
 def default_police_burst(rate_bytes_per_s: int) -> int:
@@ -201,8 +233,13 @@ def default_police_burst(rate_bytes_per_s: int) -> int:
     return max(DEFAULT_POLICE_BURST_MIN, rate_bytes_per_s // 100)
 
 
-def attach_police(endpoint: Endpoint, hook: Hook | str, rate_bytes_per_s: int, burst_bytes: int | None = None,
-                  **common: object) -> EbpfFault:
+def attach_police(
+    endpoint: Endpoint,
+    hook: Hook | str,
+    rate_bytes_per_s: int,
+    burst_bytes: int | None = None,
+    **common: Unpack[Placement],
+) -> EbpfFault:
     """Police to `rate_bytes_per_s` with a token bucket of `burst_bytes` (default: default_police_burst):
     packets beyond the bucket are dropped, not queued. For smooth shaping use the tc backend's TBF."""
     if rate_bytes_per_s <= 0 or rate_bytes_per_s > 10**12:
@@ -211,35 +248,52 @@ def attach_police(endpoint: Endpoint, hook: Hook | str, rate_bytes_per_s: int, b
     if burst < 1500:
         raise BadInput(f"police burst must hold at least one full packet (1500 bytes), got {burst}")
     params = maps.PoliceParams(rate_bytes_per_s=rate_bytes_per_s, burst_bytes=burst)
-    return attach("police", params, endpoint, hook, **common)  # type: ignore[arg-type]
+    return attach("police", params, endpoint, hook, **common)
 
 
-def attach_httperror(endpoint: Endpoint, hook: Hook | str, status_code: int, probability: float = 1.0,
-                     **common: object) -> EbpfFault:
+def attach_httperror(
+    endpoint: Endpoint,
+    hook: Hook | str,
+    status_code: int,
+    probability: float = 1.0,
+    **common: Unpack[Placement],
+) -> EbpfFault:
     """Rewrite the status code of plaintext HTTP/1.x responses to `status_code` with `probability`
     (attach where responses flow: client ingress or server egress)."""
     if not 100 <= status_code <= 999:
         raise BadInput(f"status_code must have three digits (100-999), got {status_code}")
     params = maps.HttpErrorParams(probability=threshold(probability))
     params.status[:] = list(f"{status_code:03d}".encode()) + [0]
-    return attach("httperror", params, endpoint, hook, **common)  # type: ignore[arg-type]
+    return attach("httperror", params, endpoint, hook, **common)
 
 
-def attach_dns(endpoint: Endpoint, hook: Hook | str, answer: str = "nxdomain", probability: float = 1.0,
-               port: int = 53, **common: object) -> EbpfFault:
+def attach_dns(
+    endpoint: Endpoint,
+    hook: Hook | str,
+    answer: str = "nxdomain",
+    probability: float = 1.0,
+    port: int = 53,
+    **common: Unpack[Placement],
+) -> EbpfFault:
     """Turn DNS answers over UDP from `port` into NXDOMAIN, SERVFAIL or REFUSED, or drop them ("drop":
     the client times out), with `probability` (attach where answers flow: client ingress or server egress)."""
     if answer != "drop" and answer not in DNS_ANSWERS:
         raise BadInput(f"dns answer must be one of {', '.join([*DNS_ANSWERS, 'drop'])}, got '{answer}'")
     if not 1 <= port <= 65535:
         raise BadInput(f"dns port must be 1-65535, got {port}")
-    params = maps.DnsParams(probability=threshold(probability), action=1 if answer == "drop" else 0,
-                            rcode=DNS_ANSWERS.get(answer, 0), port=port)
-    return attach("dns", params, endpoint, hook, **common)  # type: ignore[arg-type]
+    params = maps.DnsParams(
+        probability=threshold(probability),
+        action=1 if answer == "drop" else 0,
+        rcode=DNS_ANSWERS.get(answer, 0),
+        port=port,
+    )
+    return attach("dns", params, endpoint, hook, **common)
 
 
-def attach_reset(endpoint: Endpoint, hook: Hook | str, probability: float = 1.0, **common: object) -> EbpfFault:
+def attach_reset(
+    endpoint: Endpoint, hook: Hook | str, probability: float = 1.0, **common: Unpack[Placement]
+) -> EbpfFault:
     """With `probability` per data segment, turn a segment of an established TCP connection into a RST: the
     receiving side's application sees ECONNRESET (attach on the path into the side that should see it)."""
     params = maps.ResetParams(probability=threshold(probability))
-    return attach("reset", params, endpoint, hook, **common)  # type: ignore[arg-type]
+    return attach("reset", params, endpoint, hook, **common)

@@ -129,7 +129,8 @@ class BpfMap:
     def update(self, index: int, value: ctypes.Structure | ctypes.Array[ctypes.c_uint64]) -> None:
         if ctypes.sizeof(value) != self.value_size:
             raise EnvironmentProblem(
-                f"map {self.name}: value is {ctypes.sizeof(value)} bytes in Python but {self.value_size} in the"
+                f"map {self.name}: value is {ctypes.sizeof(value)} bytes in Python but {self.value_size}"
+                " in the"
                 " object (bpf/ and lueur_net/dataplane/ebpf/maps.py disagree: rebuild with `make -C bpf`)"
             )
         key = ctypes.c_uint32(index)

@@ -17,9 +17,16 @@ u8, u16, u32, u64 = ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_u
 
 class RuleValue(ctypes.Structure):
     _fields_ = [
-        ("src_addr", u32), ("src_mask", u32), ("dst_addr", u32), ("dst_mask", u32),
-        ("sport_min", u16), ("sport_max", u16), ("dport_min", u16), ("dport_max", u16),
-        ("protocol", u8), ("pad", u8 * 3),
+        ("src_addr", u32),
+        ("src_mask", u32),
+        ("dst_addr", u32),
+        ("dst_mask", u32),
+        ("sport_min", u16),
+        ("sport_max", u16),
+        ("dport_min", u16),
+        ("dport_max", u16),
+        ("protocol", u8),
+        ("pad", u8 * 3),
     ]
 
 
@@ -36,8 +43,15 @@ class TimingValue(ctypes.Structure):
 
 
 class LossParams(ctypes.Structure):
-    _fields_ = [("mode", u32), ("pad", u32), ("probability", u64), ("ge_p", u64), ("ge_r", u64),
-                ("ge_loss_good", u64), ("ge_loss_bad", u64)]
+    _fields_ = [
+        ("mode", u32),
+        ("pad", u32),
+        ("probability", u64),
+        ("ge_p", u64),
+        ("ge_r", u64),
+        ("ge_loss_good", u64),
+        ("ge_loss_bad", u64),
+    ]
 
 
 class BlackholeParams(ctypes.Structure):
@@ -95,5 +109,3 @@ def encode_timing(timing: Timing) -> TimingValue:
 def address_of(value: int) -> str:
     """The dotted form of an address field (for messages and tests)."""
     return socket.inet_ntoa(struct.pack("=I", value))
-
-

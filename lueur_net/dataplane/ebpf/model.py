@@ -93,8 +93,13 @@ class Scope:
         return cls()
 
     @classmethod
-    def peer(cls, address: str, ports: PortRange | None = None, protocol: str = "any",
-             hook: Hook | str = Hook.INGRESS) -> Scope:
+    def peer(
+        cls,
+        address: str,
+        ports: PortRange | None = None,
+        protocol: str = "any",
+        hook: Hook | str = Hook.INGRESS,
+    ) -> Scope:
         """Traffic to or from one remote peer, seen at `hook` of a local interface: at ingress the peer is
         the source, at egress the destination (so one call scopes either direction of a path)."""
         ports = ports or PortRange()

@@ -31,7 +31,7 @@ def _ip(*args: str) -> None:
 
 
 def tx_checksum_off(ifname: str) -> None:
-    """ethtool -K IFNAME tx off, through the legacy ioctl (no ethtool binary needed); call inside the netns."""
+    """ethtool -K IFNAME tx off, through the legacy ioctl (no ethtool binary needed); call in the netns."""
     command = ctypes.create_string_buffer(struct.pack("II", ETHTOOL_STXCSUM, 0))
     request = struct.pack("16sP", ifname.encode(), ctypes.addressof(command))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -72,8 +72,20 @@ def namespace_pair(ledger: Ledger | None = None, checksum_offload: bool = False)
     try:
         _ip("netns", "add", client_ns)
         _ip("netns", "add", server_ns)
-        _ip("link", "add", client_if, "netns", client_ns, "type", "veth", "peer", "name", server_if,
-            "netns", server_ns)
+        _ip(
+            "link",
+            "add",
+            client_if,
+            "netns",
+            client_ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            server_if,
+            "netns",
+            server_ns,
+        )
         for ns, ifname, address in ((client_ns, client_if, client_addr), (server_ns, server_if, server_addr)):
             _ip("-n", ns, "addr", "add", f"{address}/30", "dev", ifname)
             _ip("-n", ns, "link", "set", ifname, "up")
@@ -85,8 +97,11 @@ def namespace_pair(ledger: Ledger | None = None, checksum_offload: bool = False)
             client_index = socket.if_nametoindex(client_if)
         with inside(server_ns):
             server_index = socket.if_nametoindex(server_if)
-        yield Pair(Endpoint(client_ns, client_if, client_index, client_addr),
-                   Endpoint(server_ns, server_if, server_index, server_addr), ledger)
+        yield Pair(
+            Endpoint(client_ns, client_if, client_index, client_addr),
+            Endpoint(server_ns, server_if, server_index, server_addr),
+            ledger,
+        )
     finally:
         for ns in (client_ns, server_ns):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)

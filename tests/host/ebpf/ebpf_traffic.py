@@ -31,8 +31,9 @@ def udp_sender(netns: str) -> socket.socket:
         return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
 
-def send_numbered(sender: socket.socket, target: tuple[str, int], count: int, size: int = 64,
-                  pace_s: float = 0.0) -> list[int]:
+def send_numbered(
+    sender: socket.socket, target: tuple[str, int], count: int, size: int = 64, pace_s: float = 0.0
+) -> list[int]:
     """Send `count` datagrams carrying their number; returns each one's CLOCK_MONOTONIC send time (ns)."""
     sent = []
     padding = b"x" * max(0, size - 8)
@@ -102,7 +103,7 @@ def http_get(netns: str, url: str, timeout: float = 2.0) -> int | str:
         except urllib.error.HTTPError as error:
             error.read()
             return int(error.code)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return "timeout"
         except ConnectionResetError as error:
             return "reset" if error.errno == errno.ECONNRESET else f"error: {error!r}"

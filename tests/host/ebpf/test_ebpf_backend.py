@@ -15,17 +15,34 @@ from lueur_net.plan.model import LossParams, PlannedFault, SourceParams, Window
 
 def _context(pair: Pair, deadline_s: float = 60.0) -> SimpleNamespace:
     now = time.monotonic_ns()
-    return SimpleNamespace(path=Path(pair.client, pair.server), t0_ns=now, deadline_ns=now + int(deadline_s * 1e9))
+    return SimpleNamespace(
+        path=Path(pair.client, pair.server), t0_ns=now, deadline_ns=now + int(deadline_s * 1e9)
+    )
 
 
 def test_httperror_planned_on_server_ingress_rewrites_responses(pair: Pair) -> None:
     """lueur's default place (server, ingress) carries requests: the backend moves it to server egress."""
     # What the planner puts in SourceParams: the scenario model's model_dump(mode="json", by_alias=True).
-    values = {"type": "httperror", "side": "server", "direction": "ingress", "period": [], "status_code": 503,
-              "body": None, "probability": 1.0}
-    planned = PlannedFault(id="f0", type="httperror", side="server", hook="ingress", requested_side="server",
-                           requested_direction="ingress", traffic="requests", backend="ebpf",
-                           params=SourceParams(values=values))
+    values = {
+        "type": "httperror",
+        "side": "server",
+        "direction": "ingress",
+        "period": [],
+        "status_code": 503,
+        "body": None,
+        "probability": 1.0,
+    }
+    planned = PlannedFault(
+        id="f0",
+        type="httperror",
+        side="server",
+        hook="ingress",
+        requested_side="server",
+        requested_direction="ingress",
+        traffic="requests",
+        backend="ebpf",
+        params=SourceParams(values=values),
+    )
     with http_server(pair.server_ns, pair.server.address) as url:
         handle = backend().apply(planned, pair.server, pair.ledger, _context(pair))
         try:
@@ -43,9 +60,18 @@ def test_packetloss_window_on_the_item_clock(pair: Pair) -> None:
     from ebpf_traffic import receive_numbers, send_numbered, udp_receiver, udp_sender
 
     def planned(windows: tuple[Window, ...]) -> PlannedFault:
-        return PlannedFault(id="f1", type="packetloss", side="client", hook="egress", requested_side="client",
-                            requested_direction="egress", traffic="requests", backend="ebpf",
-                            params=LossParams(model="random", probability=1.0), windows=windows)
+        return PlannedFault(
+            id="f1",
+            type="packetloss",
+            side="client",
+            hook="egress",
+            requested_side="client",
+            requested_direction="egress",
+            traffic="requests",
+            backend="ebpf",
+            params=LossParams(model="random", probability=1.0),
+            windows=windows,
+        )
 
     receiver = udp_receiver(pair.server_ns, pair.server.address, 9500)
     sender = udp_sender(pair.client_ns)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 from conftest import Pair
 from ebpf_traffic import http_get, http_server
 
@@ -58,7 +56,7 @@ def test_blackhole_after_handshake_connects_then_stays_silent(pair: Pair) -> Non
             try:
                 data = client.recv(100)
                 outcome = f"received {data[:20]!r}"
-            except socket.timeout:
+            except TimeoutError:
                 outcome = "timeout"
             finally:
                 client.close()

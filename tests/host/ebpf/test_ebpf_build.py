@@ -20,4 +20,5 @@ def test_objects_rebuild_byte_equal(tmp_path: Path) -> None:
     assert built == sorted(f"{kind}.bpf.o" for kind in KINDS)
     for name in built:
         assert (tmp_path / name).read_bytes() == (OBJECTS_DIR / name).read_bytes(), (
-            f"{name} differs from its source: run `make -C bpf`")
+            f"{name} differs from its source: run `make -C bpf`"
+        )

@@ -42,8 +42,11 @@ def _delivered(pair: Pair, count: int = 50) -> int:
 
 
 def _start_owner(pair: Pair, mode: str, run_dir: Path) -> subprocess.Popen[str]:
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, pair.client_ns, pair.client.ifname, mode, str(run_dir)],
-                             stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, pair.client_ns, pair.client.ifname, mode, str(run_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert owner.stdout is not None
     line = owner.stdout.readline()
     assert line.startswith(f"attached {mode}"), f"owner said {line!r}"
@@ -76,6 +79,10 @@ def test_cls_bpf_filter_is_removed_by_clean(pair: Pair, tmp_path: Path) -> None:
     assert failures == []
     assert sorted(entry.split()[0] for entry in removed) == ["ebpf_clsact", "ebpf_tc_filter"]
     assert _delivered(pair) == 50
-    shown = subprocess.run(["tc", "-n", pair.client_ns, "qdisc", "show", "dev", pair.client.ifname],
-                           capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(
+        ["tc", "-n", pair.client_ns, "qdisc", "show", "dev", pair.client.ifname],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "clsact" not in shown

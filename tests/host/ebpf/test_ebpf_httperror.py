@@ -26,7 +26,9 @@ def test_about_probability_of_calls_are_rewritten(pair: Pair) -> None:
     calls, probability = 200, 0.3
     with http_server(pair.server_ns, pair.server.address, PORT) as url:
         # Server egress through cls_bpf: the other hook, the other mechanism, checksum-offload-off sender.
-        with attach_httperror(pair.server, "egress", 429, probability, ledger=pair.ledger, mode="cls_bpf") as fault:
+        with attach_httperror(
+            pair.server, "egress", 429, probability, ledger=pair.ledger, mode="cls_bpf"
+        ) as fault:
             statuses = [http_get(pair.client_ns, url) for _ in range(calls)]
             counters = fault.counters()
     assert set(statuses) <= {200, 429}, f"unexpected outcomes: {set(statuses)}"

@@ -21,7 +21,9 @@ def test_bernoulli_loss_rate_is_binomial_and_counted(pair: Pair) -> None:
     probability = 0.2
     receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
     sender = udp_sender(pair.client_ns)
-    fault = attach_loss(pair.client, "egress", probability, scope=_scope_to_receiver(pair), ledger=pair.ledger)
+    fault = attach_loss(
+        pair.client, "egress", probability, scope=_scope_to_receiver(pair), ledger=pair.ledger
+    )
     try:
         send_numbered(sender, (pair.server.address, PORT), COUNT)
         received = receive_numbers(receiver)
@@ -32,7 +34,9 @@ def test_bernoulli_loss_rate_is_binomial_and_counted(pair: Pair) -> None:
         sender.close()
     lost = COUNT - len(received)
     sigma = math.sqrt(COUNT * probability * (1 - probability))
-    assert abs(lost - COUNT * probability) <= 4 * sigma, f"lost {lost} of {COUNT}, expected {COUNT * probability:.0f}"
+    assert abs(lost - COUNT * probability) <= 4 * sigma, (
+        f"lost {lost} of {COUNT}, expected {COUNT * probability:.0f}"
+    )
     assert counters.matched == COUNT  # the scope holds exactly our datagrams
     assert counters.affected == lost  # every loss is the program's, and counted
     assert counters.seen >= COUNT
@@ -43,8 +47,14 @@ def test_loss_at_ingress_with_cls_bpf(pair: Pair) -> None:
     probability = 0.5
     receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
     sender = udp_sender(pair.client_ns)
-    fault = attach_loss(pair.server, "ingress", probability, scope=_scope_to_receiver(pair), ledger=pair.ledger,
-                        mode="cls_bpf")
+    fault = attach_loss(
+        pair.server,
+        "ingress",
+        probability,
+        scope=_scope_to_receiver(pair),
+        ledger=pair.ledger,
+        mode="cls_bpf",
+    )
     assert fault.mechanism == "cls_bpf"
     try:
         send_numbered(sender, (pair.server.address, PORT), COUNT)
@@ -64,8 +74,9 @@ def test_gilbert_elliott_loses_in_bursts(pair: Pair) -> None:
     model = GilbertElliott(p=0.02, r=0.25)  # stationary loss 0.02 / 0.27 = 7.4 %, mean burst 4 packets
     receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
     sender = udp_sender(pair.client_ns)
-    fault = attach_loss(pair.client, "egress", gilbert_elliott=model, scope=_scope_to_receiver(pair),
-                        ledger=pair.ledger)
+    fault = attach_loss(
+        pair.client, "egress", gilbert_elliott=model, scope=_scope_to_receiver(pair), ledger=pair.ledger
+    )
     try:
         send_numbered(sender, (pair.server.address, PORT), COUNT)
         received = receive_numbers(receiver)

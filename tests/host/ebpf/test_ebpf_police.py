@@ -34,5 +34,7 @@ def test_police_passes_rate_plus_burst(pair: Pair) -> None:
     sender.close()
     passed_bytes = len(received) * WIRE
     expected = burst + rate * elapsed
-    assert 0.75 * expected <= passed_bytes <= 1.25 * expected, f"{passed_bytes} bytes passed, expected ~{expected:.0f}"
+    assert 0.75 * expected <= passed_bytes <= 1.25 * expected, (
+        f"{passed_bytes} bytes passed, expected ~{expected:.0f}"
+    )
     assert counters.affected == sent - len(received)

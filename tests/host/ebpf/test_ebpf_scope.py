@@ -28,11 +28,13 @@ def test_port_range_and_protocol(pair: Pair) -> None:
 
 
 def test_prefixes_and_protocol_that_do_not_match(pair: Pair) -> None:
-    others = Scope((
-        Rule(dst="192.0.2.0/24"),  # another destination
-        Rule(src=pair.server.address),  # wrong direction at this hook
-        Rule(dst=pair.server.address, protocol="tcp"),  # wrong protocol
-    ))
+    others = Scope(
+        (
+            Rule(dst="192.0.2.0/24"),  # another destination
+            Rule(src=pair.server.address),  # wrong direction at this hook
+            Rule(dst=pair.server.address, protocol="tcp"),  # wrong protocol
+        )
+    )
     with attach_loss(pair.client, "egress", 1.0, scope=others, ledger=pair.ledger) as fault:
         assert _delivered(pair, 9203) == 200
         assert fault.counters().matched == 0

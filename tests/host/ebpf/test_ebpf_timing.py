@@ -19,7 +19,9 @@ PORT = 9100
 EDGE_NS = 1_000_000  # 1 ms of slack around the edges, for the clock reads themselves
 
 
-def _send_bracketed(pair: Pair, duration_s: float, pace_s: float = 0.002) -> tuple[list[tuple[int, int]], set[int]]:
+def _send_bracketed(
+    pair: Pair, duration_s: float, pace_s: float = 0.002
+) -> tuple[list[tuple[int, int]], set[int]]:
     receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
     sender = udp_sender(pair.client_ns)
     brackets = []

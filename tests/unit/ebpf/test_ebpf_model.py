@@ -24,8 +24,12 @@ from lueur_net.dataplane.ebpf.model import (
 from lueur_net.errors import BadInput
 
 PARAMS = {
-    "loss": maps.LossParams, "blackhole": maps.BlackholeParams, "police": maps.PoliceParams,
-    "httperror": maps.HttpErrorParams, "dns": maps.DnsParams, "reset": maps.ResetParams,
+    "loss": maps.LossParams,
+    "blackhole": maps.BlackholeParams,
+    "police": maps.PoliceParams,
+    "httperror": maps.HttpErrorParams,
+    "dns": maps.DnsParams,
+    "reset": maps.ResetParams,
 }
 
 
@@ -91,7 +95,9 @@ def test_plan_windows_become_monotonic() -> None:
     assert monotonic_windows(plan[1:], t0_ns=0, deadline_ns=None) == [Window(3_000_000_000, FOREVER_NS)]
     assert monotonic_windows([], t0_ns=0, deadline_ns=None) == []
     never = monotonic_windows([SimpleNamespace(start_s=5.0, end_s=None)], t0_ns=0, deadline_ns=1)
-    assert never == [Window(1, 2)]  # past the deadline before it starts: an always-closed window, not "always"
+    assert never == [
+        Window(1, 2)
+    ]  # past the deadline before it starts: an always-closed window, not "always"
 
 
 def test_default_police_burst_exceeds_a_gso_packet() -> None:
