@@ -31,6 +31,7 @@ CLONE_NEWNET = 0x40000000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MS_BIND = 4096
+PR_SET_PDEATHSIG = 1
 NETNS_RUN_DIR = Path("/run/netns")
 NETNS_ETC_DIR = Path("/etc/netns")
 
@@ -186,11 +187,18 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
     """
     path = netns_path(target)  # fail early, in the parent, with a clear message
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # child
         os.close(read_end)
         status = 0
         try:
+            # Die with the parent: an orphaned child would keep its namespace alive and go on sending traffic
+            # after a SIGKILLed run (and `clean` could not reclaim the namespace). Checked after the prctl
+            # in case the parent died before it.
+            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent:
+                os._exit(1)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             _bind_resolver_files(target)
             setns(path)
