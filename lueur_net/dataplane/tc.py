@@ -37,7 +37,7 @@ from lueur_net.dataplane.netlink import (
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 
 from lueur_net.dataplane.tc_encode import TC_H_ROOT, netem_values, qdisc_message, tbf_values
-from lueur_net.errors import EnvironmentProblem
+from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Entry, Ledger, remover
 from lueur_net.plan.model import HookConfig, HookPlan, NetemConfig, RateParams, Segment
@@ -348,8 +348,15 @@ def _with_socket(fields: dict[str, Any], ipr: Any, action: Any) -> None:
 
         if netns not in netns_module.listnetns():
             return  # the namespace is gone, and everything in it
-    with socket(netns) as own:
+    try:
+        opened = socket(netns)
+        own = opened.__enter__()
+    except BadInput:
+        return  # a /proc/PID/ns/net path whose process is gone: the namespace, and our objects, went with it
+    try:
         action(own)
+    finally:
+        opened.__exit__(None, None, None)
 
 
 @remover("tc_qdisc")
