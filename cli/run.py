@@ -25,6 +25,9 @@ Examples:
   # only the scenarios whose title contains "latency", results and every call kept
   sudo lueur-net run scenarios/ --only latency --result out/results.json --records out/calls.csv
 \b
+  # a pod's network namespace on a Kubernetes node (its eth0; the faults go on the pod's interface)
+  sudo lueur-net run scenario.yaml --attach container:3f2a9c1d
+\b
   # show the plan and the equivalent tc commands; change nothing (no root needed)
   lueur-net run scenario.yaml --dry-run
 """
@@ -104,6 +107,12 @@ def _banner(text: str) -> str:
 @click.option("--pool", metavar="CIDR", help="Address block for the lab's links [default: a free /16 in 10.0.0.0/8 "
               "or 172.16.0.0/12, checked against the host's routes].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the faults' random draws.")
+@click.option("--attach", metavar="TARGET", help="Run the calls in an existing namespace instead of a new lab: an "
+              "`ip netns` name, /proc/PID/ns/net, pid:PID or container:ID (a pod on a Kubernetes node).")
+@click.option("--iface", metavar="NAME", help="With --attach: the interface to fault [default: the namespace's "
+              "default-route interface].")
+@click.option("--allow-host-interface", is_flag=True, help="Allow faults on a host interface lueur-net did not "
+              "create (refused otherwise: your own connection could suffer).")
 @click.option("--report", "markdown", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
               help="Markdown report [default: report.md next to --result].")
 @click.option("--no-report", is_flag=True, help="Do not write the Markdown report.")
@@ -123,7 +132,8 @@ def _banner(text: str) -> str:
 def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: Path, records: Path | None,
         only: str | None, dry_run: bool, pool: str | None, seed: int, markdown: Path | None, no_report: bool,
         html: str | None, junit: str | None, analyze: bool, model: str | None, ollama_host: str | None,
-        source_dir: Path | None, role: str) -> None:
+        source_dir: Path | None, role: str, attach: str | None, iface: str | None,
+        allow_host_interface: bool) -> None:
     """Run scenario files (or folders of them) with real kernel faults and check their expectations and SLOs.
 
     Exit status: 0 every expectation and SLO held, 1 some failed, 2 bad input (nothing changed),
@@ -135,7 +145,8 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
         click.echo(runner.dry_run(paths, only))
         ctx.exit(EXIT_OK)
     options = runner.RunOptions(paths=paths, serve=serve, results_path=result, records_path=records, only=only,
-                                pool=pool, seed=seed)
+                                pool=pool, seed=seed, attach=attach, iface=iface,
+                                allow_host_interface=allow_host_interface)
     progress = TerminalProgress()
     began = time.monotonic()
     click.echo(_banner("Running Scenarios"))

@@ -11,7 +11,6 @@ The CLI (cli/run.py) only parses and prints: it hands a RunListener that receive
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -49,6 +48,9 @@ class RunOptions:
     only: str | None = None
     pool: str | None = None
     seed: int = 0
+    attach: str | None = None  # an existing namespace: ip netns name, /proc/PID/ns/net, pid:PID, container:ID
+    iface: str | None = None  # with attach: the interface (default: the namespace's default-route interface)
+    allow_host_interface: bool = False
 
 
 @dataclass
@@ -73,6 +75,8 @@ class _ItemContext:
     ledger: Any
     deadline_ns: int
     seed: int
+    attached: bool = False
+    allow_host_interface: bool = False
     applied: list[Any] = field(default_factory=list)
     plans: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -80,18 +84,28 @@ class _ItemContext:
 
     def apply(self, iteration: int, t0_ns: int) -> None:
         from lueur_net.dataplane.apply import apply_plan
-        from lueur_net.plan import plan_item
 
         self.revert()
-        item = self.scenario.items[self.item_index]
         for path in self.paths:
-            plan = plan_item(item, self.capabilities, iteration=iteration, peer_is_ours=path.peer_is_ours)
+            plan = self.checked_plan(path, iteration)
             self.plans.append({"path": _path_name(path), **plan.to_dict()})
             for fault in plan.faults:
                 self.backends[fault.id] = {"id": fault.id, "type": fault.type, "backend": fault.backend,
                                            "side": fault.side, "hook": fault.hook}
             self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=self.deadline_ns,
-                                           seed=self.seed + iteration))
+                                           seed=self.seed + iteration, allow_foreign=self.attached))
+
+    def checked_plan(self, path: Any, iteration: int) -> Any:
+        """The plan for `path`, after refusing any end the user may not fault (a host interface we did not make)."""
+        from lueur_net.dataplane.apply import endpoint_of
+        from lueur_net.lab import check_fault_target
+        from lueur_net.plan import plan_item
+
+        item = self.scenario.items[self.item_index]
+        plan = plan_item(item, self.capabilities, iteration=iteration, peer_is_ours=path.peer_is_ours)
+        for fault in plan.faults:
+            check_fault_target(endpoint_of(path, fault.side), allow_host_interface=self.allow_host_interface)
+        return plan
 
     def revert(self) -> None:
         while self.applied:
@@ -262,9 +276,11 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     require_root()
     capabilities = probe_capabilities()
     plan_everything(selected, capabilities)  # refuse before touching
+    if options.serve and options.attach:
+        raise BadInput("--serve and --attach exclude each other: --attach runs the calls in an existing namespace")
     serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ)) if options.serve else None
-    if serve is not None:
-        shlex.split(options.serve or "")  # a quoting error is bad input, before any change
+    needs_dns = any(fault.type == "dns" for entry in selected for item in entry.scenario.items
+                    for fault in item.context.faults)
 
     records_path = options.records_path
     if records_path is None and options.results_path is not None:
@@ -276,9 +292,25 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     scenario_docs: list[tuple[Scenario, str | None, list[dict[str, Any]]]] = []
     frames: list[pd.DataFrame] = []
     with terminate_on_signals(), Ledger.open("run") as ledger:
-        with Lab.create(_upstreams(selected), ledger, serve=serve, pool=options.pool) as lab:
+        if options.attach:
+            lab = Lab.attach(options.attach, _upstreams(selected), ledger, iface=options.iface,
+                             allow_host_interface=options.allow_host_interface)
+        else:
+            lab = Lab.create(_upstreams(selected), ledger, serve=serve, pool=options.pool, dns=needs_dns)
+        with lab:
             listener.note(f"lab {lab.run_id} ready in {lab.setup_seconds * 1000:.0f} ms"
-                          + (f"; server under test: {options.serve}" if options.serve else ""))
+                          + (f"; server under test: {options.serve}" if options.serve else "")
+                          + (f"; attached to {options.attach}" if options.attach else ""))
+            contexts = {
+                (index, item_index): _ItemContext(
+                    entry.scenario, item_index, _item_paths(lab, entry.scenario, item_index), capabilities, ledger,
+                    lab.deadline_ns, options.seed, attached=lab.attached,
+                    allow_host_interface=options.allow_host_interface)
+                for index, entry in enumerate(selected) for item_index in range(len(entry.scenario.items))
+            }
+            for context in contexts.values():  # refuse a forbidden target before the first fault is applied
+                for path in context.paths:
+                    context.checked_plan(path, 0)
             for index, entry in enumerate(selected):
                 scenario = entry.scenario
                 planned = sum(
@@ -290,8 +322,7 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
                 listener.scenario_started(index, len(selected), scenario.title, planned)
                 items = []
                 for item_index in range(len(scenario.items)):
-                    context = _ItemContext(scenario, item_index, _item_paths(lab, scenario, item_index),
-                                           capabilities, ledger, lab.deadline_ns, options.seed)
+                    context = contexts[(index, item_index)]
                     try:
                         document = _drive_item(lab, context, index, listener)
                     finally:

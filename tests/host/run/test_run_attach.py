@@ -1,0 +1,110 @@
+"""`lueur-net run --attach`: calls and faults in a namespace lueur-net did not create (a pod, a container)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+LUEUR_NET = [sys.executable, "-m", "lueur_net.cli.main"]
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def pod() -> Iterator[dict[str, str]]:
+    """Two namespaces made by the test: a 'pod' (client) and a 'service' with an HTTP server, joined by a veth."""
+    tag = f"{os.getpid() % 100000}"
+    pod_ns, service_ns = f"lueur-atp-{tag}", f"lueur-ats-{tag}"
+    ip("netns", "add", pod_ns)
+    ip("netns", "add", service_ns)
+    server = None
+    try:
+        ip("link", "add", f"lueurap{tag}", "netns", pod_ns, "type", "veth", "peer", "name", f"lueuras{tag}",
+           "netns", service_ns)
+        ip("-n", pod_ns, "addr", "add", "10.251.7.1/24", "dev", f"lueurap{tag}")
+        ip("-n", service_ns, "addr", "add", "10.251.7.2/24", "dev", f"lueuras{tag}")
+        for ns, dev in ((pod_ns, f"lueurap{tag}"), (service_ns, f"lueuras{tag}")):
+            ip("-n", ns, "link", "set", "lo", "up")
+            ip("-n", ns, "link", "set", dev, "up")
+        ip("-n", pod_ns, "route", "add", "default", "via", "10.251.7.2")
+        server = subprocess.Popen(["ip", "netns", "exec", service_ns, sys.executable, "-m", "http.server",
+                                   "--bind", "10.251.7.2", "8000", "--protocol", "HTTP/1.0"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            probe = subprocess.run(["ip", "netns", "exec", pod_ns, sys.executable, "-c",
+                                    "import socket; socket.create_connection(('10.251.7.2', 8000), 1)"],
+                                   capture_output=True)
+            if probe.returncode == 0:
+                break
+            time.sleep(0.1)
+        yield {"netns": pod_ns, "iface": f"lueurap{tag}"}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(5)
+        for ns in (pod_ns, service_ns):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+SCENARIO = """
+title: Pod latency
+items:
+  - call:
+      method: GET
+      url: http://10.251.7.2:8000/
+      timeout: 5000
+    context:
+      upstreams: [http://10.251.7.2:8000/]
+      faults:
+        - type: latency
+          mean: 300
+          side: client
+          direction: ingress
+    expect:
+      status: 200
+"""
+
+
+def test_run_attached_to_a_namespace_delays_its_calls(pod: dict[str, str], tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO)
+    done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--attach", pod["netns"], "--iface", pod["iface"],
+                           "--result", str(tmp_path / "results.json"), "--no-report"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"attached to {pod['netns']}" in done.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    item = results["scenarios"][0]["items"][0]
+    assert item["counters"]["f0"]["affected"] > 0
+    import pandas as pd
+
+    calls = pd.read_parquet(tmp_path / "results.calls.parquet")
+    assert calls.status.tolist() == [200]
+    assert calls.ttfb_ms.iloc[0] >= 250  # 300 ms on every response packet of a fresh connection
+    # Reverted: nothing of ours stays in the pod's namespace.
+    rules = subprocess.run(["ip", "netns", "exec", pod["netns"], "iptables-save"], capture_output=True, text=True)
+    assert "NFQUEUE" not in rules.stdout
+    qdiscs = subprocess.run(["tc", "-n", pod["netns"], "qdisc", "show", "dev", pod["iface"]], capture_output=True,
+                            text=True)
+    assert "tbf" not in qdiscs.stdout and "clsact" not in qdiscs.stdout
+
+
+def test_attach_and_serve_exclude_each_other(pod: dict[str, str], tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO)
+    done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--attach", pod["netns"], "--serve", "true",
+                           "--result", str(tmp_path / "results.json")], capture_output=True, text=True, timeout=60,
+                          cwd=REPO)
+    assert done.returncode == 2
+    assert "--serve and --attach exclude each other" in done.stderr
