@@ -1,0 +1,97 @@
+"""The dispatcher's contract with backends (fake backends, no kernel): what each gets, order, rollback, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Any
+
+import pytest
+
+from lueur_net.dataplane import apply as dispatch
+from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.errors import EnvironmentProblem
+from lueur_net.lab.topology import Endpoint, Path
+from lueur_net.ledger import Ledger
+from lueur_net.plan import plan_item
+from lueur_net.scenario import Item
+
+PATH = Path(client=Endpoint("lueur-c", "c0", 2, "10.0.0.2"), server=Endpoint(None, "s0", 7, "10.0.0.1"))
+HOST = Capabilities.host_like()
+
+
+class FakeHandle:
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+
+    def revert(self) -> None:
+        self.log.append(f"revert {self.name}")
+
+    def counters(self) -> dict[str, int]:
+        return {"packets": 3}
+
+
+class FakeBackend:
+    def __init__(self, name: str, log: list[str], fail_on: str | None = None) -> None:
+        self.name, self.log, self.fail_on = name, log, fail_on
+        self.calls: list[tuple[Any, Endpoint, Any]] = []
+
+    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> FakeHandle:
+        if fault.type == self.fail_on:
+            raise EnvironmentProblem(f"{fault.id} failed")
+        self.calls.append((fault, endpoint, context))
+        self.log.append(f"apply {fault.id}")
+        return FakeHandle(self.log, fault.id)
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], dict[str, FakeBackend]]:
+    log: list[str] = []
+    backends = {"ebpf": FakeBackend("ebpf", log, fail_on="dns"), "nfqueue": FakeBackend("nfqueue", log)}
+    monkeypatch.setattr(dispatch, "_loaded", dict(backends))
+    return log, backends
+
+
+def make_item(*faults: dict[str, Any]) -> Item:
+    return Item.model_validate({"call": {"method": "GET", "url": "http://x/"}, "context": {"faults": list(faults)}})
+
+
+def test_each_fault_goes_to_its_backend_with_endpoint_and_context(fakes: Any, tmp_path: FsPath) -> None:
+    log, backends = fakes
+    plan = plan_item(make_item({"type": "latency", "mean": 20, "side": "client", "direction": "egress"},
+                               {"type": "httperror", "status_code": 503, "side": "client", "direction": "ingress"}),
+                     HOST)
+    with Ledger.open("t", run_dir=tmp_path) as ledger:
+        applied = dispatch.apply_plan(plan, PATH, ledger, t0_ns=123, deadline_ns=456)
+        assert applied.counters() == {"f0": {"packets": 3}, "f1": {"packets": 3}}
+        applied.revert()
+        applied.revert()  # idempotent
+    (latency, endpoint, context), = backends["nfqueue"].calls
+    assert endpoint == PATH.server  # nfqueue: the receiving end of requests
+    assert (context.t0_ns, context.deadline_ns, context.path) == (123, 456, PATH)
+    assert backends["ebpf"].calls[0][1] == PATH.client
+    assert log == ["apply f0", "apply f1", "revert f1", "revert f0"]
+
+
+def test_a_failure_reverts_what_was_applied(fakes: Any, tmp_path: FsPath) -> None:
+    log, _ = fakes
+    plan = plan_item(make_item({"type": "httperror"}, {"type": "dns"}), HOST)
+    with Ledger.open("t", run_dir=tmp_path) as ledger, pytest.raises(EnvironmentProblem, match="f1 failed"):
+        dispatch.apply_plan(plan, PATH, ledger)
+    assert log == ["apply f0", "revert f0"]
+
+
+def test_refuses_foreign_interfaces_and_a_plan_for_another_topology(fakes: Any, tmp_path: FsPath) -> None:
+    foreign = Path(client=PATH.client, server=Endpoint(None, "eth0", 3, "10.0.0.1", owned=False))
+    with Ledger.open("t", run_dir=tmp_path) as ledger:
+        plan = plan_item(make_item({"type": "httperror", "side": "server"}), HOST)
+        with pytest.raises(EnvironmentProblem, match="not created by lueur-net"):
+            dispatch.apply_plan(plan, foreign, ledger)
+        tc_plan = plan_item(make_item({"type": "bandwidth", "rate": 1, "side": "client", "direction": "ingress"}),
+                            HOST)
+        with pytest.raises(EnvironmentProblem, match="peer is not ours"):
+            dispatch.apply_plan(tc_plan, foreign, ledger, allow_foreign=True)
+
+
+def test_unknown_backend_is_an_environment_problem() -> None:
+    with pytest.raises(EnvironmentProblem):
+        dispatch.backend("nonexistent")
