@@ -131,14 +131,29 @@ def tbf_args(rate: RateParams) -> str:
     return f"tbf rate {rate.wire_rate_bytes_per_s * 8}bit burst {rate.burst_bytes} limit {rate.limit_bytes}"
 
 
-def config_commands(dev: str, config: HookConfig, first: bool) -> list[str]:
-    """Commands that put `config` on `dev` (replace is idempotent: it creates or changes)."""
-    if config.empty:
-        return [f"tc qdisc del dev {dev} root"] if not first else []
+PASS_THROUGH_TBF_ARGS = "tbf rate 100Gbit burst 1048576 limit 16777216"
+
+
+def config_commands(dev: str, config: HookConfig, kinds: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """Commands that take `dev` from the qdiscs `kinds` to `config`, as the tc backend does; and the new kinds.
+
+    `replace` creates or changes in place. Between windows the qdiscs stay as pass-through (deleting them would
+    drop the packets they hold); dropping the TBF child from netem rebuilds the root.
+    """
     netem = config.netem
     if netem is None and config.jitter:
         netem = NetemConfig()
-    commands = []
+    want: tuple[str, ...] = (("netem",) if netem else ()) + (("tbf",) if config.tbf else ())
+    commands: list[str] = []
+    if not want:
+        if "netem" in kinds:
+            commands.append(f"tc qdisc replace dev {dev} root handle 4c4e: netem limit 10000  # pass-through")
+        if "tbf" in kinds:
+            where = "parent 4c4e:1 handle 4c4f:" if "netem" in kinds else "root handle 4c4e:"
+            commands.append(f"tc qdisc replace dev {dev} {where} {PASS_THROUGH_TBF_ARGS}  # pass-through")
+        return commands, kinds
+    if kinds == ("netem", "tbf") and want == ("netem",):
+        commands.append(f"tc qdisc del dev {dev} root")
     if netem is not None:
         commands.append(f"tc qdisc replace dev {dev} root handle 4c4e: {netem_args(netem)}")
         if config.tbf is not None:
@@ -150,7 +165,7 @@ def config_commands(dev: str, config: HookConfig, first: bool) -> list[str]:
             f"# then every {1 / jitter.frequency_hz:g}s: tc qdisc change dev {dev} root handle 4c4e: netem ... "
             f"delay <base + uniform 0..{fmt_time(jitter.amplitude_ns)}>"
         )
-    return commands
+    return commands, want
 
 
 def hook_commands(hook: HookPlan) -> list[str]:
@@ -166,12 +181,14 @@ def hook_commands(hook: HookPlan) -> list[str]:
             f"action mirred egress redirect dev {ifb}",
         ]
         dev = ifb
-    for position, segment in enumerate(hook.segments):
+    kinds: tuple[str, ...] = ()
+    for segment in hook.segments:
         end = "end" if segment.end_s is None else fmt_seconds(segment.end_s)
         active = " ".join(segment.fault_ids) or "none"
         lines.append(f"# {fmt_seconds(segment.start_s)}-{end}: {active}")
-        lines += config_commands(dev, segment.config, first=position == 0)
-    ending = [] if hook.segments[-1].config.empty else [f"tc qdisc del dev {dev} root"]
+        commands, kinds = config_commands(dev, segment.config, kinds)
+        lines += commands
+    ending = [f"tc qdisc del dev {dev} root"] if kinds else []
     if hook.hook == "ingress":
         ending += [f"ip link del {dev}", f"tc qdisc del dev {DEVICE[hook.side]} clsact"]
     if ending:

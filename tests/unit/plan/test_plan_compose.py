@@ -141,3 +141,16 @@ def test_pareto_shape_other_than_three() -> None:
     config = only_config({"type": "latency", "distribution": "pareto", "shape": 2.5, "scale": 10})
     assert config.netem.delay.pareto_shape == 2.5
     assert math.isclose(config.netem.delay.delay_ns, 10_000_000 * 2.5 / 1.5, rel_tol=1e-6)
+
+
+def test_render_follows_what_the_backend_does_between_windows() -> None:
+    plan = plan_item(make_item({"type": "latency", "mean": 40},
+                               {"type": "bandwidth", "rate": 256, "unit": "KBps", "period": "start:1s,duration:1s"},
+                               {"type": "packetloss", "rate": 0.1, "period": "start:3s,duration:1s"}), STOCK)
+    text = render_plan(plan)
+    # netem+tbf -> netem: the root is rebuilt; an empty segment would keep pass-through qdiscs
+    assert "tc qdisc del dev <client-if> root\n  tc qdisc replace dev <client-if> root handle 4c4e: netem" in text
+    only_window = plan_item(make_item({"type": "bandwidth", "rate": 1, "unit": "MBps",
+                                       "period": "start:1s,duration:1s"}), STOCK)
+    text = render_plan(only_window)
+    assert "tbf rate 100Gbit" in text and text.rstrip().endswith("tc qdisc del dev <client-if> root")
