@@ -24,7 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lueur_net.dataplane.nfqueue.rule import CHAIN, RULE_KIND, TABLE, add_rule, queue_candidates, rule_args
+from lueur_net.dataplane.nfqueue.rule import (
+    CHAIN,
+    RULE_KIND,
+    TABLE,
+    add_rule,
+    mark_bit_for,
+    queue_candidates,
+    rule_args,
+)
 from lueur_net.dataplane.nfqueue.spec import DelaySpec, Match, Window
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.ledger import Entry, Ledger, process_start_time
@@ -132,12 +140,13 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
     """
     match = match or Match()
     windows = tuple(windows)
+    mark_bit = mark_bit_for(netns)
     config = {"spec": spec.to_dict(), "windows": [window.__dict__ for window in windows],
-              "candidates": queue_candidates(netns), "max_len": max_len}
+              "candidates": queue_candidates(netns), "max_len": max_len, "mark_bit": mark_bit}
     process, control, process_entry, reply = _start_holder(netns, config, ledger)
     queue = int(reply["queue"])
     delay = NfqueueDelay(netns, ifname, queue, spec, match, windows, ledger, process, control, process_entry)
-    args = rule_args(ifname, match.iptables_args(), queue, f"lueur-{ledger.run_id}-q{queue}")
+    args = rule_args(ifname, match.iptables_args(), queue, f"lueur-{ledger.run_id}-q{queue}", mark_bit)
     fields = {"netns": netns, "table": TABLE, "chain": CHAIN, "args": args}
     delay._rule_fields = fields
     delay._rule_entry = ledger.record(RULE_KIND, **fields)

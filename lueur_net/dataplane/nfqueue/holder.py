@@ -6,7 +6,8 @@ line from the control socket, binds the first free queue number among the candid
 {"ready": true, "queue": n}, and then runs one loop on epoll:
 - the queue's netlink socket: each packet gets a due time (spec.DuePlanner) and goes on a heap, or is accepted at
   once (outside the windows, or zero delay);
-- a timerfd armed (absolute, CLOCK_MONOTONIC) at the earliest due time: due packets are accepted in order;
+- a timerfd armed (absolute, CLOCK_MONOTONIC) at the earliest due time: due packets are released in order
+  (Holder.release: mark bit + repeat, so further nfqueue rules on the same interface still see them);
 - the control socket: {"cmd": "counters"} answers the counters; {"cmd": "stop"} or EOF (the owner died) accepts
   every held packet (fail-open: nothing is lost), answers the final counters and exits.
 SIGTERM and SIGINT also end it cleanly (`lueur-net clean` sends SIGTERM). Single-threaded by design: verdicts,
@@ -98,16 +99,27 @@ class Counters:
 @dataclass
 class Holder:
     planner: DuePlanner
+    mark_bit: int = 0  # see release(): 0 = plain accept
     counters: Counters = field(default_factory=Counters)
     heap: list[tuple[int, int, Any]] = field(default_factory=list)
     _seq: int = 0
+
+    def release(self, packet: Any) -> None:
+        """Let a packet go. With a mark bit: set it and repeat the hook, so the packet walks the chain again and
+        meets the NEXT nfqueue rule on this interface (our rule skips packets carrying its bit). A plain accept
+        would end the chain, and a second delay on the same path would never see the packet."""
+        if self.mark_bit:
+            packet.set_mark(packet.get_mark() | self.mark_bit)
+            packet.repeat()
+        else:
+            packet.accept()
 
     def on_packet(self, packet: Any) -> None:
         now = time.monotonic_ns()
         self.counters.packets += 1
         due = self.planner.due_ns(now)
         if due is None or due <= now:
-            packet.accept()
+            self.release(packet)
             self.counters.passed += 1
             return
         self._seq += 1
@@ -120,7 +132,7 @@ class Holder:
         now = time.monotonic_ns()
         while self.heap and self.heap[0][0] <= now:
             due, _, packet = heapq.heappop(self.heap)
-            packet.accept()
+            self.release(packet)
             late_us = (now - due) // 1000
             self.counters.late_sum_us += late_us
             self.counters.max_late_us = max(self.counters.max_late_us, late_us)
@@ -130,7 +142,7 @@ class Holder:
 
     def release_all(self) -> None:
         while self.heap:
-            heapq.heappop(self.heap)[2].accept()
+            self.release(heapq.heappop(self.heap)[2])
         self.counters.held = 0
 
     @property
@@ -167,7 +179,7 @@ def serve(control: socket.socket) -> int:
     config = json.loads(reader.readline())
     spec = DelaySpec(**config["spec"])
     windows = tuple(Window(**window) for window in config.get("windows", []))
-    holder = Holder(DuePlanner(spec, windows))
+    holder = Holder(DuePlanner(spec, windows), mark_bit=int(config.get("mark_bit", 0)))
     queue = NetfilterQueue()
     try:
         number = bind_first_free(queue, holder.on_packet, list(config["candidates"]), int(config["max_len"]))

@@ -47,18 +47,44 @@ def iptables(netns: str | None, *args: str, check: bool = True) -> subprocess.Co
     return result
 
 
-def rule_args(ifname: str, match_args: list[str], queue: int, comment: str) -> list[str]:
-    return ["-i", ifname, *match_args, "-m", "comment", "--comment", comment,
-            "-j", "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"]
+# Bits of the packet mark our rules may own, one per rule in a namespace (see `mark_bit_for`).
+MARK_BITS = tuple(1 << bit for bit in range(16, 31))
+
+
+def rule_args(ifname: str, match_args: list[str], queue: int, comment: str, mark_bit: int) -> list[str]:
+    return ["-i", ifname, *match_args, "-m", "mark", "!", "--mark", f"{mark_bit:#x}/{mark_bit:#x}",
+            "-m", "comment", "--comment", comment, "-j", "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"]
+
+
+def mark_bit_for(netns: str | None) -> int:
+    """A mark bit no lueur rule in the namespace uses yet.
+
+    Why marks: a queue verdict ACCEPT ends the packet's walk through the chain, so a second delay rule on the
+    same interface (two latency faults, latency + jitter) would never see it. The holder instead sets its rule's
+    bit and answers REPEAT: the packet walks the chain again, skips every rule whose bit it carries, and meets
+    the next one. Bits 16-30 of the mark are used; lab namespaces have no other mark users.
+    """
+    save = _iptables_save(netns)
+    used = {int(value, 16) for line in save.splitlines() if "lueur-" in line
+            for value in re.findall(r"--mark (0x[0-9a-f]+)/", line)}
+    free = [bit for bit in MARK_BITS if bit not in used]
+    if not free:
+        raise EnvironmentProblem(f"more than {len(MARK_BITS)} nfqueue delays on one namespace "
+                                 f"({netns or 'host'}): no packet-mark bit left")
+    return random.choice(free)
+
+
+def _iptables_save(netns: str | None) -> str:
+    path = namespace_path(netns)
+    prefix = ["nsenter", f"--net={path}"] if path else []
+    return subprocess.run([*prefix, "iptables-save"], capture_output=True, text=True, timeout=60).stdout
 
 
 def queues_in_use(netns: str | None) -> set[int]:
     """Queue numbers named by any NFQUEUE rule in the namespace (ours from other runs, or anyone's)."""
-    path = namespace_path(netns)
-    prefix = ["nsenter", f"--net={path}"] if path else []
-    result = subprocess.run([*prefix, "iptables-save"], capture_output=True, text=True, timeout=60)
-    used = {int(number) for number in re.findall(r"--queue-num (\d+)", result.stdout)}
-    for low, high in re.findall(r"--queue-balance (\d+):(\d+)", result.stdout):
+    save = _iptables_save(netns)
+    used = {int(number) for number in re.findall(r"--queue-num (\d+)", save)}
+    for low, high in re.findall(r"--queue-balance (\d+):(\d+)", save):
         used.update(range(int(low), int(high) + 1))
     return used
 

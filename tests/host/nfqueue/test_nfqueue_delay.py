@@ -124,3 +124,17 @@ def test_nfqueue_redraw_steps_for_jitter_faults(veth_lab: VethLab, echo_server: 
     # An extra delay uniform in [0, 80] ms redrawn every 250 ms: ~10 steps, so a wide spread of levels.
     assert min(samples) >= 0 and percentile(samples, 0.9) <= 95, sorted(samples)
     assert percentile(samples, 0.9) - percentile(samples, 0.1) >= 15, sorted(samples)
+
+
+def test_nfqueue_two_delays_on_one_path_add_up(veth_lab: VethLab, echo_server: EchoServer, tmp_path) -> None:
+    match = Match(protocol="tcp", destination_port=echo_server.address[1])
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        with start_delay(veth_lab.server_ns, veth_lab.server_if, DelaySpec(mean_ns=50 * MS), ledger,
+                         match=match) as first, \
+                start_delay(veth_lab.server_ns, veth_lab.server_if, DelaySpec(mean_ns=30 * MS), ledger,
+                            match=match) as second:
+            stacked = round_trips_ms(veth_lab.client_ns, echo_server.address, 20)
+            counts = first.counters()["affected"], second.counters()["affected"]
+    # A queue verdict ACCEPT would end the chain at the first rule; mark + REPEAT walks the packet to the second.
+    assert 80 <= percentile(stacked, 0.5) <= 95, sorted(stacked)
+    assert min(counts) >= 20, counts
