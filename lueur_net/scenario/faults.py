@@ -153,10 +153,14 @@ class PoliceFault(FaultBase, _RateMixin):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def burst_bytes(self) -> int:
-        """`burst`, or by default 10 ms worth of the rate but at least one full-size frame (1514 bytes)."""
+        """`burst`, or by default 10 ms worth of the rate but at least 256 KiB.
+
+        A smaller bucket collapses TCP: with segmentation offload one "packet" is up to 64 KiB, and a bucket
+        that cannot hold a few of them drops whole bursts (measured: 64 KiB at 512 KiB/s gives 30 KiB/s).
+        """
         if self.burst is not None:
             return self.burst
-        return max(1514, int(self.bytes_per_second / 100))
+        return max(256 * 1024, int(self.bytes_per_second / 100))
 
 
 class PacketLossFault(FaultBase):
@@ -225,9 +229,16 @@ class PacketLossFault(FaultBase):
 
 
 class BlackholeFault(FaultBase):
-    """Drop every packet (on the chosen side and direction, during its periods)."""
+    """Drop every packet (on the chosen side and direction, during its periods).
+
+    `only` narrows it: `new` drops only connection attempts (SYNs: connects time out, open connections go on),
+    `established` only packets after the handshake (connects succeed, then silence).
+    """
 
     type: Literal["blackhole"]
+    only: Literal["all", "new", "established"] = Field(
+        default="all", description="all packets (default), only new connections, or only established ones."
+    )
 
 
 class HttpErrorFault(FaultBase):

@@ -124,7 +124,6 @@ class EbpfBackend:
                 )
             return attach_loss(endpoint, hook, params.probability, **common)
         if kind == "blackhole":
-            # The scenario's blackhole has no options today; an `only` (all|new|established) is honoured.
             only = values.get("only") or getattr(fault.source, "only", None) or "all"
             return attach_blackhole(endpoint, hook, only=only, **common)
         if kind == "police":

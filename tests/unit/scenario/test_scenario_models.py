@@ -155,7 +155,7 @@ def test_extension_faults(scenarios) -> None:
     assert (dropped.kind, dropped.probability) == ("timeout", 1.0)
     assert reset.directions == ("ingress", "egress")
     assert isinstance(police, PoliceFault) and police.bytes_per_second == 1024**2
-    assert police.burst_bytes == 1024**2 // 100
+    assert police.burst_bytes == 256 * 1024  # 10 ms of 1 MiB/s is less than the 256 KiB floor
     assert small_police.burst_bytes == 64000
     assert duplicate.probability == pytest.approx(0.01) and corrupt.correlation == 0.5
     assert reorder.gap == 5
