@@ -191,3 +191,16 @@ def test_all_distributions_and_loss_models_accepted(veth_pair: Any, ledger: Any)
     for word in ("duplicate", "corrupt", "reorder", "gap 3", "loss"):
         assert word in text, text
     assert ledger.pending == 0
+
+
+def test_netem_on_ingress_through_ifb(veth_pair: Any, ledger: Any, measure: Any) -> None:
+    plan = plan_item(item({"type": "latency", "mean": 120, "side": "client", "direction": "ingress"}), STOCK,
+                     peer_is_ours=False)
+    with apply_plan(plan, veth_pair.path, ledger):
+        links = subprocess.run(["ip", "-n", veth_pair.client_ns, "-o", "link"], capture_output=True, text=True,
+                               check=True).stdout
+        measured = delays(measure.one_way(veth_pair, 40, 0.02, responses=True))
+    assert "lueurifb" in links
+    assert abs(statistics.median(measured) - 120) <= TOLERANCE_MS
+    assert "netem" not in qdisc_text(veth_pair, veth_pair.server_ns, veth_pair.path.server.ifname)
+    assert ledger.pending == 0
