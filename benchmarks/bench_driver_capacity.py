@@ -148,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--rates", default="250,500,1000,1500,2000,2500,3000,4000")
+    parser.add_argument("--rates", default="500,1000,2000,3000,4000,5000")
     parser.add_argument("--workers", type=int, default=0, help="driver worker processes (0: automatic)")
     parser.add_argument("--tries", type=int, default=2, help="runs per rate; the best is kept (noise only adds lag)")
     parser.add_argument("--paced-rate", type=float, default=500.0, help="rate for the latency comparison")
