@@ -46,6 +46,12 @@ TBF_BURST_SECONDS = 0.004
 MAX_JITTER_HZ = 200.0
 
 
+# Faults that rewrite answers (an HTTP status line, a DNS rcode) act only where responses flow: the response hook
+# of the scenario's side (client: ingress, server: egress), whatever `direction` says.
+RESPONSE_ONLY = ("httperror", "dns")
+RESPONSE_HOOK: dict[str, Hook] = {"client": "ingress", "server": "egress"}
+
+
 def traffic_of(side: str, hook: str) -> Traffic:
     """Which packets a (side, hook) sees."""
     return "requests" if (side, hook) in (("client", "egress"), ("server", "ingress")) else "responses"
@@ -97,8 +103,12 @@ def plan_item(
         backend = choose_backend(fault.type, capabilities)
         params = fault_params(fault, backend, mtu=mtu)
         hooks = fault.directions
+        if fault.type in RESPONSE_ONLY:
+            hooks = hooks[:1]  # one rewrite of each answer, whatever direction was written
         for direction in hooks:
             side, hook = place(backend, fault.side, direction, peer_is_ours=peer_is_ours)
+            if fault.type in RESPONSE_ONLY:
+                side, hook = fault.side, RESPONSE_HOOK[fault.side]
             planned.append(
                 PlannedFault(
                     id=f"f{index}" if len(hooks) == 1 else f"f{index}.{direction}",
@@ -107,7 +117,7 @@ def plan_item(
                     hook=hook,
                     requested_side=fault.side,
                     requested_direction=direction,
-                    traffic=traffic_of(fault.side, direction),
+                    traffic=traffic_of(side, hook),
                     backend=backend,  # type: ignore[arg-type]
                     params=params,
                     windows=windows,

@@ -209,8 +209,9 @@ def other_backend_lines(plan: FaultPlan) -> list[str]:
     for fault in plan.other_faults:
         dev = DEVICE[fault.side]
         if fault.backend == "nfqueue":
-            lines.append(f"# {fault.id}: iptables -A INPUT/FORWARD -i {dev} -j NFQUEUE --queue-bypass + a userspace "
-                         f"holder delaying packets ({describe_params(fault)})")
+            lines.append(f"# {fault.id}: iptables -t mangle -I PREROUTING -i {dev} -s <peer> -m mark ! --mark B/B "
+                         f"-j NFQUEUE --queue-num N --queue-bypass + a userspace holder delaying packets "
+                         f"({describe_params(fault)})")
         else:
             lines.append(f"# {fault.id}: eBPF program on {dev} {fault.hook} (tcx; no tc equivalent): "
                          f"{fault.type} {describe_params(fault)}")

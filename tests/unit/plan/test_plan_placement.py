@@ -83,7 +83,7 @@ def test_every_type_side_direction(fault_type: str, side: str, direction: str, c
     expected_backend = (STOCK_BACKEND if capabilities is STOCK else HOST_BACKEND)[fault_type]
     assert fault.backend == expected_backend
     assert isinstance(fault.params, PARAM_TYPES[fault_type])
-    traffic = TRAFFIC[(side, direction)]
+    traffic = "responses" if fault_type in ("httperror", "dns") else TRAFFIC[(side, direction)]
     assert fault.traffic == traffic
     assert (fault.requested_side, fault.requested_direction) == (side, direction)
     if fault.backend in ("netem", "tbf"):  # on the sending end's egress (the peer is ours)
@@ -91,6 +91,9 @@ def test_every_type_side_direction(fault_type: str, side: str, direction: str, c
         assert [hook.key for hook in plan.hooks] == [f"{fault.side}/{fault.hook}"]
     elif fault.backend == "nfqueue":  # on the receiving end's ingress
         assert (fault.side, fault.hook) == (("server" if traffic == "requests" else "client"), "ingress")
+        assert plan.hooks == ()
+    elif fault_type in ("httperror", "dns"):  # rewrites answers: the response hook of the side asked for
+        assert (fault.side, fault.hook) == (side, "ingress" if side == "client" else "egress")
         assert plan.hooks == ()
     else:
         assert (fault.side, fault.hook) == (side, direction)
@@ -214,3 +217,10 @@ def test_render_names_real_interfaces_when_the_path_is_known() -> None:
     path = Path(client=Endpoint("lueur-c", "veth-c", 2, "10.0.0.2"), server=Endpoint(None, "veth-s", 9, "10.0.0.1"))
     text = render_plan(plan, path)
     assert "<client-if> = veth-c in namespace lueur-c" in text and "<server-if> = veth-s in the host namespace" in text
+
+
+def test_an_answer_rewrite_is_planned_once_on_the_response_hook_even_for_both_directions() -> None:
+    item = make_item({"type": "httperror", "status_code": 503, "direction": "both"})
+    plan = plan_item(item, STOCK)
+    (fault,) = plan.faults  # not one per direction: each answer is rewritten once
+    assert (fault.id, fault.side, fault.hook, fault.traffic) == ("f0", "server", "egress", "responses")
