@@ -1,0 +1,67 @@
+"""RunRecorder: items added as they finish, files written, the analysis loader reads them back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from lueur_net.driver.build import item_spec
+from lueur_net.driver.drive import ItemRun
+from lueur_net.records.call import CallRecord
+from lueur_net.records.frame import read_records
+from lueur_net.records.recorder import RunRecorder
+from lueur_net.scenario.models import Scenario
+
+TWO = """
+title: One call
+items:
+  - call: {method: GET, url: "http://localhost:9090/"}
+    expect: {status: 200}
+---
+title: A load
+items:
+  - call: {method: GET, url: "http://localhost:9090/"}
+    context:
+      strategy: {mode: load, duration: 2s, clients: 2, rps: 2}
+"""
+
+
+def calls(scenario_index: int, count: int, status: int = 200) -> list[CallRecord]:
+    return [
+        CallRecord("t", scenario_index, 0, 0, "fault", k % 2, k, "GET", "http://localhost:9090/", k * 0.25, k * 0.25,
+                   latency_ms=2.0, total_ms=2.0, status=status)
+        for k in range(count)
+    ]
+
+
+def test_recorder_writes_both_files_and_they_load(tmp_path: Path) -> None:
+    scenarios = [Scenario.model_validate(doc) for doc in yaml.safe_load_all(TWO)]
+    recorder = RunRecorder()
+    first = recorder.add(0, scenarios[0], "s.yaml", 0, item_spec(scenarios[0], 0), ItemRun(calls(0, 1, 500), 1.0))
+    assert first["tests_failed"] == 1
+    first["backends"] = ["ebpf"]
+    recorder.add(1, scenarios[1], "s.yaml", 0, item_spec(scenarios[1], 0, scenario_index=1), ItemRun(calls(1, 8), 2.0))
+    recorder.top["backends"] = ["ebpf"]
+    results, records = tmp_path / "out" / "results.json", tmp_path / "calls.csv"
+    results.parent.mkdir()
+    document = recorder.write(results, records)
+    assert (document["summary"]["tests_run"], document["summary"]["tests_failed"]) == (2, 1)
+    loaded = json.loads(results.read_text())
+    assert loaded["records"] == {"path": "../calls.csv", "rows": 9}
+    assert loaded["backends"] == ["ebpf"] and loaded["scenarios"][0]["items"][0]["backends"] == ["ebpf"]
+    assert len(read_records(records)) == 9
+
+    from lueur_net.analysis.loading import load_run
+
+    run = load_run(results)
+    assert len(run.records) == 9 and [s.passed for s in run.scenarios] == [False, True]
+
+
+def test_an_item_that_could_not_be_driven_is_a_failed_test() -> None:
+    scenario = Scenario.model_validate(yaml.safe_load(TWO.split("---")[0]))
+    recorder = RunRecorder()
+    document = recorder.add(0, scenario, None, 0, item_spec(scenario, 0), None)
+    assert document["tests_failed"] == 1 and not document["passed"]
+    assert recorder.document()["summary"]["tests_failed"] == 1
