@@ -196,6 +196,9 @@ def item_verdict(frame: pd.DataFrame, rules: ItemRules) -> ItemVerdict:
         if len(subset):
             verdict.slo_windows.extend(slo_check(subset, rule, window=name) for rule in rules.slos)
     breached = [f"SLO '{check.title}' breached: {check.detail}" for check in verdict.slos if not check.passed]
+    if frame.empty:  # the driver made no call at all: one failed test, never a silent pass
+        verdict.tests.append(TestOutcome(index=0, label="no call made", passed=False, reasons=("no call made",)))
+        return verdict
     if rules.strategy == "load":
         reasons = [f"expectation '{check.title}': {check.detail}" for check in verdict.expectations if not check.passed]
         reasons += breached
@@ -219,8 +222,6 @@ def item_verdict(frame: pd.DataFrame, rules: ItemRules) -> ItemVerdict:
                 reasons=tuple(reasons),
             )
         )
-    if not rows:  # the driver made no call at all: one failed test, never a silent pass
-        verdict.tests.append(TestOutcome(index=0, label="no call made", passed=False, reasons=("no call made",)))
     return verdict
 
 

@@ -104,3 +104,8 @@ def test_slos_per_window_and_outside_any_fault() -> None:
 def test_no_calls_is_a_failed_test_not_a_silent_pass() -> None:
     verdict = item_verdict(frame_of([]), ItemRules("single", status=200))
     assert not verdict.passed and len(verdict.tests) == 1
+
+
+def test_a_load_without_calls_fails_too() -> None:
+    verdict = item_verdict(frame_of([]), ItemRules("load"))
+    assert not verdict.passed and verdict.tests[0].label == "no call made"
