@@ -111,3 +111,10 @@ def test_drive_in_netns_wires_progress_and_iterations(namespace: str, server_in:
     assert [r.status for r in run.records] == [200, 200, 200]
     assert iterations == [(0, "baseline"), (0, "fault"), (1, "fault")]
     assert sum(e.get("done", 0) for e in events) == 3 and events[-1]["event"] == "end"
+
+
+def test_dns_failure_inside_a_namespace_without_routes(namespace: str) -> None:
+    """No route out of the namespace, so the lookup fails locally (no packet leaves) and is classed `dns`."""
+    spec = ItemSpec("netns", 0, 0, CallSpec("GET", "http://lueur-no-such-name.invalid/", timeout_s=5.0))
+    [record] = run_in_netns(namespace, drive_item, spec)
+    assert record.error_class == "dns", record.error
