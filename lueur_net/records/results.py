@@ -224,3 +224,38 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return None
     return value
+
+
+def attach_data_plane(
+    document: dict[str, Any],
+    *,
+    counters: dict[str, dict[str, int]] | None = None,
+    backends: list[dict[str, Any]] | None = None,
+    plan: Any = None,
+) -> dict[str, Any]:
+    """Fill an item document's data plane placeholders (the run's part).
+
+    `counters` and `backends` are keyed/identified by the planner's fault ids (`f0`, `f0.ingress`, `f0.egress`);
+    each window `f<i>` gets the sum of the counters of every id of that fault, and the backend(s) that ran it, so
+    readers can match them by window name. The item keeps the per-id values under `counters` and `backends`.
+    """
+    counters = counters or {}
+    backends = backends or []
+    if plan is not None:
+        document["plan"] = plan
+    document["counters"] = counters
+    document["backends"] = backends
+    for window in document.get("windows", []):
+        name = window["name"]
+        ids = [fault_id for fault_id in counters if fault_id == name or fault_id.startswith(name + ".")]
+        summed: dict[str, int] = {}
+        for fault_id in ids:
+            for key, value in counters[fault_id].items():
+                summed[key] = summed.get(key, 0) + int(value)
+        window["counters"] = summed
+        used = sorted(
+            {str(b.get("backend")) for b in backends
+             if b.get("backend") and (b.get("id") == name or str(b.get("id", "")).startswith(name + "."))}
+        )
+        window["backend"] = ",".join(used) if used else None
+    return document

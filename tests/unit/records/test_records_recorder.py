@@ -65,3 +65,21 @@ def test_an_item_that_could_not_be_driven_is_a_failed_test() -> None:
     document = recorder.add(0, scenario, None, 0, item_spec(scenario, 0), None)
     assert document["tests_failed"] == 1 and not document["passed"]
     assert recorder.document()["summary"]["tests_failed"] == 1
+
+
+def test_data_plane_counters_land_on_their_windows() -> None:
+    from lueur_net.records.results import attach_data_plane
+
+    document = {"windows": [{"name": "f0", "counters": {}, "backend": None},
+                            {"name": "f1", "counters": {}, "backend": None}]}
+    attach_data_plane(
+        document,
+        counters={"f0.ingress": {"packets": 3, "dropped": 1}, "f0.egress": {"packets": 2}, "f10": {"packets": 9}},
+        backends=[{"id": "f0.ingress", "backend": "ebpf"}, {"id": "f0.egress", "backend": "netem"},
+                  {"id": "f1", "backend": "tbf"}],
+        plan=[{"path": "a<->b"}],
+    )
+    assert document["windows"][0]["counters"] == {"packets": 5, "dropped": 1}
+    assert document["windows"][0]["backend"] == "ebpf,netem"
+    assert document["windows"][1] == {"name": "f1", "counters": {}, "backend": "tbf"}
+    assert document["plan"] == [{"path": "a<->b"}] and "f10" in document["counters"]
