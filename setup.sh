@@ -19,7 +19,7 @@ APT_PACKAGES=(
     python3 python3-venv python3-dev      # the venv
     procps psmisc                         # ps/pkill/fuser used by tests and `clean` checks
     qemu-system-x86 linux-image-amd64 busybox-static   # the stock-kernel VM tier (netem, fq as modules)
-    wrk                                   # driver benchmarks baseline
+    wrk hey                               # driver benchmarks baselines
     chromium fonts-dejavu-core            # the HTML report test: headless screenshot of the inline-SVG plots
 )
 missing=()

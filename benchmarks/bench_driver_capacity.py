@@ -2,8 +2,9 @@
 
 1. Capacity: total rates stepped up (open-loop load, fixed clients); a rate is *held* when the send lag p99 is at
    most 5 ms and no call failed. Prints calls, achieved send rate, send lag p50/p99, latency p50/p99, workers.
-2. wrk on the same server: its closed-loop maximum (-t2 -c10), and its latency at a paced rate (a Lua `delay()`
-   per connection) beside the driver's latency at the same rate.
+2. wrk and hey on the same server: their closed-loop maxima (10 connections), and their latency at a paced rate
+   (wrk: a Lua `delay()` per connection; hey: -q per worker) beside the driver's latency at the same rate.
+   Neither wrk's nor hey's pacing is open loop: both count latency from their actual send.
 The fast server is a uvloop keep-alive responder (TCP_NODELAY) in its own process on 127.0.0.1 (a thread per
 connection would make the server the bottleneck when connections burst); the 20 ms server is the host tests'
 threaded one.
@@ -126,6 +127,18 @@ def run_wrk(
     return result
 
 
+def run_hey(url: str, duration: float, connections: int, rate: float | None) -> dict[str, float]:
+    """hey (Go): -q paces each of its `connections` workers (rate / connections per second each)."""
+    command = ["hey", "-z", f"{max(1, round(duration))}s", "-c", str(connections)]
+    if rate is not None:
+        command += ["-q", f"{rate / connections:g}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, timeout=60).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    for percent, seconds in re.findall(r"^\s+(50|75|90|99)% in ([\d.]+) secs", output, re.MULTILINE):
+        result[f"lat_p{percent}"] = float(seconds) * 1000.0
+    return result
+
+
 def compare_latency(
     url: str, rate: float, duration: float, workers: int, server: str, service_ms: float = 0.0
 ) -> None:
@@ -133,14 +146,17 @@ def compare_latency(
     ours = run_driver(url, rate, duration, 10, workers)
     print(f"\n== latency at {rate:.0f} rps, {server} (wrk paced with delay(); driver open loop, 10 clients) ==")
     print(f"{'':22} {'rps':>7} {'p50':>7} {'p75':>7} {'p90':>7} {'p99':>7}  (ms)")
-    rows = (
-        ("wrk", paced, paced["rps"], "lat"),
+    rows: tuple[tuple[str, dict[str, float], float, str], ...] = (("wrk", paced, paced["rps"], "lat"),)
+    if shutil.which("hey"):
+        hey = run_hey(url, duration, 10, rate)
+        rows += (("hey (0.1 ms steps)", hey, hey["rps"], "lat"),)
+    rows += (
         ("driver from send", ours, ours["sent_rps"], "total"),
         ("driver from intended", ours, ours["sent_rps"], "lat"),
     )
     for name, got, rps, key in rows:
         print(f"{name:22} {rps:7.0f} " + " ".join(f"{got.get(f'{key}_p{q}', float('nan')):7.2f}" for q in (50, 75, 90, 99)))
-    print("wrk counts from its actual send; 'driver from send' is total_ms, 'from intended' is latency_ms (open loop, "
+    print("wrk and hey count from their actual send; 'driver from send' is total_ms, 'from intended' is latency_ms (open loop, "
           "includes the driver's own send lag)")
 
 
@@ -185,12 +201,17 @@ def main() -> None:
               f"(load average now {open('/proc/loadavg').read().split()[0]})")
 
         if shutil.which("wrk") is None:
-            print("\nwrk: not installed (setup.sh installs the Debian package); comparison skipped")
+            print("\nwrk: not installed (setup.sh installs the Debian packages wrk and hey); comparison skipped")
             return
-        print("\n== wrk on the same server ==")
+        print("\n== wrk and hey on the same server ==")
         top = run_wrk(url, args.duration, 2, 10, None)
         print(f"wrk -t2 -c10 (closed loop, as fast as it can): {top['rps']:.0f} rps, "
               f"latency p50 {top.get('lat_p50', float('nan')):.2f} ms, p99 {top.get('lat_p99', float('nan')):.2f} ms")
+        if shutil.which("hey"):
+            fastest = run_hey(url, args.duration, 10, None)
+            print(f"hey -c10 (closed loop, as fast as it can): {fastest['rps']:.0f} rps, "
+                  f"latency p50 {fastest.get('lat_p50', float('nan')):.2f} ms, "
+                  f"p99 {fastest.get('lat_p99', float('nan')):.2f} ms")
         compare_latency(url, args.paced_rate, args.duration, args.workers, "fast server")
         slow_ports: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
         slow = multiprocessing.Process(
