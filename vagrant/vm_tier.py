@@ -202,6 +202,8 @@ def qemu_command(qemu: Path, kernel: Path, initramfs: Path, results: Path, memor
         "-device", "virtio-9p-pci,fsdev=lueurroot,mount_tag=lueurroot",
         "-fsdev", f"local,id=lueurout,path={results},security_model=none",
         "-device", "virtio-9p-pci,fsdev=lueurout,mount_tag=lueurout",
+        "-fsdev", f"local,id=lueurrepo,path={REPO},security_model=none,readonly=on,multidevs=remap",
+        "-device", "virtio-9p-pci,fsdev=lueurrepo,mount_tag=lueurrepo",
     ]
 
 
