@@ -120,7 +120,9 @@ def expectation_checks(frame: pd.DataFrame, rules: ItemRules) -> list[Check]:
     total = len(frame)
     if rules.status is not None:
         statuses = pd.to_numeric(frame["status"], errors="coerce")
-        missed = int((statuses != rules.status).sum()) if total else 0
+        # A call with no status (timeout, reset) missed the expectation: NA != 200 is NA, which sum() skips.
+        wrong = ~(statuses == rules.status).fillna(False).astype(bool)
+        missed = int(wrong.sum()) if total else 0
         checks.append(
             Check(
                 kind=KIND_EXPECT,
@@ -132,7 +134,7 @@ def expectation_checks(frame: pd.DataFrame, rules: ItemRules) -> list[Check]:
                 unit="%",
                 failed_calls=missed,
                 total_calls=total,
-                detail=_missed_detail(frame, statuses != rules.status, "had another status or none"),
+                detail=_missed_detail(frame, wrong, "had another status or none"),
             )
         )
     if rules.response_time_under_ms is not None:

@@ -109,3 +109,11 @@ def test_no_calls_is_a_failed_test_not_a_silent_pass() -> None:
 def test_a_load_without_calls_fails_too() -> None:
     verdict = item_verdict(frame_of([]), ItemRules("load"))
     assert not verdict.passed and verdict.tests[0].label == "no call made"
+
+
+def test_a_call_without_any_status_misses_the_status_expectation() -> None:
+    frame = frame_of([5.0, 500.0, 5.0], status=[200, None, 200], error_class=[None, "timeout", None])
+    verdict = item_verdict(frame, ItemRules("load", status=200))
+    (check,) = verdict.expectations
+    assert (check.failed_calls, check.total_calls, check.passed) == (1, 3, False)
+    assert not verdict.passed
