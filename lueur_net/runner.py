@@ -232,7 +232,7 @@ def _drive_item(lab: Any, context: _ItemContext, scenario_index: int, listener: 
     from lueur_net.driver.hooks import HookServer
     from lueur_net.lab import run_in_netns
     from lueur_net.records.frame import records_frame
-    from lueur_net.records.results import item_document
+    from lueur_net.records.results import attach_data_plane, item_document
 
     scenario, item_index = context.scenario, context.item_index
     mode = getattr(scenario.items[item_index].context.strategy, "mode", None)
@@ -250,9 +250,8 @@ def _drive_item(lab: Any, context: _ItemContext, scenario_index: int, listener: 
     context.revert()
     frame = records_frame(run.records)
     document = item_document(scenario, item_index, spec, run, frame)
-    document["plan"] = context.plans
-    document["backends"] = list(context.backends.values())
-    document["counters"] = context.counters
+    attach_data_plane(document, counters=context.counters, backends=list(context.backends.values()),
+                      plan=context.plans)
     document["_frame"] = frame
     return document
 
@@ -261,6 +260,7 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
     import pandas as pd
 
+    from lueur_net.analysis.redact import Redactor
     from lueur_net.analysis.verdicts import planned_tests
     from lueur_net.dataplane.capabilities import probe_capabilities
     from lueur_net.lab import Lab, ServeSpec, terminate_on_signals
@@ -334,13 +334,20 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     finished = datetime.now(timezone.utc)
 
     records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    redactor = Redactor()
+    if len(records):  # first, so that secrets found in URLs are also scrubbed from the document's free text
+        records["url"] = records["url"].map(redactor.url)
+        records["error"] = records["error"].map(lambda text: redactor.text(text) if isinstance(text, str) else text)
+    relative_records = (os.path.relpath(records_path, options.results_path.parent)
+                        if records_path is not None and options.results_path is not None else records_path)
     document = results_document(scenario_docs, started_at=started, finished_at=finished,
-                                records_path=str(records_path) if records_path else None,
+                                records_path=str(relative_records) if relative_records else None,
                                 records_rows=len(records), host=host_facts())
     document["capabilities"] = capabilities.to_dict()
     document["backends"] = sorted({(b["type"], b["backend"]) for s in scenario_docs for i in s[2]
                                    for b in i["backends"]})
     document["backends"] = [{"type": t, "backend": b} for t, b in document["backends"]]
+    document = redactor.value(document)  # results.json is kept and shared: no secret in it
     if records_path is not None:
         write_records(records, records_path)
     if options.results_path is not None:

@@ -108,3 +108,26 @@ def test_attach_and_serve_exclude_each_other(pod: dict[str, str], tmp_path: Path
                           cwd=REPO)
     assert done.returncode == 2
     assert "--serve and --attach exclude each other" in done.stderr
+
+
+def test_no_secret_reaches_the_files_a_run_writes(pod: dict[str, str], tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO.replace("url: http://10.251.7.2:8000/",
+                                         "url: http://10.251.7.2:8000/?name=a&secret_password=hunter2secret")
+                        .replace("mean: 300", "mean: 1"))
+    done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--attach", pod["netns"], "--iface", pod["iface"],
+                           "--result", str(tmp_path / "out" / "results.json"), "--html", "--junit"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = sorted((tmp_path / "out").iterdir())
+    assert {path.name for path in written} >= {"results.json", "results.calls.parquet", "report.md", "report.html",
+                                               "junit.xml"}
+    for path in written:
+        assert b"hunter2secret" not in path.read_bytes(), path.name
+    assert "hunter2secret" not in done.stdout + done.stderr
+    import pandas as pd
+
+    calls = pd.read_parquet(tmp_path / "out" / "results.calls.parquet")  # compressed: check decoded values too
+    assert calls.url.tolist() == ["http://10.251.7.2:8000/?name=a&secret_password=[redacted]"]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["records"]["path"] == "results.calls.parquet"  # relative to results.json
