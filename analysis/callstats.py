@@ -17,7 +17,7 @@ import pandas as pd
 from lueur_net.analysis.stats import NO_FAULT, PERCENTILES, failed_mask, percentile, window_mask
 
 __all__ = ["PERCENTILES", "CallStats", "call_stats", "check_failed_mask", "errors_by_class", "failed_mask",
-           "in_window_mask", "quantile", "under_fault_mask", "windows_of"]
+           "in_window_mask", "phase_stats", "quantile", "under_fault_mask", "windows_of"]
 
 
 def quantile(values: pd.Series | list[float], q: float) -> float | None:
@@ -64,6 +64,21 @@ def call_stats(calls: pd.DataFrame) -> CallStats:
         max_ms=float(answered.max()) if not answered.empty else None,
         mean_ms=float(answered.mean()) if not answered.empty else None,
     )
+
+
+def phase_stats(calls: pd.DataFrame, window_names: list[str]) -> list[tuple[str, CallStats]]:
+    """The rows of a per-item stats table: all calls, baseline (when some calls had no fault), under fault,
+    and each fault window on its own when there are several (a fault with several periods counts once)."""
+    rows = [("all calls", call_stats(calls))]
+    if window_names and not calls.empty:
+        fault = under_fault_mask(calls)
+        if (~fault).any():
+            rows.append(("baseline", call_stats(calls[~fault])))
+        rows.append(("under fault", call_stats(calls[fault])))
+        names = list(dict.fromkeys(window_names))
+        if len(names) > 1:
+            rows += [(f"in {name}", call_stats(calls[in_window_mask(calls, name)])) for name in names]
+    return rows
 
 
 def errors_by_class(calls: pd.DataFrame) -> dict[str, int]:

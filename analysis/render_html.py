@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from lueur_net.analysis.callstats import PERCENTILES, CallStats, call_stats, errors_by_class, failed_mask
-from lueur_net.analysis.callstats import in_window_mask, under_fault_mask
+from lueur_net.analysis.callstats import PERCENTILES, CallStats, errors_by_class, failed_mask, phase_stats
+from lueur_net.analysis.callstats import under_fault_mask
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import Item, Run
 from lueur_net.analysis.overview import (
@@ -148,15 +148,7 @@ def _item(item: Item, redactor: Redactor, multiple: bool) -> str:
                  f"{_badge(item.passed)}</p>")
     parts.append(_plots(item, redactor))
     calls = item.calls
-    rows = [_stats_cells("all calls", call_stats(calls))]
-    if item.windows and not calls.empty:
-        fault = under_fault_mask(calls)
-        if (~fault).any():
-            rows.append(_stats_cells("baseline", call_stats(calls[~fault])))
-        rows.append(_stats_cells("under fault", call_stats(calls[fault])))
-        names = list(dict.fromkeys(w.name for w in item.windows))  # a fault with several periods: once
-        if len(names) > 1:
-            rows += [_stats_cells(f"in {name}", call_stats(calls[in_window_mask(calls, name)])) for name in names]
+    rows = [_stats_cells(label, stats) for label, stats in phase_stats(calls, [w.name for w in item.windows])]
     parts.append("<h3>Calls and latency percentiles</h3>")
     parts.append(_table(redactor, ["Phase", "Calls", "Errors"] + [f"p{p}" for p in PERCENTILES] + ["Max"], rows,
                         numeric=range(1, 9)))

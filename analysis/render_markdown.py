@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from lueur_net.analysis.callstats import PERCENTILES, CallStats, call_stats, errors_by_class, in_window_mask
-from lueur_net.analysis.callstats import under_fault_mask
+from lueur_net.analysis.callstats import PERCENTILES, CallStats, errors_by_class, phase_stats
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import Check, Item, Run, Scenario, Window
 from lueur_net.analysis.overview import (
@@ -151,17 +150,7 @@ def _stats_row(label: str, stats: CallStats) -> list[object]:
 
 
 def phase_table(item: Item) -> str:
-    calls = item.calls
-    rows = [_stats_row("all calls", call_stats(calls))]
-    if item.windows and not calls.empty:
-        fault = under_fault_mask(calls)
-        if (~fault).any():
-            rows.append(_stats_row("baseline (no fault active)", call_stats(calls[~fault])))
-        rows.append(_stats_row("under fault", call_stats(calls[fault])))
-        names = list(dict.fromkeys(window.name for window in item.windows))  # a fault with several periods: once
-        if len(names) > 1:
-            for name in names:
-                rows.append(_stats_row(f"in {name}", call_stats(calls[in_window_mask(calls, name)])))
+    rows = [_stats_row(label, stats) for label, stats in phase_stats(item.calls, [w.name for w in item.windows])]
     return table(["Phase", "Calls", "Errors"] + [f"p{p}" for p in PERCENTILES] + ["Max"], rows)
 
 
