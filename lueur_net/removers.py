@@ -19,44 +19,65 @@ from lueur_net.ledger import process_is, remover
 def remove_process(fields: dict[str, Any]) -> None:
     """fields: pid, start_time (from ledger.process_start_time), optional pgid to signal a whole group.
 
-    SIGTERM, then SIGKILL after 3 s; with a group, the whole group, including members that outlive its leader.
+    SIGTERM, then SIGKILL after 3 s; with a group, the whole group, and the 3 s grace covers every member, not
+    only the leader (a shell leader dies at once while the server it started is still cleaning up).
     """
     pid = int(fields["pid"])
     start_time = fields.get("start_time")
     group = int(fields["pgid"]) if fields.get("pgid") else None
-    if process_is(pid, start_time):
-        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
-            try:
-                if group:
-                    os.killpg(group, sig)
-                else:
-                    os.kill(pid, sig)
-            except ProcessLookupError:
-                break
-            if _wait_gone(pid, start_time, wait):
-                break
-    elif not group:
-        return
     if group:
         # The group id stays reserved while any member lives (the kernel does not reuse it), so this reaches
         # only processes the run started, e.g. children of a shell that already exited.
+        if not process_is(pid, start_time) and not group_alive(group):
+            return
+        try:
+            os.killpg(group, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            _wait_gone(pid, start_time, 0)  # reaps the leader if it is our child
+            if not group_alive(group):
+                return
+            time.sleep(0.02)
         try:
             os.killpg(group, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        return
+    if process_is(pid, start_time):
+        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+            if _wait_gone(pid, start_time, wait):
+                break
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of group `pgid` exists (a zombie leader not yet reaped counts)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _wait_gone(pid: int, start_time: int | None, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         try:  # reap it if it is our child, so it does not linger as a zombie
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
         if not process_is(pid, start_time) or _is_zombie(pid):
             return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.02)
-    return False
 
 
 def _is_zombie(pid: int) -> bool:
