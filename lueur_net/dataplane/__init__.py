@@ -6,7 +6,6 @@ Public API:
     AppliedPlan.revert(); AppliedPlan.counters() -> {fault id: {counter: value}}
     ApplyContext, Backend, Handle, BACKENDS, register_backend     the backend contract
     Capabilities, probe_capabilities()                             what this kernel can do (`lueur-net doctor`)
-    signals_raise()                                                SIGTERM/SIGHUP -> KeyboardInterrupt, for reverts
 
 Backends: tc (netem, TBF, IFB; lueur_net.dataplane.tc), ebpf (lueur_net.dataplane.ebpf), nfqueue
 (lueur_net.dataplane.nfqueue). pyroute2 is imported only when a plan with tc faults is applied or probed.
@@ -22,7 +21,6 @@ from lueur_net.dataplane.apply import (
     Handle,
     apply_plan,
     register_backend,
-    signals_raise,
 )
 from lueur_net.dataplane.capabilities import Capabilities, probe_capabilities
 
@@ -36,5 +34,4 @@ __all__ = [
     "apply_plan",
     "probe_capabilities",
     "register_backend",
-    "signals_raise",
 ]

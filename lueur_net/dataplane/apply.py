@@ -12,10 +12,8 @@ see docs/dataplane.md). Backends are looked up by name in BACKENDS and imported 
 from __future__ import annotations
 
 import importlib
-import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -162,18 +160,3 @@ def apply_plan(plan: FaultPlan, path: Path, ledger: Ledger, *, t0_ns: int | None
         applied.revert()
         raise
     return applied
-
-
-@contextmanager
-def signals_raise() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread while inside, so `finally: revert()` runs."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -1,4 +1,4 @@
-"""A run holding tc faults reverts them on SIGTERM (signals_raise + AppliedPlan), leaving an empty ledger."""
+"""A run holding tc faults reverts them on SIGTERM (terminate_on_signals + AppliedPlan), leaving an empty ledger."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 HOLDER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path as FsPath
-    from lueur_net.dataplane import apply_plan, signals_raise
+    from lueur_net.dataplane import apply_plan
+    from lueur_net.lab import terminate_on_signals
     from lueur_net.dataplane.capabilities import Capabilities
     from lueur_net.lab.topology import Endpoint, Path
     from lueur_net.ledger import Ledger
@@ -27,7 +28,7 @@ HOLDER = textwrap.dedent("""
         {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "egress",
          "period": "start:1s,duration:1s"}]}})
     plan = plan_item(item, Capabilities.host_like(), peer_is_ours=False)
-    with Ledger.open("signal-test", run_dir=run_dir) as ledger, signals_raise():
+    with Ledger.open("signal-test", run_dir=run_dir) as ledger, terminate_on_signals():
         applied = apply_plan(plan, path, ledger)
         try:
             print("applied", flush=True)
