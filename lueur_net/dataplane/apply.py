@@ -15,7 +15,7 @@ import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Endpoint, Path
