@@ -25,15 +25,17 @@ def test_nfqueue_delay_adds_configured_latency(veth_lab: VethLab, echo_server: E
                             match=Match(protocol="tcp", destination_port=echo_server.address[1]))
         try:
             assert f"--queue-num {delay.queue}" in iptables_save(veth_lab.server_ns)
-            delayed = round_trips_ms(veth_lab.client_ns, echo_server.address, 30)
+            delayed = round_trips_ms(veth_lab.client_ns, echo_server.address, 60)
             counters = delay.counters()
         finally:
             delay.revert()
         assert ledger.pending == 0
     after = round_trips_ms(veth_lab.client_ns, echo_server.address, 20)
-    # Requests arrive at the server through the queue: +100 ms per round trip. Generous upper bound: 2 busy
-    # cores; the precise numbers are in benchmarks/bench_nfqueue_delay.py.
-    assert 100 <= percentile(delayed, 0.5) <= 115, sorted(delayed)
+    # Requests arrive at the server through the queue: +100 ms per round trip. The median is within 2 ms of
+    # that over the path's own round trip (the holder is ~0.1 ms accurate at p50; the tail is what a busy machine
+    # moves, and it is not asserted here: see benchmarks/bench_nfqueue_delay.py).
+    added = percentile(delayed, 0.5) - percentile(baseline, 0.5)
+    assert 98 <= added <= 102, (added, sorted(delayed))
     assert percentile(baseline, 0.5) < 20 and percentile(after, 0.5) < 20, (baseline, after)
     assert counters["affected"] >= 30 and counters["held"] <= counters["affected"]
     assert "NFQUEUE" not in iptables_save(veth_lab.server_ns)
