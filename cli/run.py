@@ -34,55 +34,52 @@ Examples:
 
 
 class TerminalProgress:
-    """lueur's progress lines: `⠏ 6/6 Stair-step latency growth ▮▮▮▮▮▮`, redrawn in place on a terminal."""
+    """lueur's progress lines: `⠏ 6/6 Stair-step latency growth ▮▮▮▮▮▮`, redrawn in place on a terminal.
+
+    Counting (one test per single/repeat call, one per load item) is lueur_net.driver.progress.ScenarioTally's;
+    this class only draws. Events arrive from the run's progress reader thread, hence the lock.
+    """
 
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty()
         self.lock = threading.Lock()
-        self.title = ""
-        self.planned = 0
-        self.done = 0
-        self.failed = 0
+        self.tally: Any = None
         self.tick = 0
         self.began = 0.0
 
-    def _line(self, final: bool = False) -> str:
-        spinner = "✔" if final and self.failed == 0 else "✘" if final else SPINNER[self.tick % len(SPINNER)]
-        shown = min(self.done, self.planned) if self.planned else self.done
-        bar = "▮" * max(1, shown if self.planned <= 40 else round(40 * shown / self.planned))
-        failed = f"  ({self.failed} failed)" if self.failed else ""
-        return f"{spinner} {shown}/{self.planned} {self.title} {bar}{failed}"
-
     def _draw(self) -> None:
-        if self.live:
-            self.stream.write("\r\033[K" + self._line())
+        if self.live and self.tally is not None:
+            self.tick += 1
+            self.stream.write(f"\r\033[K{SPINNER[self.tick % len(SPINNER)]} {self.tally.line()}")
             self.stream.flush()
 
-    def scenario_started(self, index: int, total: int, title: str, planned_tests: int) -> None:
+    def scenario_started(self, index: int, total: int, title: str, specs: list[Any]) -> None:
+        from lueur_net.driver.progress import ScenarioTally
+
         with self.lock:
-            self.title, self.planned, self.done, self.failed = title, planned_tests, 0, 0
+            self.tally = ScenarioTally(title, specs)
             self.began = time.monotonic()
             self._draw()
 
-    def calls_progress(self, done: int, failed: int) -> None:
+    def progress(self, event: dict[str, Any]) -> None:
         with self.lock:
-            self.tick += 1
-            # For single/repeat items a call is a test; a load item is one test whatever its call count.
-            self.done = done if self.planned > 1 else min(done, 1) if done else 0
-            self.failed = failed if self.planned > 1 else 0
-            self._draw()
+            if self.tally is not None:
+                self.tally.update(event)
+                self._draw()
 
     def scenario_finished(self, index: int, document: dict[str, Any]) -> None:
         with self.lock:
             items = document["items"]
-            self.done = sum(item["tests_run"] for item in items)
-            self.planned = max(self.planned, self.done)
-            self.failed = sum(item["tests_failed"] for item in items)
-            elapsed = time.monotonic() - self.began
-            line = self._line(final=True) + f"  {elapsed:.1f}s"
+            run = sum(item["tests_run"] for item in items)
+            failed = sum(item["tests_failed"] for item in items)
+            mark = "✘" if failed else "✔"
+            outcome = f"  ({failed} failed)" if failed else ""
+            line = (f"{mark} {run}/{run} {document['title']} {'▮' * run}{outcome}"
+                    f"  {time.monotonic() - self.began:.1f}s")
             self.stream.write(("\r\033[K" if self.live else "") + line + "\n")
             self.stream.flush()
+            self.tally = None
 
     def note(self, text: str) -> None:
         with self.lock:

@@ -28,11 +28,13 @@ START_MARGIN_S = 0.4
 
 
 class RunListener(Protocol):
-    """What the run tells its display. Every method is called from the run's main thread."""
+    """What the run tells its display."""
 
-    def scenario_started(self, index: int, total: int, title: str, planned_tests: int) -> None: ...
+    def scenario_started(self, index: int, total: int, title: str, specs: list[Any]) -> None:
+        """`specs`: the scenario's ItemSpecs (what each item will do: strategy, planned calls)."""
 
-    def calls_progress(self, done: int, failed: int) -> None: ...
+    def progress(self, event: dict[str, Any]) -> None:
+        """A driver progress event (lueur_net.driver.progress); called from a reader thread."""
 
     def scenario_finished(self, index: int, document: dict[str, Any]) -> None: ...
 
@@ -207,16 +209,8 @@ def _progress_pipe(listener: RunListener) -> Iterator[int]:
     """A pipe the driver's child writes progress to; the events reach the listener from a reader thread."""
     from lueur_net.driver.progress import ProgressReader
 
-    totals = {"done": 0, "failed": 0}
-
-    def on_event(event: dict[str, Any]) -> None:
-        if event.get("event") == "calls":
-            totals["done"] += int(event.get("done", 0))
-            totals["failed"] += int(event.get("failed", 0))
-            listener.calls_progress(totals["done"], totals["failed"])
-
     read_end, write_end = os.pipe()
-    reader = ProgressReader(read_end, on_event)
+    reader = ProgressReader(read_end, listener.progress)
     reader.__enter__()
     try:
         yield write_end
@@ -261,7 +255,7 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     import pandas as pd
 
     from lueur_net.analysis.redact import Redactor
-    from lueur_net.analysis.verdicts import planned_tests
+    from lueur_net.driver.build import item_spec
     from lueur_net.dataplane.capabilities import probe_capabilities
     from lueur_net.lab import Lab, ServeSpec, terminate_on_signals
     from lueur_net.lab.lab import require_root
@@ -313,13 +307,9 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
                     context.checked_plan(path, 0)
             for index, entry in enumerate(selected):
                 scenario = entry.scenario
-                planned = sum(
-                    planned_tests(getattr(item.context.strategy, "mode", None) or "single",
-                                  getattr(item.context.strategy, "count", 1),
-                                  getattr(item.context.strategy, "add_baseline_call", False))
-                    for item in scenario.items
-                )
-                listener.scenario_started(index, len(selected), scenario.title, planned)
+                listener.scenario_started(index, len(selected), scenario.title,
+                                          [item_spec(scenario, i, scenario_index=index)
+                                           for i in range(len(scenario.items))])
                 items = []
                 for item_index in range(len(scenario.items)):
                     context = contexts[(index, item_index)]
