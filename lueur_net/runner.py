@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -204,64 +202,38 @@ def _item_paths(lab: Any, scenario: Scenario, item_index: int) -> list[Any]:
     return list(unique)
 
 
-@contextmanager
-def _progress_pipe(listener: RunListener) -> Iterator[int]:
-    """A pipe the driver's child writes progress to; the events reach the listener from a reader thread."""
-    from lueur_net.driver.progress import ProgressReader
-
-    read_end, write_end = os.pipe()
-    reader = ProgressReader(read_end, listener.progress)
-    reader.__enter__()
-    try:
-        yield write_end
-    finally:
-        os.close(write_end)
-        reader.stop()
-        os.close(read_end)
-
-
-def _drive_item(lab: Any, context: _ItemContext, scenario_index: int, listener: RunListener) -> dict[str, Any]:
-    from lueur_net.driver import drive
+def _drive_item(lab: Any, context: _ItemContext, recorder: Any, scenario_index: int, source: str | None,
+                listener: RunListener) -> dict[str, Any]:
+    """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert."""
+    from lueur_net.driver import drive_in_netns
     from lueur_net.driver.build import item_spec
-    from lueur_net.driver.hooks import HookServer
-    from lueur_net.lab import run_in_netns
-    from lueur_net.records.frame import records_frame
-    from lueur_net.records.results import attach_data_plane, item_document
+    from lueur_net.records.results import attach_data_plane
 
     scenario, item_index = context.scenario, context.item_index
-    mode = getattr(scenario.items[item_index].context.strategy, "mode", None)
-    with _progress_pipe(listener) as progress_fd:
-        if mode == "repeat":
-            with HookServer(context.on_iteration) as hooks:
-                spec = item_spec(scenario, item_index, scenario_index=scenario_index, hook=hooks.hook,
-                                 progress_fd=progress_fd)
-                run = run_in_netns(lab.client_netns, drive, spec)
-        else:
-            t0 = time.monotonic() + START_MARGIN_S
-            context.apply(0, int(t0 * 1e9))
-            spec = item_spec(scenario, item_index, scenario_index=scenario_index, t0=t0, progress_fd=progress_fd)
-            run = run_in_netns(lab.client_netns, drive, spec)
+    if getattr(scenario.items[item_index].context.strategy, "mode", None) == "repeat":
+        spec = item_spec(scenario, item_index, scenario_index=scenario_index)
+        run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress,
+                             on_iteration=context.on_iteration)
+    else:
+        t0 = time.monotonic() + START_MARGIN_S
+        context.apply(0, int(t0 * 1e9))
+        spec = item_spec(scenario, item_index, scenario_index=scenario_index, t0=t0)
+        run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress)
     context.revert()
-    frame = records_frame(run.records)
-    document = item_document(scenario, item_index, spec, run, frame)
+    document = recorder.add(scenario_index, scenario, source, item_index, spec, run)
     attach_data_plane(document, counters=context.counters, backends=list(context.backends.values()),
                       plan=context.plans)
-    document["_frame"] = frame
     return document
 
 
 def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
-    import pandas as pd
-
-    from lueur_net.analysis.redact import Redactor
     from lueur_net.driver.build import item_spec
     from lueur_net.dataplane.capabilities import probe_capabilities
     from lueur_net.lab import Lab, ServeSpec, terminate_on_signals
     from lueur_net.lab.lab import require_root
     from lueur_net.ledger import Ledger
-    from lueur_net.records.frame import write_records
-    from lueur_net.records.results import host_facts, results_document, write_results
+    from lueur_net.records.recorder import RunRecorder
 
     selected = select(load(options.paths), options.only)
     for entry in selected:
@@ -282,9 +254,8 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     for output in (options.results_path, records_path):
         _check_writable(output)
 
-    started = datetime.now(timezone.utc)
-    scenario_docs: list[tuple[Scenario, str | None, list[dict[str, Any]]]] = []
-    frames: list[pd.DataFrame] = []
+    recorder = RunRecorder()
+    backends: set[tuple[str, str]] = set()
     with terminate_on_signals(), Ledger.open("run") as ledger:
         if options.attach:
             lab = Lab.attach(options.attach, _upstreams(selected), ledger, iface=options.iface,
@@ -314,32 +285,13 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
                 for item_index in range(len(scenario.items)):
                     context = contexts[(index, item_index)]
                     try:
-                        document = _drive_item(lab, context, index, listener)
+                        items.append(_drive_item(lab, context, recorder, index, entry.source, listener))
                     finally:
                         context.revert()
-                    frames.append(document.pop("_frame"))
-                    items.append(document)
-                scenario_docs.append((scenario, entry.source, items))
+                    backends.update((b["type"], b["backend"]) for b in items[-1]["backends"])
                 listener.scenario_finished(index, {"title": scenario.title, "items": items})
-    finished = datetime.now(timezone.utc)
 
-    records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    redactor = Redactor()
-    if len(records):  # first, so that secrets found in URLs are also scrubbed from the document's free text
-        records["url"] = records["url"].map(redactor.url)
-        records["error"] = records["error"].map(lambda text: redactor.text(text) if isinstance(text, str) else text)
-    relative_records = (os.path.relpath(records_path, options.results_path.parent)
-                        if records_path is not None and options.results_path is not None else records_path)
-    document = results_document(scenario_docs, started_at=started, finished_at=finished,
-                                records_path=str(relative_records) if relative_records else None,
-                                records_rows=len(records), host=host_facts())
-    document["capabilities"] = capabilities.to_dict()
-    document["backends"] = sorted({(b["type"], b["backend"]) for s in scenario_docs for i in s[2]
-                                   for b in i["backends"]})
-    document["backends"] = [{"type": t, "backend": b} for t, b in document["backends"]]
-    document = redactor.value(document)  # results.json is kept and shared: no secret in it
-    if records_path is not None:
-        write_records(records, records_path)
-    if options.results_path is not None:
-        write_results(document, options.results_path)
+    recorder.top = {"capabilities": capabilities.to_dict(),
+                    "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
+    document = recorder.write(options.results_path, records_path)
     return RunOutcome(document, options.results_path, records_path)

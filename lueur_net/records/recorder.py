@@ -83,18 +83,29 @@ class RunRecorder:
         return document
 
     def write(self, results_path: Path | None, records_path: Path | None) -> dict[str, Any]:
-        """Write the calls file and results.json (naming the calls file relative to results.json when it can)."""
+        """Write the calls file and results.json (naming the calls file relative to results.json when it can).
+
+        Both are kept and shared, so both are redacted (lueur_net.analysis.redact): secret query parameters in
+        URLs, secret-looking values in error texts and fields. Returns the (redacted) document.
+        """
+        from lueur_net.analysis.redact import Redactor
+
         self.finished_at = datetime.now(timezone.utc)
+        redactor = Redactor()
+        # The calls first: secrets found in their URLs are then also scrubbed from the document's free text.
+        frame = self.frame()
+        frame["url"] = frame["url"].map(lambda url: redactor.url(url) if isinstance(url, str) else url)
+        frame["error"] = frame["error"].map(lambda text: redactor.text(text) if isinstance(text, str) else text)
         named: str | None = None
         if records_path is not None:
-            write_records(self.frame(), records_path)
+            write_records(frame, records_path)
             named = str(records_path)
             if results_path is not None:
                 try:
                     named = os.path.relpath(records_path.resolve(), results_path.resolve().parent)
                 except ValueError:
                     named = str(records_path.resolve())
-        document = self.document(named)
+        document = redactor.value(self.document(named))
         if results_path is not None:
             write_results(document, results_path)
         return document
