@@ -153,6 +153,9 @@ def build_initramfs(release: str, busybox: Path, cache_dir: Path) -> Path:
     temporary = path.with_suffix(f".tmp{os.getpid()}")
     temporary.write_bytes(out.getvalue())
     temporary.rename(path)
+    for stale in cache_dir.glob(f"lueur-vm-initramfs-{release}-*.cpio"):  # images of an older vm-init or module set
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return path
 
 
