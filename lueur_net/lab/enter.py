@@ -20,7 +20,8 @@ import signal
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,6 +65,28 @@ def setns(path: Path, nstype: int = CLONE_NEWNET) -> None:
             raise EnvironmentProblem(f"setns({path}) failed: {os.strerror(errno)}")
     finally:
         os.close(fd)
+
+
+@contextmanager
+def inside(netns: str | None) -> Iterator[None]:
+    """Run the body with the *calling thread* in network namespace `netns` (None: stay), then come back.
+
+    For work that only needs a socket or an ifindex from there: a socket stays in the namespace it was created
+    in, wherever it is used later. Much cheaper than pyroute2's netns= (a forked helper, ~40 ms) or a fork.
+    """
+    if netns is None:
+        yield
+        return
+    target = netns_path(netns)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        setns(target)
+        try:
+            yield
+        finally:
+            setns(Path(f"/proc/self/fd/{home}"))
+    finally:
+        os.close(home)
 
 
 def in_netns_thread(target: str, function: Callable[..., T], *args: Any) -> T:

@@ -22,40 +22,19 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lueur_net.dataplane.ebpf import libbpf
 from lueur_net.dataplane.ebpf.model import Hook
 from lueur_net.errors import BadInput, EnvironmentProblem
-from lueur_net.lab.enter import netns_path, setns
+from lueur_net.lab.enter import inside
 from lueur_net.ledger import Entry, Ledger, remover
 
 CLSACT_INGRESS = 0xFFFFFFF2  # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
 CLSACT_EGRESS = 0xFFFFFFF3
 FILTER_PRIORITY_BASE = 0xC100  # our cls_bpf filters take free priorities from here up
 ETH_P_ALL = 0x0003
-
-
-@contextmanager
-def inside(netns: str | None) -> Iterator[None]:
-    """Run the body with the calling thread in network namespace `netns` (None = stay where we are)."""
-    if netns is None:
-        yield
-        return
-    target = netns_path(netns)
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        setns(target)
-        try:
-            yield
-        finally:
-            setns(Path(f"/proc/self/fd/{home}"))
-    finally:
-        os.close(home)
 
 
 def interface_index(ifname: str, netns: str | None) -> int:

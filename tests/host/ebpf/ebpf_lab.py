@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from lueur_net.dataplane.ebpf.attach import inside
+from lueur_net.lab.enter import inside
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Ledger
 

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from lueur_net.dataplane.ebpf.attach import inside
+from lueur_net.lab.enter import inside
 
 RCVBUF = 32 * 1024 * 1024
 SO_RCVBUFFORCE = 33

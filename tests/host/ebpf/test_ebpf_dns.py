@@ -10,7 +10,7 @@ from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 
 from lueur_net.dataplane.ebpf import attach_dns
-from lueur_net.dataplane.ebpf.attach import inside
+from lueur_net.lab.enter import inside
 
 
 class _FixedResolver(BaseResolver):  # type: ignore[misc]
