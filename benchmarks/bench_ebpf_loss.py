@@ -14,7 +14,8 @@ import math
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host" / "ebpf"))
+for _helpers in ("tests", "tests/host/ebpf"):  # the tests' namespace pair and traffic helpers
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / _helpers))
 from ebpf_lab import namespace_pair  # noqa: E402
 from ebpf_traffic import receive_numbers, send_numbered, udp_receiver, udp_sender  # noqa: E402
 

@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host" / "ebpf"))
+for _helpers in ("tests", "tests/host/ebpf"):  # the tests' namespace pair and traffic helpers
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / _helpers))
 from ebpf_lab import Pair, namespace_pair  # noqa: E402
 
 from lueur_net.dataplane.ebpf import (  # noqa: E402

@@ -6,47 +6,26 @@ The host tier measures nfqueue's fidelity precisely; here it only has to work on
 
 from __future__ import annotations
 
-import os
-import random
 import socket
 import struct
-import subprocess
 import time
 from pathlib import Path
 
 from lueur_net.dataplane.nfqueue import DelaySpec, Match, start_delay
-from lueur_net.lab.enter import setns
 from lueur_net.ledger import Ledger
+from netns_pair import namespace_pair
 
 MS = 1_000_000
 
 
-def udp_socket_in(netns: str) -> socket.socket:
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        setns(Path("/run/netns") / netns)
-        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    finally:
-        setns(Path(f"/proc/self/fd/{home}"))
-        os.close(home)
-
-
 def test_nfqueue_delays_on_the_stock_kernel(tmp_path: Path) -> None:
-    tag = random.randrange(10**6)
-    client, server = f"lueur-knqc-{tag}", f"lueur-knqs-{tag}"
-    for ns in (client, server):
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "-n", client, "link", "add", "lueurkq0", "type", "veth", "peer", "name", "lueurkq1",
-                        "netns", server], check=True)
-        for ns, ifname, address in ((client, "lueurkq0", "10.233.1.1"), (server, "lueurkq1", "10.233.1.2")):
-            subprocess.run(["ip", "-n", ns, "addr", "add", f"{address}/24", "dev", ifname], check=True)
-            subprocess.run(["ip", "-n", ns, "link", "set", ifname, "up"], check=True)
-        receiver, sender = udp_socket_in(server), udp_socket_in(client)
-        receiver.bind(("10.233.1.2", 0))
+    with namespace_pair("knq") as pair:
+        receiver = pair.socket_in(pair.server_ns, socket.SOCK_DGRAM)
+        sender = pair.socket_in(pair.client_ns, socket.SOCK_DGRAM)
+        receiver.bind((pair.server_addr, 0))
         receiver.settimeout(5)
         with Ledger.open("test-nfqueue-kernel", run_dir=tmp_path) as ledger:
-            with start_delay(server, "lueurkq1", DelaySpec(mean_ns=100 * MS), ledger,
+            with start_delay(pair.server_ns, pair.server_if, DelaySpec(mean_ns=100 * MS), ledger,
                              match=Match(protocol="udp")) as delay:
                 one_way = []
                 for _ in range(15):
@@ -56,9 +35,6 @@ def test_nfqueue_delays_on_the_stock_kernel(tmp_path: Path) -> None:
                 counters = delay.counters()
         receiver.close()
         sender.close()
-    finally:
-        for ns in (client, server):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     one_way.sort()
     assert 100 <= one_way[len(one_way) // 2] <= 130, one_way
     assert counters["affected"] == 15

@@ -1,6 +1,6 @@
 """Fixtures for the eBPF host tests: a throw-away pair of namespaces joined by a veth (see ebpf_lab).
 
-Sockets are created with the calling thread inside the namespace (lueur_net.dataplane.ebpf.attach.inside)
+Sockets are created with the calling thread inside the namespace (lueur_net.lab.enter.inside)
 and stay bound to it afterwards, so servers run as threads of the test and clients call from the test's own
 thread: no subprocess to start, fail or leak.
 """

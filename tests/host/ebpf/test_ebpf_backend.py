@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-from conftest import Pair
+from ebpf_lab import Pair
 from ebpf_traffic import http_get, http_server
 
 from lueur_net.dataplane.ebpf import backend

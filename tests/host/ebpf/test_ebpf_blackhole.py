@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Pair
+from ebpf_lab import Pair
 from ebpf_traffic import http_get, http_server
 
 from lueur_net.dataplane.ebpf import PortRange, Rule, Scope, attach_blackhole

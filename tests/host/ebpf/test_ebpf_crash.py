@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import Pair
+from ebpf_lab import Pair
 from ebpf_traffic import receive_numbers, send_numbered, udp_receiver, udp_sender
 
 from lueur_net import ledger as ledger_module

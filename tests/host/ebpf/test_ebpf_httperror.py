@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from conftest import Pair
+from ebpf_lab import Pair
 from ebpf_traffic import http_get, http_server
 
 from lueur_net.dataplane.ebpf import attach_httperror

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from conftest import Pair
+from ebpf_lab import Pair
 from ebpf_traffic import receive_numbers, send_numbered, udp_receiver, udp_sender
 
 from lueur_net.dataplane.ebpf import GilbertElliott, PortRange, Rule, Scope, attach_loss

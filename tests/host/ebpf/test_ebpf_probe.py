@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import Pair
+from ebpf_lab import Pair
 
 from lueur_net.dataplane.ebpf.probe import probe
 

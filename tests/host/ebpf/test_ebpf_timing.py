@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import Pair
+from ebpf_lab import Pair
 from ebpf_traffic import receive_numbers, udp_receiver, udp_sender
 
 from lueur_net.dataplane.ebpf import Window, attach_loss

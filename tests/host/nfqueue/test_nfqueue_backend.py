@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 
-from conftest import EchoServer, VethLab, percentile, round_trips_ms
+from nfqueue_lab import EchoServer, VethLab, percentile, round_trips_ms
 
 from lueur_net.dataplane.apply import ApplyContext, backend
 from lueur_net.lab.topology import Endpoint, Path

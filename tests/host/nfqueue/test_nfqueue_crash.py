@@ -10,7 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from conftest import EchoServer, VethLab, percentile, round_trips_ms
+from nfqueue_lab import EchoServer, VethLab, percentile, round_trips_ms
 
 from lueur_net.ledger import process_is, read_ledger
 

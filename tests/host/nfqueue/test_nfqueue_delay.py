@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from conftest import EchoServer, VethLab, percentile, round_trips_ms
+from nfqueue_lab import EchoServer, VethLab, percentile, round_trips_ms
 
 from lueur_net.dataplane.nfqueue import DelaySpec, Match, Window, start_delay
 from lueur_net.ledger import Ledger

@@ -4,60 +4,26 @@ measured from outside lueur-net (a receiver process that timestamps the first an
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
 import textwrap
 from types import SimpleNamespace
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path as FsPath
 
 import pytest
 
-from lueur_net.lab.topology import Endpoint, Path
 from lueur_net.ledger import Ledger
+from netns_pair import NamespacePair, namespace_pair
 
 
-@dataclass
-class Pair:
-    client_ns: str
-    server_ns: str
-    path: Path
+Pair = NamespacePair
 
 
 @pytest.fixture
-def veth_pair() -> Iterator[Pair]:
-    from pyroute2 import IPRoute, netns
-
-    tag = secrets.token_hex(3)
-    client_ns, server_ns = f"lueurtcc{tag}", f"lueurtcs{tag}"
-    client_if, server_if = f"lueurc{tag}", f"lueurs{tag}"
-    octet = int(tag[:2], 16)
-    client_ip, server_ip = f"10.231.{octet}.2", f"10.231.{octet}.1"
-    netns.create(client_ns)
-    netns.create(server_ns)
-    try:
-        with IPRoute(netns=client_ns, flags=0) as ipr:
-            ipr.link("add", ifname=client_if, kind="veth", peer={"ifname": server_if, "net_ns_fd": server_ns})
-            index = ipr.link_lookup(ifname=client_if)[0]
-            ipr.addr("add", index=index, address=client_ip, prefixlen=24)
-            ipr.link("set", index=index, state="up")
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-            client_index = index
-        with IPRoute(netns=server_ns, flags=0) as ipr:
-            index = ipr.link_lookup(ifname=server_if)[0]
-            ipr.addr("add", index=index, address=server_ip, prefixlen=24)
-            ipr.link("set", index=index, state="up")
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-            server_index = index
-        path = Path(client=Endpoint(client_ns, client_if, client_index, client_ip),
-                    server=Endpoint(server_ns, server_if, server_index, server_ip))
-        yield Pair(client_ns, server_ns, path)
-    finally:
-        for name in (client_ns, server_ns):
-            if name in netns.listnetns():
-                netns.remove(name)
+def veth_pair() -> Iterator[NamespacePair]:
+    with namespace_pair("tc") as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -5,20 +5,19 @@ one-way delays are exact)."""
 
 from __future__ import annotations
 
-import secrets
 import socket
 import struct
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path as FsPath
 from types import SimpleNamespace
 
 import pytest
 
-from lueur_net.lab.topology import Endpoint, Path
+from lueur_net.lab.enter import inside
 from lueur_net.ledger import Ledger
+from netns_pair import NamespacePair, namespace_pair
 
 
 def netem_available() -> bool:
@@ -35,57 +34,13 @@ def require_netem() -> None:
                     "stock-kernel VM tier, `sudo scripts/vm-tier`")
 
 
-@dataclass
-class Pair:
-    client_ns: str
-    server_ns: str
-    path: Path
+Pair = NamespacePair
 
 
 @pytest.fixture
-def veth_pair() -> Iterator[Pair]:
-    from pyroute2 import IPRoute, netns
-
-    tag = secrets.token_hex(3)
-    client_ns, server_ns = f"lueurnmc{tag}", f"lueurnms{tag}"
-    client_if, server_if = f"lueurc{tag}", f"lueurs{tag}"
-    octet = int(tag[:2], 16)
-    client_ip, server_ip = f"10.232.{octet}.2", f"10.232.{octet}.1"
-    netns.create(client_ns)
-    netns.create(server_ns)
-    try:
-        indexes = {}
-        with IPRoute(netns=client_ns, flags=0) as ipr:
-            ipr.link("add", ifname=client_if, kind="veth", peer={"ifname": server_if, "net_ns_fd": server_ns})
-        for name, ifname, address in ((client_ns, client_if, client_ip), (server_ns, server_if, server_ip)):
-            with IPRoute(netns=name, flags=0) as ipr:
-                index = ipr.link_lookup(ifname=ifname)[0]
-                ipr.addr("add", index=index, address=address, prefixlen=24)
-                ipr.link("set", index=index, state="up")
-                ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-                indexes[name] = index
-        _permanent_neighbours(((client_ns, client_if, client_ip), (server_ns, server_if, server_ip)))
-        yield Pair(client_ns, server_ns,
-                   Path(client=Endpoint(client_ns, client_if, indexes[client_ns], client_ip),
-                        server=Endpoint(server_ns, server_if, indexes[server_ns], server_ip)))
-    finally:
-        for name in (client_ns, server_ns):
-            if name in netns.listnetns():
-                netns.remove(name)
-
-
-def _permanent_neighbours(ends: tuple[tuple[str, str, str], ...]) -> None:
-    """Each end knows the other's MAC for good: no ARP exchange (which would cross the faults) during a test."""
-    from pyroute2 import IPRoute
-
-    macs = {}
-    for name, ifname, _ in ends:
-        with IPRoute(netns=name, flags=0) as ipr:
-            macs[name] = ipr.get_links(ipr.link_lookup(ifname=ifname)[0])[0].get_attr("IFLA_ADDRESS")
-    for (name, ifname, _), (peer, _, peer_ip) in ((ends[0], ends[1]), (ends[1], ends[0])):
-        with IPRoute(netns=name, flags=0) as ipr:
-            ipr.neigh("replace", dst=peer_ip, lladdr=macs[peer], ifindex=ipr.link_lookup(ifname=ifname)[0],
-                      state=0x80)  # NUD_PERMANENT
+def veth_pair() -> Iterator[NamespacePair]:
+    with namespace_pair("netem", permanent_neighbours=True) as pair:
+        yield pair
 
 
 @pytest.fixture
@@ -95,13 +50,8 @@ def ledger(tmp_path: FsPath) -> Iterator[Ledger]:
 
 
 def socket_in(netns_name: str, kind: int) -> socket.socket:
-    from pyroute2 import netns
-
-    netns.pushns(netns_name)
-    try:
+    with inside(netns_name):
         return socket.socket(socket.AF_INET, kind)
-    finally:
-        netns.popns()
 
 
 def one_way(pair: Pair, count: int, interval_s: float, *, responses: bool = False,
