@@ -111,30 +111,32 @@ def remove_netns(fields: dict[str, Any]) -> None:
 
 
 @remover("link")
-def remove_link(fields: dict[str, Any]) -> None:
-    """fields: ifname, optional netns (None = the host namespace)."""
-    from pyroute2 import IPRoute, NetNS
+def remove_link(fields: dict[str, Any], ipr: Any = None) -> None:
+    """fields: ifname, optional netns (an `ip netns` name or a /proc/PID/ns/net path; None = the host).
+
+    `ipr`: a netlink socket already in that namespace (a backend reverting in-process), else one is opened there.
+    """
+    from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
 
-    namespace = fields.get("netns")
-    if namespace:
-        from pyroute2 import netns
+    from lueur_net.errors import BadInput
+    from lueur_net.lab.enter import inside
 
-        if namespace not in netns.listnetns():
-            return
-        ipr: Any = NetNS(namespace)
-    else:
-        ipr = IPRoute()
-    try:
-        indexes = ipr.link_lookup(ifname=fields["ifname"])
-        for index in indexes:
-            try:
-                ipr.link("del", index=index)
-            except NetlinkError as error:
-                if error.code != 19:  # ENODEV: already gone
-                    raise
-    finally:
-        ipr.close()
+    if ipr is None:
+        try:
+            with inside(fields.get("netns")):
+                opened = IPRoute()
+        except BadInput:
+            return  # the namespace is gone, and its links with it
+        with opened:
+            remove_link(fields, opened)
+        return
+    for index in ipr.link_lookup(ifname=fields["ifname"]):
+        try:
+            ipr.link("del", index=index)
+        except NetlinkError as error:
+            if error.code != 19:  # ENODEV: already gone
+                raise
 
 
 @remover("netns_etc")

@@ -40,6 +40,7 @@ from lueur_net.dataplane.tc_encode import TC_H_ROOT, netem_values, qdisc_message
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Entry, Ledger, remover
+from lueur_net.removers import remove_link
 from lueur_net.plan.model import HookConfig, HookPlan, NetemConfig, RateParams, Segment
 
 ROOT_HANDLE = 0x4C4E0000  # "4c4e:" ("LN"), distinctive so we never touch someone else's root qdisc
@@ -428,24 +429,11 @@ def delete_filter(ipr: Any, index: int, parent: int, prio: int, protocol: int = 
     request(ipr, message, RTM_DELTFILTER, FLAGS_DELETE)
 
 
-def _remove_link(fields: dict[str, Any], ipr: Any = None) -> None:
-    def act(sock: Any) -> None:
-        for index in sock.link_lookup(ifname=fields["ifname"]):
-            try:
-                sock.link("del", index=index)
-            except NetlinkError as error:
-                if error.code not in GONE:
-                    raise netlink_problem(f"delete link {fields['ifname']}", fields.get("netns"), fields["ifname"],
-                                          error) from None
-
-    _with_socket(fields, ipr, act)
-
-
 REMOVERS_BY_KIND = {
     "tc_qdisc": remove_tc_qdisc,
     "tc_clsact": remove_tc_clsact,
     "tc_filter": remove_tc_filter,
-    "link": _remove_link,
+    "link": remove_link,
 }
 
 

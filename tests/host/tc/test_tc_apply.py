@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from lueur_net.dataplane.apply import apply_plan
 from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.errors import EnvironmentProblem
+from lueur_net.lab.topology import Path
 from lueur_net.ledger import load_removers, read_ledger, remove_entry
 from lueur_net.plan import plan_item
 from lueur_net.scenario import Item
@@ -107,9 +109,14 @@ def test_deadline_removes_faults(veth_pair: Any, ledger: Any, tc_tools: Any) -> 
     assert ledger.pending == 0
 
 
-def test_ledger_removers_clean_what_a_dead_run_left(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
+@pytest.mark.parametrize("named_by", ["netns name", "nsfs path"])
+def test_ledger_removers_clean_what_a_dead_run_left(veth_pair: Any, ledger: Any, tc_tools: Any,
+                                                    named_by: str) -> None:
+    path = veth_pair.path
+    if named_by == "nsfs path":  # as in attach mode (/proc/PID/ns/net): the removers must find it too
+        path = Path(client=replace(path.client, netns=f"/run/netns/{veth_pair.client_ns}"), server=path.server)
     plan = plan_item(item(bandwidth("client", "ingress")), CAPS, peer_is_ours=False)
-    applied = apply_plan(plan, veth_pair.path, ledger)
+    applied = apply_plan(plan, path, ledger, allow_foreign=True)
     assert "lueurifb" in tc_tools.links(veth_pair.client_ns)
     applied.handles[0][1].stop.set()  # as if the process died: nothing reverted, only the ledger remains
     _, entries = read_ledger(ledger.path)
