@@ -102,7 +102,12 @@ class ProbabilityParams:
 
 @dataclass(frozen=True)
 class BlackholeParams:
-    """Drop everything on the hook (eBPF; netem loss 100% as fallback)."""
+    """Drop everything on the hook (eBPF; netem loss 100% as fallback, for `only="all"` alone).
+
+    `only`: "all", "new" (connection attempts: SYNs) or "established" (packets after the handshake).
+    """
+
+    only: str = "all"
 
 
 @dataclass(frozen=True)

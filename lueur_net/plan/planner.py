@@ -17,7 +17,7 @@ from typing import Any
 
 from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.dataplane.netem_tables import pareto_centre, pareto_spread
-from lueur_net.errors import BadInput
+from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.plan.backends import choose_backend
 from lueur_net.plan.compose import compose_hooks
 from lueur_net.plan.model import (
@@ -43,7 +43,6 @@ TCP_IP_HEADERS = 52  # IPv4 20 + TCP 20 + timestamps 12: payload of a full segme
 TBF_MIN_QUEUE_BYTES = 64 * 1024
 TBF_QUEUE_SECONDS = 0.2
 TBF_BURST_SECONDS = 0.004
-MAX_JITTER_HZ = 200.0
 
 
 # Faults that rewrite answers (an HTTP status line, a DNS rcode) act only where responses flow: the response hook
@@ -102,6 +101,7 @@ def plan_item(
         windows = tuple(Window(w.start, w.end) for w in (item.fault_windows(fault) or ()))
         backend = choose_backend(fault.type, capabilities)
         params = fault_params(fault, backend, mtu=mtu)
+        refuse_unrealisable(f"f{index}", fault.type, backend, params, windows)
         hooks = fault.directions
         if fault.type in RESPONSE_ONLY:
             hooks = hooks[:1]  # one rewrite of each answer, whatever direction was written
@@ -142,15 +142,35 @@ def _check_reorder(planned: list[PlannedFault]) -> None:
             )
 
 
+# The eBPF programs read their active windows from a fixed-size map (bpf/lueur_common.h, LUEUR_MAX_WINDOWS).
+EBPF_MAX_WINDOWS = 16
+
+
+def refuse_unrealisable(fault_id: str, fault_type: str, backend: str, params: FaultParams,
+                        windows: tuple[Window, ...]) -> None:
+    """What the chosen backend cannot express is refused here, at plan time, before any kernel change
+    (DESIGN principle 3), not by the backend halfway through a run."""
+    if backend == "ebpf" and len(windows) > EBPF_MAX_WINDOWS:
+        raise BadInput(f"{fault_id}: {len(windows)} periods; an eBPF fault holds at most {EBPF_MAX_WINDOWS}")
+    if backend == "ebpf" and isinstance(params, LossParams) and params.correlation:
+        raise EnvironmentProblem(
+            f"{fault_id}: packetloss 'correlation' needs netem, which this kernel lacks (the eBPF loss program "
+            "draws each packet independently)",
+            hint="drop 'correlation' or use 'model: gilbert-elliott' for bursty loss; or load sch_netem",
+        )
+    if backend == "netem" and isinstance(params, BlackholeParams) and params.only != "all":
+        raise EnvironmentProblem(
+            f"{fault_id}: blackhole 'only: {params.only}' needs the eBPF backend (netem can only drop everything)",
+            hint="run `lueur-net doctor` to see why eBPF is not usable here",
+        )
+
+
 def fault_params(fault: Any, backend: str, *, mtu: int = 1500) -> FaultParams:
     """The scenario fault's parameters in kernel units."""
     kind = fault.type
     if kind == "latency":
         return delay_params(fault)
     if kind == "jitter":
-        if fault.frequency > MAX_JITTER_HZ:
-            raise BadInput(f"jitter frequency {fault.frequency:g} Hz is above {MAX_JITTER_HZ:g} Hz, the most the "
-                           "delay can be changed per second")
         return JitterParams(amplitude_ns=round(fault.amplitude * MS), frequency_hz=float(fault.frequency))
     if kind == "bandwidth":
         return rate_params(fault.bytes_per_second, mtu)
@@ -160,7 +180,7 @@ def fault_params(fault: Any, backend: str, *, mtu: int = 1500) -> FaultParams:
             return LossParams(model="gilbert-elliott", p=p, r=r, loss_bad=loss_bad, loss_good=loss_good)
         return LossParams(model="random", probability=fault.loss_probability, correlation=fault.correlation)
     if kind == "blackhole":
-        return BlackholeParams()
+        return BlackholeParams(only=fault.only)
     if kind in ("duplicate", "corrupt"):
         return ProbabilityParams(probability=fault.probability, correlation=fault.correlation)
     if kind == "reorder":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lueur_net.plan.model import (
+    BlackholeParams,
     DelayParams,
     FaultPlan,
     HookConfig,
@@ -63,8 +64,9 @@ def describe_params(fault: PlannedFault) -> str:
         return "loss " + loss_args(params)
     if isinstance(params, ProbabilityParams):
         return f"{fault.type} {fmt_percent(params.probability)}"
-    if fault.type == "blackhole":
-        return "drop everything"
+    if isinstance(params, BlackholeParams):
+        return {"all": "drop everything", "new": "drop connection attempts (SYN)",
+                "established": "drop packets after the handshake"}[params.only]
     values = getattr(params, "values", {})
     shown = {k: v for k, v in values.items() if k not in ("type", "side", "direction", "period") and v is not None}
     return " ".join(f"{key}={value}" for key, value in shown.items())

@@ -124,7 +124,9 @@ class JitterFault(FaultBase):
 
     type: Literal["jitter"]
     amplitude: PositiveMs = Field(description="Maximum added delay, ms.")
-    frequency: PositiveNumber = Field(description="How often the delay changes, Hz.")
+    frequency: PositiveNumber = Field(
+        le=200, description="How often the delay changes, Hz (at most 200: the backends redraw it in userspace)."
+    )
 
 
 class _RateMixin(BaseModel):
@@ -148,7 +150,9 @@ class PoliceFault(FaultBase, _RateMixin):
     """Police traffic to `rate` `unit` with a `burst` bucket (bytes): packets above the rate are dropped."""
 
     type: Literal["police"]
-    burst: PositiveInt | None = Field(default=None, description="Bucket size in bytes (default: see burst_bytes).")
+    burst: PositiveInt | None = Field(
+        default=None, ge=1500, description="Bucket size in bytes, at least one full packet (default: see burst_bytes)."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -30,15 +30,13 @@ from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Ledger
 
 FOREVER_NS = (1 << 63) - 1
-RESPONSE_HOOK = {"client": Hook.INGRESS, "server": Hook.EGRESS}
 
 
 class EbpfHandle:
     """What apply() returns: revert() and counters() as the dispatcher expects."""
 
-    def __init__(self, fault: EbpfFault, moved_from: str | None = None) -> None:
+    def __init__(self, fault: EbpfFault) -> None:
         self.fault = fault
-        self.moved_from = moved_from
 
     def revert(self) -> None:
         self.fault.revert()
@@ -52,10 +50,6 @@ class EbpfHandle:
             "affected": counters.affected,
             "past_deadline": counters.past_deadline,
         }
-
-    @property
-    def mechanism(self) -> str:
-        return self.fault.mechanism
 
 
 def monotonic_windows(windows: Any, t0_ns: int, deadline_ns: int | None) -> list[Window]:
@@ -90,10 +84,7 @@ class EbpfBackend:
     name = "ebpf"
 
     def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> EbpfHandle:
-        hook = Hook(fault.hook)
-        moved_from = None
-        if fault.type in ("httperror", "dns") and hook is not RESPONSE_HOOK[fault.side]:
-            moved_from, hook = hook.value, RESPONSE_HOOK[fault.side]
+        hook = Hook(fault.hook)  # the planner already put answer rewrites (httperror, dns) on the response hook
         deadline_ns = getattr(context, "deadline_ns", None)
         peer = _peer(endpoint, getattr(context, "path", None))
         scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
@@ -103,7 +94,7 @@ class EbpfBackend:
             "deadline_ns": deadline_ns,
             "ledger": ledger,
         }
-        return EbpfHandle(self._attach(fault, endpoint, hook, common), moved_from)
+        return EbpfHandle(self._attach(fault, endpoint, hook, common))
 
     @staticmethod
     def _attach(fault: Any, endpoint: Endpoint, hook: Hook, common: dict[str, Any]) -> EbpfFault:
@@ -124,11 +115,10 @@ class EbpfBackend:
                 )
             return attach_loss(endpoint, hook, params.probability, **common)
         if kind == "blackhole":
-            only = values.get("only") or getattr(fault.source, "only", None) or "all"
-            return attach_blackhole(endpoint, hook, only=only, **common)
+            return attach_blackhole(endpoint, hook, only=params.only, **common)
         if kind == "police":
             return attach_police(
-                endpoint, hook, int(values["bytes_per_second"]), values.get("burst"), **common
+                endpoint, hook, int(values["bytes_per_second"]), int(values["burst_bytes"]), **common
             )
         if kind == "httperror":
             return attach_httperror(

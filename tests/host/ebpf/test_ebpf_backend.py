@@ -10,7 +10,10 @@ from ebpf_traffic import http_get, http_server
 
 from lueur_net.dataplane.ebpf import backend
 from lueur_net.lab.topology import Path
-from lueur_net.plan.model import LossParams, PlannedFault, SourceParams, Window
+from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.plan import plan_item
+from lueur_net.plan.model import LossParams, PlannedFault, Window
+from lueur_net.scenario import Item
 
 
 def _context(pair: Pair, deadline_s: float = 60.0) -> SimpleNamespace:
@@ -21,28 +24,11 @@ def _context(pair: Pair, deadline_s: float = 60.0) -> SimpleNamespace:
 
 
 def test_httperror_planned_on_server_ingress_rewrites_responses(pair: Pair) -> None:
-    """lueur's default place (server, ingress) carries requests: the backend moves it to server egress."""
-    # What the planner puts in SourceParams: the scenario model's model_dump(mode="json", by_alias=True).
-    values = {
-        "type": "httperror",
-        "side": "server",
-        "direction": "ingress",
-        "period": [],
-        "status_code": 503,
-        "body": None,
-        "probability": 1.0,
-    }
-    planned = PlannedFault(
-        id="f0",
-        type="httperror",
-        side="server",
-        hook="ingress",
-        requested_side="server",
-        requested_direction="ingress",
-        traffic="requests",
-        backend="ebpf",
-        params=SourceParams(values=values),
-    )
+    """lueur's default place (server, ingress) carries requests: the plan puts it on server egress."""
+    item = Item.model_validate({"call": {"method": "GET", "url": "http://localhost/"}, "context": {"faults": [
+        {"type": "httperror", "status_code": 503, "side": "server", "direction": "ingress"}]}})
+    (planned,) = plan_item(item, Capabilities.host_like()).faults
+    assert (planned.side, planned.hook) == ("server", "egress")
     with http_server(pair.server_ns, pair.server.address) as url:
         handle = backend().apply(planned, pair.server, pair.ledger, _context(pair))
         try:
@@ -51,7 +37,6 @@ def test_httperror_planned_on_server_ingress_rewrites_responses(pair: Pair) -> N
         finally:
             handle.revert()
         handle.revert()  # idempotent
-    assert handle.moved_from == "ingress"
     assert counters["affected"] == 3
 
 

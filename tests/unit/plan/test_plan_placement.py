@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any
 
@@ -205,11 +206,6 @@ def test_windows_from_periods() -> None:
     assert [(w.start_s, w.end_s) for w in plan.faults[0].windows] == [(1.0, 3.0)]
 
 
-def test_jitter_frequency_limit() -> None:
-    with pytest.raises(BadInput, match="Hz"):
-        plan_item(make_item({"type": "jitter", "amplitude": 10, "frequency": 1000}), STOCK)
-
-
 def test_render_names_real_interfaces_when_the_path_is_known() -> None:
     from lueur_net.lab.topology import Endpoint, Path
 
@@ -224,3 +220,33 @@ def test_an_answer_rewrite_is_planned_once_on_the_response_hook_even_for_both_di
     plan = plan_item(item, STOCK)
     (fault,) = plan.faults  # not one per direction: each answer is rewritten once
     assert (fault.id, fault.side, fault.hook, fault.traffic) == ("f0", "server", "egress", "responses")
+
+
+def test_what_the_backend_cannot_express_is_refused_at_plan_time() -> None:
+    correlated = make_item({"type": "packetloss", "rate": 0.1, "correlation": 0.3})
+    assert plan_item(correlated, STOCK).faults[0].backend == "netem"  # netem has correlation
+    with pytest.raises(EnvironmentProblem, match="correlation"):
+        plan_item(correlated, HOST)  # eBPF draws each packet independently
+    periods = [f"start:{i * 100}ms,duration:50ms" for i in range(17)]
+    many = make_item({"type": "blackhole", "period": periods}, strategy={"mode": "load", "duration": "10s",
+                                                                         "clients": 1, "rps": 1})
+    with pytest.raises(BadInput, match="at most 16"):
+        plan_item(many, HOST)
+
+
+def test_blackhole_only_reaches_the_plan_and_needs_ebpf() -> None:
+    item = make_item({"type": "blackhole", "only": "new"})
+    (fault,) = plan_item(item, HOST).faults
+    assert (fault.backend, fault.params.only) == ("ebpf", "new")
+    assert "drop connection attempts" in render_plan(plan_item(item, HOST))
+    no_bpf = dataclasses.replace(STOCK, bpf_load=False)
+    assert plan_item(make_item({"type": "blackhole"}), no_bpf).faults[0].backend == "netem"
+    with pytest.raises(EnvironmentProblem, match="only: new"):
+        plan_item(item, no_bpf)
+
+
+def test_the_planner_and_the_programs_agree_on_the_window_count() -> None:
+    from lueur_net.dataplane.ebpf.model import MAX_WINDOWS
+    from lueur_net.plan.planner import EBPF_MAX_WINDOWS
+
+    assert EBPF_MAX_WINDOWS == MAX_WINDOWS
