@@ -36,13 +36,10 @@ from lueur_net.analysis.prompts import (
 )
 from lueur_net.analysis.redact import Redactor
 from lueur_net.analysis.render_markdown import anchor, demote_headings, findings_markdown, render_markdown, table
+from lueur_net.analysis.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_NUM_CTX, DEFAULT_TIMEOUT_S
 from lueur_net.errors import BadInput
 
-DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_MODEL = "llama3.1"
-DEFAULT_TIMEOUT_S = 300.0  # per request: a local model on a CPU can take minutes per section
 CONNECT_TIMEOUT_S = 5.0
-DEFAULT_NUM_CTX = 16_384  # tokens: the longest step (recommendations with source) needs ~10k
 REPORT_TITLE = "lueur-net resilience report analysis"
 
 Progress = Callable[[str], None]

@@ -18,7 +18,6 @@ from lueur_net.analysis.model import Run
 from lueur_net.analysis.overview import dashboard_rows, format_ms, posture_text, slo_failure_rows
 from lueur_net.analysis.redact import Redactor
 
-ROLES = ("developer", "sre")
 # Budgets keep every prompt inside the context window asked for (LlmOptions.num_ctx, ~4 characters a token):
 # facts ~10k characters, earlier sections 5 x 2.5k, source 16k (causes and recommendations steps only).
 MAX_SECTION_CHARS = 2_500  # a previous section longer than this is cut when handed to the next step

@@ -7,11 +7,7 @@ from pathlib import Path
 
 import click
 
-from lueur_net.analysis.llm import DEFAULT_MODEL, DEFAULT_NUM_CTX, DEFAULT_TIMEOUT_S, LlmOptions, write_analysis
-from lueur_net.analysis.loading import load_run
-from lueur_net.analysis.prompts import ROLES
-from lueur_net.analysis.redact import Redactor
-from lueur_net.analysis.reports import ReportPaths, write_reports
+from lueur_net.analysis.defaults import DEFAULT_MODEL, DEFAULT_NUM_CTX, DEFAULT_TIMEOUT_S, ROLES
 from lueur_net.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT
 
 EPILOG = f"""\b
@@ -56,6 +52,11 @@ def analyze(ctx: click.Context, results: Path, records: Path | None, model: str,
             source_dir: Path | None, role: str, output: Path, timeout_s: float, num_ctx: int, offline: bool,
             quiet: bool) -> None:
     """Analyse RESULTS (a results.json) with a local LLM through Ollama and write a Markdown report."""
+    from lueur_net.analysis.llm import LlmOptions, write_analysis
+    from lueur_net.analysis.loading import load_run
+    from lueur_net.analysis.redact import Redactor
+    from lueur_net.analysis.reports import ReportPaths, write_reports
+
     redactor = Redactor()
     run = load_run(results, records, redactor)
     if offline:

@@ -6,9 +6,6 @@ from pathlib import Path
 
 import click
 
-from lueur_net.analysis.loading import load_run
-from lueur_net.analysis.redact import Redactor
-from lueur_net.analysis.reports import STDOUT, ReportPaths, write_reports
 
 EPILOG = """\b
 Examples:
@@ -39,6 +36,10 @@ analyzer's; `lueur-net analyze` asks a local Ollama model for a narrative report
 def report(results: Path, records: Path | None, markdown: str, no_report: bool, html: str | None,
            junit: str | None) -> None:
     """Write reports from RESULTS (a results.json written by `lueur-net run`)."""
+    from lueur_net.analysis.loading import load_run
+    from lueur_net.analysis.redact import Redactor
+    from lueur_net.analysis.reports import STDOUT, ReportPaths, write_reports
+
     redactor = Redactor()
     run = load_run(results, records, redactor)
     paths = ReportPaths(

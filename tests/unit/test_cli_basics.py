@@ -21,3 +21,13 @@ def test_console_script_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "lueur_net.cli.main", "--help"], capture_output=True, text=True)
     assert done.returncode == 0
     assert "Examples:" in done.stdout
+
+
+def test_help_loads_no_heavy_library() -> None:
+    """`lueur-net --help` lists every command (click imports each command module for its short help): none of
+    them may import pandas, httpx, the ollama client or pyroute2 at module level."""
+    code = ("import sys; from lueur_net.cli.main import main; main(['--help']); "
+            "print(sorted(m for m in ('pandas', 'numpy', 'httpx', 'ollama', 'pyroute2') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
