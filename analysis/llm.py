@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 import httpx
 import ollama
 
+from lueur_net.analysis.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_NUM_CTX, DEFAULT_TIMEOUT_S, ROLES
 from lueur_net.analysis.findings import Finding, analyze
 from lueur_net.analysis.model import Run
 from lueur_net.analysis.overview import dashboard_rows, slo_failure_rows
 from lueur_net.analysis.prompts import (
-    ROLES,
     collect_source,
     facts_text,
     source_text,
@@ -36,7 +36,6 @@ from lueur_net.analysis.prompts import (
 )
 from lueur_net.analysis.redact import Redactor
 from lueur_net.analysis.render_markdown import anchor, demote_headings, findings_markdown, render_markdown, table
-from lueur_net.analysis.defaults import DEFAULT_HOST, DEFAULT_MODEL, DEFAULT_NUM_CTX, DEFAULT_TIMEOUT_S
 from lueur_net.errors import BadInput
 
 CONNECT_TIMEOUT_S = 5.0
