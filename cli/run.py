@@ -12,6 +12,7 @@ import click
 
 from lueur_net.errors import EXIT_FAILED, EXIT_OK
 
+NEXT_TO_RESULT = ""  # what --html/--junit hold when given without a path
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 EPILOG = """\b
@@ -113,10 +114,10 @@ def _banner(text: str) -> str:
 @click.option("--report", "markdown", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
               help="Markdown report [default: report.md next to --result].")
 @click.option("--no-report", is_flag=True, help="Do not write the Markdown report.")
-@click.option("--html", is_flag=False, flag_value="report.html", default=None, metavar="[PATH]",
-              help="Also write the HTML report with plots (PATH defaults to report.html next to --result).")
-@click.option("--junit", is_flag=False, flag_value="junit.xml", default=None, metavar="[PATH]",
-              help="Also write JUnit XML, one test case per expectation and SLO (default junit.xml next to --result).")
+@click.option("--html", is_flag=False, flag_value=NEXT_TO_RESULT, default=None, metavar="[PATH]",
+              help="Also write the HTML report with plots (without PATH: report.html next to --result).")
+@click.option("--junit", is_flag=False, flag_value=NEXT_TO_RESULT, default=None, metavar="[PATH]",
+              help="Also write JUnit XML, one test case per expectation and SLO (without PATH: junit.xml next to --result).")
 @click.option("--analyze", is_flag=True, help="Ask a local Ollama model for a narrative analysis (analysis.md); "
               "the run's exit status does not depend on it.")
 @click.option("--model", default=None, help="Ollama model for --analyze [default: see `lueur-net analyze --help`].")
@@ -164,25 +165,25 @@ def _write_reports(outcome: Any, folder: Path, markdown: Path | None, html: str 
                    analyze: bool, model: str | None, ollama_host: str | None, source_dir: Path | None,
                    role: str) -> None:
     """The reports after results.json; an LLM problem is a warning, never a change of the exit status."""
+    from lueur_net.analysis.defaults import DEFAULT_MODEL
     from lueur_net.analysis.llm import LlmOptions
     from lueur_net.analysis.reports import ReportPaths, write_run_reports
     from lueur_net.records.frame import read_records
 
-    def placed(name: str | None) -> Path | None:
-        if name is None:
+    def placed(value: str | None, default_name: str) -> Path | None:
+        """A path given on the command line is taken as given; the flag alone means the default name next to
+        the results (as for report.md)."""
+        if value is None:
             return None
-        path = Path(name)
-        return path if path.is_absolute() or path.parent != Path(".") else folder / path
+        return folder / default_name if value == NEXT_TO_RESULT else Path(value)
 
-    if outcome.records_path is None or not (markdown or html or junit or analyze):
+    if outcome.records_path is None or (markdown is None and html is None and junit is None and not analyze):
         return
     llm = None
     if analyze:
-        llm = LlmOptions(host=ollama_host, role=role, source_dir=source_dir)
-        if model:
-            llm = LlmOptions(model=model, host=ollama_host, role=role, source_dir=source_dir)
-    done = write_run_reports(outcome.document, read_records(outcome.records_path),
-                             ReportPaths(markdown=markdown, html=placed(html), junit=placed(junit)),
+        llm = LlmOptions(model=model or DEFAULT_MODEL, host=ollama_host, role=role, source_dir=source_dir)
+    paths = ReportPaths(markdown=markdown, html=placed(html, "report.html"), junit=placed(junit, "junit.xml"))
+    done = write_run_reports(outcome.document, read_records(outcome.records_path), paths,
                              llm=llm, analysis_path=folder / "analysis.md", progress=sys.stderr.write)
     for kind, path in done.written.items():
         click.echo(f"{kind.capitalize()}: {path}")
