@@ -21,6 +21,7 @@ from lueur_net.driver.progress import ProgressWriter
 from lueur_net.driver.spec import ItemSpec
 from lueur_net.driver.strategies import run_load, run_sequential
 from lueur_net.errors import EnvironmentProblem
+from lueur_net.lab.enter import die_with_parent
 from lueur_net.records.call import CallRecord
 
 # One asyncio + httpx process holds its schedule up to roughly this many calls per second (see
@@ -111,12 +112,13 @@ def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
     for index in range(workers):
         clients = list(range(index, spec.load.clients, workers))
         read_end, write_end = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # worker
             os.close(read_end)
             status = 0
             try:
-                _die_with_parent()
+                die_with_parent(parent)  # the run SIGKILLs the driver on Ctrl-C: its workers go with it
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item, throttle=True)
                 payload = ("ok", _run_async(run_load(spec, t0, progress, clients, share)))
@@ -153,14 +155,6 @@ def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
     ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item).end()
     records.sort(key=lambda record: record.seq)
     return ItemRun(records=records, t0=t0, workers=workers, notes=notes)
-
-
-def _die_with_parent() -> None:
-    """A worker must not outlive the driver (the run SIGKILLs the driver on Ctrl-C): PR_SET_PDEATHSIG."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
 
 def _read_all(children: dict[int, int]) -> dict[int, bytes]:

@@ -202,6 +202,17 @@ def enter_netns(target: str) -> None:
     setns(path)
 
 
+def die_with_parent(parent: int) -> None:
+    """In a forked child: be SIGKILLed when `parent` (the pid that forked us) dies.
+
+    An orphaned child would keep its namespace alive and go on sending traffic after a SIGKILLed run (and `clean`
+    could not reclaim the namespace). Checked after the prctl in case the parent died before it.
+    """
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call function(*args, **kwargs) in a child process inside namespace `target` and return its result.
 
@@ -216,12 +227,7 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
         os.close(read_end)
         status = 0
         try:
-            # Die with the parent: an orphaned child would keep its namespace alive and go on sending traffic
-            # after a SIGKILLed run (and `clean` could not reclaim the namespace). Checked after the prctl
-            # in case the parent died before it.
-            _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            if os.getppid() != parent:
-                os._exit(1)
+            die_with_parent(parent)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             _bind_resolver_files(target)
             setns(path)
