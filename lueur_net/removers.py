@@ -44,6 +44,7 @@ def remove_process(fields: dict[str, Any]) -> None:
             os.killpg(group, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        _wait_gone(pid, start_time, 2.0)  # reap the leader if it is our child
         return
     if process_is(pid, start_time):
         for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):

@@ -353,14 +353,12 @@ class Lab:
         assert self.server_netns is not None
         log = self.ledger.path.parent / f"{self.run_id}.serve.log"
         self._record("file", path=str(log))
-        holder: list[ServerProcess] = []
 
         def record(pid: int, start_time: int | None) -> None:
-            self._record("process", undo=lambda: serve.stop(holder[0]) if holder else None,
-                         pid=pid, start_time=start_time, pgid=pid, command=spec.command)
+            # Stopped like anything `clean` stops: SIGTERM to the group, SIGKILL after a grace (removers.py).
+            self._record("process", pid=pid, start_time=start_time, pgid=pid, command=spec.command)
 
         self.server = serve.start(spec, self.server_netns, log, record)
-        holder.append(self.server)
         probes = [
             (u.address, u.port) for u in self.upstreams.values() if u.where == "loopback" and u.port in served
         ]

@@ -10,7 +10,6 @@ dies in between, the pipe reaches EOF and the shell exits without running anythi
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -20,7 +19,6 @@ from pathlib import Path
 
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab.enter import enter_netns, in_netns_thread
-from lueur_net.removers import group_alive
 
 # stdin is the gate pipe until the byte arrives, then /dev/null for the user's command.
 GATE = 'IFS= read -r go || exit 111; exec </dev/null; exec /bin/sh -c "$1"'
@@ -146,25 +144,3 @@ def wait_ready(
     return time.monotonic() - began
 
 
-def stop(server: ServerProcess, grace: float = 3.0) -> None:
-    """SIGTERM to the whole process group; SIGKILL to whatever of it is left after `grace` seconds; reaps the child.
-
-    The grace covers the whole group, not only its leader: a shell leader dies of SIGTERM at once while the
-    server it started is still cleaning up (the example's serve script removes its database folder on exit).
-    """
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        server.popen.poll()  # reap the leader, or its zombie keeps the group "alive"
-        if not group_alive(server.pid):
-            break
-        time.sleep(0.02)
-    try:
-        os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    if server.popen.poll() is None:
-        server.popen.wait(timeout=2.0)
