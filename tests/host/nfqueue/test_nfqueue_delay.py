@@ -124,7 +124,7 @@ def test_nfqueue_redraw_steps_for_jitter_faults(veth_lab: VethLab, echo_server: 
                          match=Match(protocol="tcp", destination_port=echo_server.address[1])):
             samples = round_trips_ms(veth_lab.client_ns, echo_server.address, 40, gap_s=0.05)
     # An extra delay uniform in [0, 80] ms redrawn every 250 ms: ~10 steps, so a wide spread of levels.
-    assert min(samples) >= 0 and percentile(samples, 0.9) <= 95, sorted(samples)
+    assert percentile(samples, 0.9) <= 95, sorted(samples)
     assert percentile(samples, 0.9) - percentile(samples, 0.1) >= 15, sorted(samples)
 
 

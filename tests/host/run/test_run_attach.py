@@ -57,6 +57,22 @@ def pod() -> Iterator[dict[str, str]]:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def pod_state(pod: dict[str, str]) -> list[str]:
+    """What a fault could leave in the pod's namespace, without counters (they change with traffic)."""
+    def run(*command: str) -> str:
+        return subprocess.run(["nsenter", f"--net=/run/netns/{pod['netns']}", *command], capture_output=True,
+                              text=True, check=True).stdout
+
+    return [
+        run("tc", "qdisc", "show"),
+        run("tc", "filter", "show", "dev", pod["iface"], "ingress"),
+        run("tc", "filter", "show", "dev", pod["iface"], "egress"),
+        # Rules only: iptables-nft keeps an emptied table's header once it was used (noted on the issue).
+        "\n".join(line for line in run("iptables-save").splitlines() if line.startswith("-")),
+        run("ip", "-o", "link", "show").replace(" state UP", ""),
+    ]
+
+
 SCENARIO = """
 title: Pod latency
 items:
@@ -79,6 +95,7 @@ items:
 def test_run_attached_to_a_namespace_delays_its_calls(pod: dict[str, str], tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(SCENARIO)
+    before = pod_state(pod)
     done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--attach", pod["netns"], "--iface", pod["iface"],
                            "--result", str(tmp_path / "results.json"), "--no-report"],
                           capture_output=True, text=True, timeout=120, cwd=REPO)
@@ -86,18 +103,13 @@ def test_run_attached_to_a_namespace_delays_its_calls(pod: dict[str, str], tmp_p
     assert f"attached to {pod['netns']}" in done.stdout
     results = json.loads((tmp_path / "results.json").read_text())
     item = results["scenarios"][0]["items"][0]
-    assert item["counters"]["f0"]["affected"] > 0
+    assert item["counters"]["f0"]["packets"] > 0  # whichever backend this kernel uses for latency
     import pandas as pd
 
     calls = pd.read_parquet(tmp_path / "results.calls.parquet")
     assert calls.status.tolist() == [200]
     assert calls.ttfb_ms.iloc[0] >= 250  # 300 ms on every response packet of a fresh connection
-    # Reverted: nothing of ours stays in the pod's namespace.
-    rules = subprocess.run(["ip", "netns", "exec", pod["netns"], "iptables-save"], capture_output=True, text=True)
-    assert "NFQUEUE" not in rules.stdout
-    qdiscs = subprocess.run(["tc", "-n", pod["netns"], "qdisc", "show", "dev", pod["iface"]], capture_output=True,
-                            text=True)
-    assert "tbf" not in qdiscs.stdout and "clsact" not in qdiscs.stdout
+    assert pod_state(pod) == before  # reverted: the pod's qdiscs, filters, rules and links are as they were
 
 
 def test_attach_and_serve_exclude_each_other(pod: dict[str, str], tmp_path: Path) -> None:
