@@ -52,10 +52,6 @@ class Window:
         where = " ".join(str(p[key]) for key in ("side", "direction") if key in p)
         return f"{text} ({where})" if where else text
 
-    def span(self, item_end_s: float) -> tuple[float, float]:
-        return self.start_s, self.end_s if self.end_s is not None else item_end_s
-
-
 @dataclass(frozen=True)
 class Check:
     """One expectation or SLO outcome (a JUnit test case; a row of the SLO failures table when failed)."""

@@ -204,7 +204,3 @@ def redact_url(url: str) -> str:
 
 def redact_text(text: str) -> str:
     return Redactor().text(text)
-
-
-def redact_value(data: Any) -> Any:
-    return Redactor().value(data)

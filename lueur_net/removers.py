@@ -96,11 +96,6 @@ def remove_file(fields: dict[str, Any]) -> None:
     Path(fields["path"]).unlink(missing_ok=True)
 
 
-@remover("bpf_pin")
-def remove_bpf_pin(fields: dict[str, Any]) -> None:
-    Path(fields["path"]).unlink(missing_ok=True)
-
-
 @remover("netns")
 def remove_netns(fields: dict[str, Any]) -> None:
     """fields: name (an `ip netns` name under /run/netns). Deleting it removes its links and sysctls too."""
@@ -169,18 +164,3 @@ def remove_nft_table(fields: dict[str, Any]) -> None:
             return  # the namespace is gone, and its tables with it
     else:
         nat.delete_table(str(fields["family"]), name)
-
-
-@remover("sysctl")
-def restore_sysctl(fields: dict[str, Any]) -> None:
-    """fields: key (e.g. net.ipv4.ip_forward), previous (the value to put back), optional netns (None = host).
-
-    Record it with the value read just before changing it. A namespace that is gone took its sysctls with it.
-    """
-    from lueur_net.errors import BadInput
-    from lueur_net.lab.links import set_sysctl
-
-    try:
-        set_sysctl(fields.get("netns"), str(fields["key"]), str(fields["previous"]))
-    except BadInput:
-        return  # the namespace is gone

@@ -22,6 +22,7 @@ from typing import Any
 
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab import addressing, links, nat, serve
+from lueur_net.lab.safety import deadline_after
 from lueur_net.lab.addressing import Block
 from lueur_net.lab.attach import attach
 from lueur_net.lab.dns import Responder
@@ -39,7 +40,6 @@ from lueur_net.lab.upstreams import (
 from lueur_net.ledger import Entry, Ledger, load_removers, remove_entry
 
 DEFAULT_MAX_LIFETIME = 3600.0  # seconds; a fault never outlives this (see Lab.deadline)
-SERVER_TABLE = nat.NAMESPACE_TABLE
 # The lab's names are all in its hosts file, and no DNS server is reachable from it (the host does not forward):
 # point the resolver at the namespace's own loopback, where nothing listens, so an unknown name fails at once
 # instead of waiting for the host's nameservers to time out.
@@ -141,10 +141,6 @@ class Lab:
         """The deadline on CLOCK_MONOTONIC in nanoseconds: what a BPF program compares bpf_ktime_get_ns() with."""
         return int(self.deadline * 1e9)
 
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() >= self.deadline
-
     def path_for(self, url: str) -> Path:
         try:
             return self.paths[url]
@@ -240,7 +236,7 @@ class Lab:
 
         names = Names.for_run(ledger.run_id)
         lab = cls(ledger=ledger, client_netns=names.client_netns, upstreams=classified)
-        lab.deadline = time.monotonic() + max_lifetime
+        lab.deadline = deadline_after(max_lifetime)
         try:
             lab._build(names, pool_network, targets, served, host_hosts, serve, dns)
         except BaseException:
@@ -316,7 +312,7 @@ class Lab:
                 ]
                 in_netns_thread(
                     server_ns, nat.load,
-                    nat.arrival_ruleset(SERVER_TABLE, names.server_end, block.server, served)
+                    nat.arrival_ruleset(nat.NAMESPACE_TABLE, names.server_end, block.server, served)
                     + nat.client_ruleset(list(dict.fromkeys(dependencies)), {names.server_end: block.server}),
                     server_ns,
                 )
@@ -391,7 +387,7 @@ class Lab:
                 hint=f"pass {ALLOW_FLAG} if you really mean it",
             )
         lab = cls(ledger=ledger, client_netns=attachment.target, attached=True)
-        lab.deadline = time.monotonic() + max_lifetime
+        lab.deadline = deadline_after(max_lifetime)
         lab.host_path = attachment.path
         lab.paths = {url: attachment.path for url in dict.fromkeys(upstreams)}
         return lab

@@ -111,14 +111,6 @@ def _read_sysctl(key: str) -> str:
     return Path("/proc/sys", *key.split(".")).read_text().strip()
 
 
-def get_sysctl(namespace: str | None, key: str) -> str:
-    """Read a sysctl in `namespace` (None = the host's); record it before changing it (ledger kind "sysctl")."""
-    try:
-        return _read_sysctl(key) if namespace is None else in_netns_thread(namespace, _read_sysctl, key)
-    except OSError as error:
-        raise EnvironmentProblem(f"cannot read sysctl {key} in {namespace or 'the host'}: {error}") from None
-
-
 def set_sysctl(namespace: str | None, key: str, value: str) -> None:
     """Write a sysctl such as net.ipv4.conf.IF.route_localnet in `namespace` (None = the host's)."""
     try:

@@ -30,9 +30,6 @@ class Window:
         return t >= self.start_s and (self.end_s is None or t < self.end_s)
 
 
-ALWAYS = (Window(0.0, None),)
-
-
 # ---- per-fault parameters (kernel units) ----
 
 
@@ -248,16 +245,6 @@ class FaultPlan:
     iteration: int = 0
     anchor: Literal["run", "call"] = "call"
     notes: tuple[str, ...] = ()
-
-    def by_id(self, fault_id: str) -> PlannedFault:
-        for fault in self.faults:
-            if fault.id == fault_id:
-                return fault
-        raise KeyError(fault_id)
-
-    @property
-    def tc_faults(self) -> tuple[PlannedFault, ...]:
-        return tuple(fault for fault in self.faults if fault.backend in TC_BACKENDS)
 
     @property
     def other_faults(self) -> tuple[PlannedFault, ...]:

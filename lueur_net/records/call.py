@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 PHASE_BASELINE = "baseline"
 PHASE_FAULT = "fault"
-PHASES = (PHASE_BASELINE, PHASE_FAULT)
 
 # Transport error classes (None when a response arrived, whatever its status).
 ERROR_TIMEOUT = "timeout"  # no answer within the call's timeout (connect, read, write or total)
@@ -59,10 +58,6 @@ class CallRecord:
     @property
     def send_lag_ms(self) -> float:
         return (self.sent_s - self.intended_s) * 1000.0
-
-    @property
-    def failed_transport(self) -> bool:
-        return self.error_class is not None
 
 
 def call_failures(

@@ -41,7 +41,6 @@ COLUMNS: dict[str, str] = {
     "capped": "bool",
     "send_lag_ms": "float64",
 }
-RECORD_FORMATS = (".parquet", ".csv")
 
 
 def records_frame(records: Iterable[CallRecord]) -> pd.DataFrame:

@@ -85,25 +85,15 @@ class EbpfFault:
         """ "tcx" or "cls_bpf"."""
         return self._attachment.mechanism
 
-    @property
-    def active(self) -> bool:
-        return self._final is None
-
     def counters(self) -> Counters:
         """Current counters, summed over CPUs (after revert: the last values read before detaching)."""
         if self._final is not None:
             return self._final
         return Counters(*(sum(self._counters.lookup_percpu_u64(i)) for i in range(len(COUNTER_NAMES))))
 
-    def set_scope(self, scope: Scope) -> None:
-        self._bpf.map("lueur_scope").update(0, maps.encode_scope(scope))
-
     def set_timing(self, windows: Sequence[Window] = (), deadline_ns: int | None = None) -> None:
         """Replace the active windows and deadline (a packet racing the update may see a mix of both)."""
         self._bpf.map("lueur_timing").update(0, maps.encode_timing(Timing(tuple(windows), deadline_ns)))
-
-    def set_params(self, params: ctypes.Structure) -> None:
-        self._bpf.map("lueur_params").update(0, params)
 
     def revert(self) -> Counters:
         """Detach and free the program; returns the final counters."""

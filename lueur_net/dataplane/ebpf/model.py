@@ -140,11 +140,6 @@ class Timing:
         if self.deadline_ns is not None and self.deadline_ns <= 0:
             raise BadInput("the deadline must be a positive CLOCK_MONOTONIC time in nanoseconds")
 
-    @classmethod
-    def for_seconds(cls, seconds: float, windows: tuple[Window, ...] = ()) -> Timing:
-        """Active (within `windows`, if any) until `seconds` from now."""
-        return cls(windows, time.monotonic_ns() + round(seconds * 1e9))
-
 
 def threshold(probability: float, name: str = "probability") -> int:
     """A probability as lueur_roll()'s threshold out of 2^32."""

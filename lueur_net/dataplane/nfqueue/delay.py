@@ -19,7 +19,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,10 +155,3 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
         delay.revert()
         raise
     return delay
-
-
-def wait_until_ns(deadline_ns: int) -> None:
-    """Sleep until a CLOCK_MONOTONIC time (tests and benchmarks use it to line up with windows)."""
-    remaining = deadline_ns - time.monotonic_ns()
-    if remaining > 0:
-        time.sleep(remaining / 1e9)

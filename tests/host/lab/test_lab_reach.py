@@ -197,19 +197,3 @@ def test_with_dns_names_are_resolved_by_the_lab_s_responder_across_the_path(
         assert run_in_netns(lab.client_netns, unknown, "lueur-no-such-name.test") == str(socket.EAI_NONAME)
         rules = subprocess.run(["nft", "list", "table", "ip", f"lueur{lab.run_id}"], capture_output=True, text=True)
         assert "udp dport 53 dnat" in rules.stdout
-
-
-def test_the_sysctl_remover_puts_the_previous_value_back(journal: Ledger) -> None:
-    from lueur_net.lab.links import get_sysctl, set_sysctl
-    from lueur_net.ledger import remove_entry
-
-    with Lab.create([], journal) as lab:
-        key = "net.ipv4.ip_forward"  # inside the lab's own namespace: the host's value is not touched
-        before = get_sysctl(lab.client_netns, key)
-        entry = journal.record("sysctl", key=key, previous=before, netns=lab.client_netns)
-        set_sysctl(lab.client_netns, key, "1" if before == "0" else "0")
-        assert get_sysctl(lab.client_netns, key) != before
-        remove_entry(entry)
-        journal.done(entry)
-        assert get_sysctl(lab.client_netns, key) == before
-    remove_entry(entry)  # the namespace is gone: nothing to do, no error
