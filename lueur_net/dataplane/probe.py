@@ -9,7 +9,6 @@ present: that is what the run itself would get.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import shutil
@@ -26,12 +25,6 @@ from lueur_net.plan.planner import rate_params
 PROBE_IF, PROBE_PEER = "lueurdoc0", "lueurdoc1"
 CLSACT_INGRESS = 0xFFFFFFF2
 ETH_P_ALL = 0x0003
-BPF_PROG_LOAD, BPF_LINK_CREATE = 5, 28
-BPF_PROG_TYPE_SCHED_CLS = 3
-BPF_TCX_INGRESS = 46
-SYS_BPF = 321  # x86-64
-# r0 = -1 (TC_ACT_UNSPEC: no opinion); exit
-PASS_PROGRAM = bytes.fromhex("b700000001000000" "8700000000000000" "9500000000000000")
 
 
 class _Result:
@@ -53,34 +46,6 @@ class _Result:
 def _qdisc(ipr: Any, index: int, kind: str, options: Any, parent: int = TC_H_ROOT, handle: int = 0x4C4E0000) -> None:
     request(ipr, qdisc_message(kind, index, handle, parent, options), RTM_NEWQDISC, FLAGS_CREATE)
     request(ipr, qdisc_message(kind, index, handle, parent, None), RTM_DELQDISC, FLAGS_DELETE)
-
-
-def _bpf(command: int, attr: ctypes.Array[ctypes.c_char]) -> int:
-    libc = ctypes.CDLL(None, use_errno=True)
-    result = libc.syscall(SYS_BPF, command, attr, len(attr))
-    if result < 0:
-        error = ctypes.get_errno()
-        raise OSError(error, os.strerror(error))
-    return int(result)
-
-
-def load_pass_program() -> int:
-    """A 3-instruction SCHED_CLS program that returns TC_ACT_UNSPEC; returns its fd."""
-    insns = ctypes.create_string_buffer(PASS_PROGRAM, len(PASS_PROGRAM))
-    license_text = ctypes.create_string_buffer(b"GPL")
-    attr = ctypes.create_string_buffer(128)
-    header = (BPF_PROG_TYPE_SCHED_CLS, len(PASS_PROGRAM) // 8, ctypes.addressof(insns),
-              ctypes.addressof(license_text))
-    ctypes.memmove(attr, (ctypes.c_uint32 * 2)(*header[:2]), 8)
-    ctypes.memmove(ctypes.addressof(attr) + 8, (ctypes.c_uint64 * 2)(*header[2:]), 16)
-    ctypes.memmove(ctypes.addressof(attr) + 48, b"lueur_probe", 11)
-    return _bpf(BPF_PROG_LOAD, attr)
-
-
-def tcx_attach(prog_fd: int, ifindex: int) -> int:
-    attr = ctypes.create_string_buffer(64)
-    ctypes.memmove(attr, (ctypes.c_uint32 * 4)(prog_fd, ifindex, BPF_TCX_INGRESS, 0), 16)
-    return _bpf(BPF_LINK_CREATE, attr)
 
 
 def _filter_kind_known(ipr: Any, index: int, kind: str) -> None:
@@ -159,34 +124,13 @@ def probe_inside() -> dict[str, Any]:
             result.attempt("matchall", lambda: _filter_kind_known(ipr, index, "matchall"))
             result.attempt("flower", lambda: _filter_kind_known(ipr, index, "flower"))
         else:
-            for name in ("u32", "bpf", "matchall", "flower", "mirred", "gact"):
+            for name in ("u32", "matchall", "flower", "mirred", "gact"):
                 result.present[name] = False
                 result.errors[name] = "needs the clsact qdisc to probe"
 
-        prog_fd = -1
-        if result.attempt("bpf_load", lambda: None):
-            try:
-                prog_fd = load_pass_program()
-            except OSError as error:
-                result.present["bpf_load"] = False
-                result.errors["bpf_load"] = errno_text(error)
-        if prog_fd >= 0:
-            if has_clsact:
-                result.attempt("bpf", lambda: ipr.tc("add-filter", "bpf", index=index, parent=CLSACT_INGRESS,
-                                                     prio=20, protocol=ETH_P_ALL, fd=prog_fd, name="lueur_probe",
-                                                     direct_action=True))
-
-            def tcx() -> None:
-                os.close(tcx_attach(prog_fd, index))
-
-            result.attempt("tcx", tcx)
-            os.close(prog_fd)
-        else:
-            for name in ("tcx",) + (("bpf",) if has_clsact else ()):
-                result.present[name] = False
-                result.errors[name] = "needs a loaded BPF program to probe"
         if has_clsact:
             ipr.tc("del", "clsact", index=index)
+        _probe_ebpf(result)
 
         def ifb() -> None:
             ipr.link("add", ifname="lueurdocifb", kind="ifb")
@@ -196,6 +140,19 @@ def probe_inside() -> dict[str, Any]:
         result.attempt("nfqueue", lambda: _nfqueue())
         result.attempt("nfqueue_python", lambda: __import__("netfilterqueue"))
     return {"present": result.present, "errors": result.errors}
+
+
+def _probe_ebpf(result: _Result) -> None:
+    """Our own programs, loaded through libbpf and attached as tcx and as cls_bpf, exactly as a run would: a
+    missing or rejected object is a missing feature here, not a failure in the middle of a run."""
+    from lueur_net.dataplane.ebpf.probe import probe as probe_programs
+
+    found = probe_programs(None, PROBE_IF)
+    for feature, present, key in (("bpf_load", found.bpf_load, "bpf_load"), ("tcx", found.tcx, "tcx"),
+                                  ("bpf", found.cls_bpf, "cls_bpf")):
+        result.present[feature] = present
+        if not present:
+            result.errors[feature] = found.errors.get(key) or "needs a loaded BPF program to probe"
 
 
 def _nfqueue() -> None:

@@ -30,3 +30,15 @@ def test_doctor_json_names_a_backend_per_fault_type() -> None:
     assert set(report["missing"]) == {name for group in ("qdiscs", "classifiers", "actions", "other")
                                       for name, present in report["capabilities"][group].items() if not present}
     assert result.exit_code == (0 if report["ok"] else 3)
+
+
+def test_ebpf_is_missing_when_our_programs_cannot_be_loaded(monkeypatch, tmp_path) -> None:
+    """The probe loads lueur's own objects: without them, eBPF is not offered to the planner (no failure later,
+    in the middle of a run), and the reason is shown."""
+    from lueur_net.dataplane.ebpf import probe as ebpf_probe
+
+    monkeypatch.setattr(ebpf_probe, "object_path", lambda name: tmp_path / f"{name}.bpf.o")  # not there
+    capabilities = probe_capabilities()
+    assert not capabilities.bpf_load and not capabilities.tcx
+    assert capabilities.errors["bpf_load"]
+    assert capabilities.tbf  # the rest of the probe is unaffected
