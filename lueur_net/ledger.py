@@ -216,7 +216,11 @@ def stale_runs(run_dir: Path | None = None) -> list[StaleRun]:
 
 
 def remove_entry(entry: Entry) -> None:
-    """Remove one object through its kind's remover (KeyError if no module registered the kind)."""
+    """Remove one object through its kind's remover, importing the remover modules the first time a kind is not
+    known yet (so a caller never has to remember load_removers(), and one that only makes namespaces never
+    imports the data plane). KeyError if no module registers the kind."""
+    if entry.kind not in REMOVERS:
+        load_removers()
     REMOVERS[entry.kind](entry.fields)
 
 

@@ -37,7 +37,7 @@ from lueur_net.lab.upstreams import (
     loopback_targets,
     refuse_ipv6_only,
 )
-from lueur_net.ledger import Entry, Ledger, load_removers, remove_entry
+from lueur_net.ledger import Entry, Ledger, remove_entry
 
 DEFAULT_MAX_LIFETIME = 3600.0  # seconds; a fault never outlives this (see Lab.deadline)
 # The lab's names are all in its hosts file, and no DNS server is reachable from it (the host does not forward):
@@ -197,7 +197,6 @@ class Lab:
         the namespace's hosts file.
         """
         began = time.monotonic()
-        load_removers()
         # Refuse before touching: everything below this block can be checked without changing anything.
         require_root()
         local = host_ipv4_addresses()

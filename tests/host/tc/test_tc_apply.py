@@ -12,7 +12,7 @@ from lueur_net.dataplane.apply import apply_plan
 from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Path
-from lueur_net.ledger import load_removers, read_ledger, remove_entry
+from lueur_net.ledger import read_ledger, remove_entry
 from lueur_net.plan import plan_item
 from lueur_net.scenario import Item
 
@@ -121,7 +121,6 @@ def test_ledger_removers_clean_what_a_dead_run_left(veth_pair: Any, ledger: Any,
     applied.handles[0][1].stop.set()  # as if the process died: nothing reverted, only the ledger remains
     _, entries = read_ledger(ledger.path)
     assert {entry.kind for entry in entries} == {"link", "tc_clsact", "tc_filter", "tc_qdisc"}
-    load_removers()
     for entry in reversed(entries):
         remove_entry(entry)
         remove_entry(entry)  # a remover tolerates an object already gone
