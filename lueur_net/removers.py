@@ -35,16 +35,14 @@ def remove_process(fields: dict[str, Any]) -> None:
         except (ProcessLookupError, PermissionError):
             return
         deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
-            _wait_gone(pid, start_time, 0)  # reaps the leader if it is our child
-            if not group_alive(group):
-                return
+        while group_alive(group) and time.monotonic() < deadline:
             time.sleep(0.02)
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        _wait_gone(pid, start_time, 2.0)  # reap the leader if it is our child
+        if group_alive(group):
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        _wait_gone(pid, start_time, 2.0)  # reaps the leader if it is our child (a zombie otherwise lingers)
         return
     if process_is(pid, start_time):
         for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
@@ -57,14 +55,19 @@ def remove_process(fields: dict[str, Any]) -> None:
 
 
 def group_alive(pgid: int) -> bool:
-    """True while any process of group `pgid` exists (a zombie leader not yet reaped counts)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """True while a live (not zombie) process of group `pgid` exists.
+
+    Zombies are left out: an orphaned member that already exited waits for init to reap it, which can take a
+    while and must not hold up a stop (or look like a process that ignores SIGTERM).
+    """
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def _wait_gone(pid: int, start_time: int | None, seconds: float) -> bool:

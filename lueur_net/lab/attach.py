@@ -134,11 +134,11 @@ def _host_peer(ipr_target: Any, index: int) -> Endpoint | None:
 
 def attach(target: str, iface: str | None = None) -> Attachment:
     """Resolve the target and its fault interface; changes nothing."""
-    from pyroute2 import IPRoute
+    from lueur_net.lab.links import open_netns
 
     resolved = resolve_target(target)
     try:
-        ipr = IPRoute(netns=resolved, flags=0)
+        ipr = open_netns(resolved)
     except Exception as error:  # noqa: BLE001
         raise EnvironmentProblem(f"cannot open namespace {resolved}: {error}") from None
     try:

@@ -54,12 +54,17 @@ def create_netns(name: str) -> None:
 
 
 def open_netns(name: str | None) -> Any:
-    """An IPRoute bound to namespace `name` (None = the host's); never creates a missing namespace."""
+    """An IPRoute bound to namespace `name` (None = the host's); never creates a missing namespace.
+
+    The socket is opened by this thread from inside the namespace (lab.enter.inside): pyroute2's own netns=
+    forks a helper process per socket (~40 ms each).
+    """
     from pyroute2 import IPRoute
 
-    if name is None:
+    from lueur_net.lab.enter import inside
+
+    with inside(name):
         return IPRoute()
-    return IPRoute(netns=name, flags=0)
 
 
 def link_index(ipr: Any, ifname: str, where: str) -> int:
