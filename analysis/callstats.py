@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lueur_net.analysis.stats import NO_FAULT, PERCENTILES, failed_mask, percentile, window_mask
+from lueur_net.analysis.stats import NO_FAULT, PERCENTILES, errors_by_class, failed_mask, percentile, window_mask
 
 __all__ = ["PERCENTILES", "CallStats", "call_stats", "check_failed_mask", "errors_by_class", "failed_mask",
            "in_window_mask", "phase_stats", "quantile", "under_fault_mask", "windows_of"]
@@ -79,20 +79,6 @@ def phase_stats(calls: pd.DataFrame, window_names: list[str]) -> list[tuple[str,
         if len(names) > 1:
             rows += [(f"in {name}", call_stats(calls[in_window_mask(calls, name)])) for name in names]
     return rows
-
-
-def errors_by_class(calls: pd.DataFrame) -> dict[str, int]:
-    """{'timeout': 4, 'http 500': 2, ...}: transport classes and 4xx/5xx statuses, most frequent first."""
-    if calls.empty:
-        return {}
-    labels: list[str] = []
-    for error_class, status in zip(calls["error_class"], calls["status"], strict=True):
-        if isinstance(error_class, str):
-            labels.append(error_class)
-        elif status is not None and not pd.isna(status) and status >= 400:
-            labels.append(f"http {int(status)}")
-    counts = pd.Series(labels, dtype="object").value_counts()
-    return {str(label): int(count) for label, count in counts.items()}
 
 
 def check_failed_mask(calls: pd.DataFrame, name: str, threshold: float | None) -> tuple[pd.Series, str]:

@@ -57,6 +57,20 @@ def _summary(values: pd.Series) -> dict[str, float | None]:
     return out
 
 
+def errors_by_class(calls: pd.DataFrame) -> dict[str, int]:
+    """{'timeout': 4, 'http 500': 2, ...}: transport classes and 4xx/5xx statuses, most frequent first."""
+    if calls.empty:
+        return {}
+    labels: list[str] = []
+    for error_class, status in zip(calls["error_class"], calls["status"], strict=True):
+        if isinstance(error_class, str):
+            labels.append(error_class)
+        elif status is not None and not pd.isna(status) and status >= 400:
+            labels.append(f"http {int(status)}")
+    counts = pd.Series(labels, dtype="object").value_counts()
+    return {str(label): int(count) for label, count in counts.items()}
+
+
 def call_stats(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts, error classes, statuses, latency/TTFB/connect/send-lag summaries of a set of calls."""
     calls = len(frame)
@@ -70,7 +84,7 @@ def call_stats(frame: pd.DataFrame) -> dict[str, Any]:
         "responses": int(frame["status"].notna().sum()),
         "failed": int(failed.sum()),
         "error_rate_pct": float(failed.mean() * 100.0),
-        "errors_by_class": {str(k): int(v) for k, v in frame["error_class"].dropna().value_counts().items()},
+        "errors_by_class": errors_by_class(frame),
         "status_counts": {str(k): int(v) for k, v in statuses.value_counts().sort_index().items()},
         "latency_ms": _summary(frame["latency_ms"]),
         "ttfb_ms": _summary(frame["ttfb_ms"]),

