@@ -7,7 +7,7 @@ the loader alone. URLs here are already redacted by the loader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -68,6 +68,9 @@ class Check:
     total_calls: int = 0
     window: str | None = None  # SLO evaluated over one fault window only (None: the whole item)
     detail: str = ""  # why it failed, for people
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     @property
     def margin(self) -> float | None:

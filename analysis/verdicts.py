@@ -19,10 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from lueur_net.analysis.model import KIND_EXPECT, KIND_SLO, Check
 from lueur_net.analysis.stats import NO_FAULT, failed_mask, percentile, window_mask, window_names
-
-KIND_EXPECT = "expect"
-KIND_SLO = "slo"
 
 
 @dataclass(frozen=True)
@@ -42,27 +40,6 @@ class ItemRules:
     response_time_under_ms: float | None = None
     slos: tuple[SloRule, ...] = ()
     windows: tuple[str, ...] = ()  # declared fault window names (the records' `faults` values)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One expectation or SLO outcome; the fields match lueur_net.analysis.model.Check."""
-
-    kind: str
-    name: str  # "status", "response_time_under", "latency", "error"
-    title: str
-    passed: bool
-    objective: float | None = None
-    threshold: float | None = None
-    observed: float | None = None
-    unit: str = ""
-    failed_calls: int = 0
-    total_calls: int = 0
-    window: str | None = None
-    detail: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
