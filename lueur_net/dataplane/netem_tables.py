@@ -109,6 +109,18 @@ def table_bound(bound_ns: int | None, mu_ns: int, sigma_ns: int) -> int | None:
     return round((bound_ns - mu_ns) / sigma_ns * NETEM_DIST_SCALE)
 
 
+def delay_table(distribution: str, mu_ns: int, sigma_ns: int, min_ns: int | None = None, max_ns: int | None = None,
+                pareto_shape: float | None = None) -> tuple[int, ...] | None:
+    """The table netem (and the nfqueue holder) samples for this delay, min/max baked in; None when uniform or
+    without jitter (a plain uniform draw then)."""
+    if sigma_ns == 0:
+        return None
+    table = table_for(distribution, pareto_shape)
+    if table is None or (min_ns is None and max_ns is None):
+        return table
+    return clamp_table(table, table_bound(min_ns, mu_ns, sigma_ns), table_bound(max_ns, mu_ns, sigma_ns))
+
+
 def sample_delay_ns(table: tuple[int, ...] | None, mu_ns: int, sigma_ns: int, u: float) -> float:
     """The delay netem gives for a uniform draw u in [0, 1): used by tests and the nfqueue fallback."""
     if sigma_ns == 0:

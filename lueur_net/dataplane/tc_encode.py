@@ -27,7 +27,7 @@ from typing import Any
 from pyroute2.netlink import nla
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 
-from lueur_net.dataplane.netem_tables import clamp_table, table_bound, table_for
+from lueur_net.dataplane import netem_tables
 from lueur_net.plan.model import LossParams, NetemConfig, ProbabilityParams, RateParams
 
 PSCHED_SHIFT = 6
@@ -159,15 +159,10 @@ def _pair(item: ProbabilityParams | None) -> dict[str, int] | None:
 def delay_table(config: NetemConfig) -> tuple[int, ...] | None:
     """The distribution table netem gets for this config, min/max baked in; None for uniform or no jitter."""
     delay = config.delay
-    if delay is None or delay.jitter_ns == 0:
+    if delay is None:
         return None
-    table = table_for(delay.distribution, delay.pareto_shape)
-    if table is None:
-        return None
-    if delay.min_ns is not None or delay.max_ns is not None:
-        table = clamp_table(table, table_bound(delay.min_ns, delay.delay_ns, delay.jitter_ns),
-                            table_bound(delay.max_ns, delay.delay_ns, delay.jitter_ns))
-    return table
+    return netem_tables.delay_table(delay.distribution, delay.delay_ns, delay.jitter_ns, delay.min_ns, delay.max_ns,
+                                    delay.pareto_shape)
 
 
 def loss_attribute(loss: LossParams) -> dict[str, Any] | None:

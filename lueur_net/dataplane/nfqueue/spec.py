@@ -30,7 +30,6 @@ from typing import Any
 from lueur_net.errors import BadInput
 
 DISTRIBUTIONS = ("uniform", "normal", "pareto", "paretonormal")
-NETEM_DIST_SCALE = 8192  # one standard unit in netem's tables
 
 @dataclass(frozen=True)
 class DelaySpec:
@@ -109,26 +108,17 @@ def in_windows(windows: Sequence[Window], now_ns: int) -> bool:
 
 def delay_table(spec: DelaySpec) -> tuple[int, ...] | None:
     """netem's distribution table for `spec`, clamped to its min/max (None for uniform or no jitter)."""
-    if spec.jitter_ns == 0 or spec.distribution == "uniform":
-        return None
     from lueur_net.dataplane import netem_tables
 
-    table = netem_tables.table_for(spec.distribution, spec.pareto_shape)
-    if table is None:
-        return None
-    low = netem_tables.table_bound(spec.min_ns or None, spec.mean_ns, spec.jitter_ns)
-    high = netem_tables.table_bound(spec.max_ns, spec.mean_ns, spec.jitter_ns)
-    return netem_tables.clamp_table(table, low, high)
+    return netem_tables.delay_table(spec.distribution, spec.mean_ns, spec.jitter_ns, spec.min_ns or None,
+                                    spec.max_ns, spec.pareto_shape)
 
 
 def sample_delay_ns(spec: DelaySpec, rng: random.Random, table: tuple[int, ...] | None = None) -> int:
     """One packet's delay before the order rule (see the module docstring); `table` from delay_table(spec)."""
-    if spec.jitter_ns == 0:
-        value = float(spec.mean_ns)
-    elif table is None:
-        value = spec.mean_ns - spec.jitter_ns + 2 * spec.jitter_ns * rng.random()
-    else:
-        value = spec.mean_ns + spec.jitter_ns * table[int(rng.random() * len(table))] / NETEM_DIST_SCALE
+    from lueur_net.dataplane import netem_tables
+
+    value = netem_tables.sample_delay_ns(table, spec.mean_ns, spec.jitter_ns, rng.random())
     value = max(value, float(spec.min_ns), 0.0)
     if spec.max_ns is not None:
         value = min(value, float(spec.max_ns))
