@@ -13,25 +13,20 @@ Backends: tc (netem, TBF, IFB; lueur_net.dataplane.tc), ebpf (lueur_net.dataplan
 
 from __future__ import annotations
 
-from lueur_net.dataplane.apply import (
-    BACKENDS,
-    AppliedPlan,
-    ApplyContext,
-    Backend,
-    Handle,
-    apply_plan,
-    register_backend,
-)
-from lueur_net.dataplane.capabilities import Capabilities, probe_capabilities
+import importlib
+from typing import Any
 
-__all__ = [
-    "BACKENDS",
-    "AppliedPlan",
-    "ApplyContext",
-    "Backend",
-    "Capabilities",
-    "Handle",
-    "apply_plan",
-    "probe_capabilities",
-    "register_backend",
-]
+# Imported on first use: the pure planner imports lueur_net.dataplane.capabilities, and loading the package
+# must not drag in the dispatcher and, through it, the lab.
+_EXPORTS = {
+    "BACKENDS": "apply", "AppliedPlan": "apply", "ApplyContext": "apply", "Backend": "apply", "Handle": "apply",
+    "apply_plan": "apply", "register_backend": "apply",
+    "Capabilities": "capabilities", "probe_capabilities": "capabilities",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lueur_net.dataplane' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"lueur_net.dataplane.{_EXPORTS[name]}"), name)
