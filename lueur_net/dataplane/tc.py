@@ -97,6 +97,12 @@ class HookDevice:
         self.netns = netns
         self.ifname = ifname
         self.state = QdiscState()
+        self._index: int | None = None  # looked up once: put() runs at every window edge and jitter redraw
+
+    def index(self, ipr: Any) -> int:
+        if self._index is None:
+            self._index = ifindex(ipr, self.netns, self.ifname)
+        return self._index
 
     def _send(self, ipr: Any, index: int, kind: str, handle: int, parent: int, options: Any, action: str) -> None:
         message = qdisc_message(kind, index, handle, parent, options)
@@ -112,7 +118,7 @@ class HookDevice:
 
     def put(self, ipr: Any, config: HookConfig, extra_delay_ns: int = 0) -> None:
         """Make the device carry `config` (with `extra_delay_ns` of jitter added to netem's delay)."""
-        index = ifindex(ipr, self.netns, self.ifname)
+        index = self.index(ipr)
         netem = config.netem
         if netem is None and config.jitter:
             netem = NetemConfig()
