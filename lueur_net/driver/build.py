@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from lueur_net.driver.spec import (
     ANCHOR_CALL,
@@ -98,19 +97,3 @@ def item_spec(
         hook=hook,
         progress_fd=progress_fd,
     )
-
-
-def windows_from_plan(plan: Any) -> tuple[FaultWindow, ...]:
-    """The planner's FaultPlan as the driver's windows: one per fault id and window, anchored like the plan.
-
-    Duck-typed on `plan.anchor` ("run" or "call") and `plan.faults[].id` / `.windows[].start_s, end_s` so the
-    driver does not import the planner; a fault with no window is active the whole item.
-    """
-    anchor = ANCHOR_ITEM if plan.anchor == "run" else ANCHOR_CALL
-    windows: list[FaultWindow] = []
-    for fault in plan.faults:
-        spans = fault.windows or ()
-        if not spans:
-            windows.append(FaultWindow(name=fault.id, anchor=anchor))
-        windows.extend(FaultWindow(name=fault.id, start_s=w.start_s, end_s=w.end_s, anchor=anchor) for w in spans)
-    return tuple(windows)

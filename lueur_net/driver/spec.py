@@ -69,8 +69,8 @@ class FaultWindow:
     `anchor` "item": seconds from the item's t0 (load; the planner's windows); a call lists the fault when the
     window contains its intended send time. `anchor` "call": seconds from each call's own send (lueur's periods
     for single and repeat items, where 100% is the call's timeout); a call lists the fault when the window
-    overlaps the call's duration. `name` is the planner's fault id (`f0`, `f1.ingress`, ...): the records'
-    `faults` column carries these names.
+    overlaps the call's duration. `name` is `f<index>`, the fault's place in the item (the planner's ids are
+    `f<index>`, or `f<index>.ingress`/`.egress` for `direction: both`): the records' `faults` column carries it.
     """
 
     name: str

@@ -218,22 +218,6 @@ def test_pipe_hook_waits_for_the_server_answer() -> None:
         server.hook(1, "fault")
 
 
-def test_windows_from_the_planners_plan() -> None:
-    from lueur_net.dataplane.capabilities import Capabilities
-    from lueur_net.driver.build import fault_windows, windows_from_plan
-    from lueur_net.plan import plan_item
-    from lueur_net.scenario.models import Scenario
-
-    scenario = Scenario.model_validate(yaml.safe_load(SCENARIO_YAML))
-    plan = plan_item(scenario.items[0], Capabilities.all_present())
-    windows = windows_from_plan(plan)
-    assert {w.anchor for w in windows} == {ANCHOR_ITEM}
-    by_name = {w.name: (w.start_s, w.end_s) for w in windows}
-    derived = {w.name: (w.start_s, w.end_s) for w in fault_windows(scenario, 0)}
-    for name, span in by_name.items():  # ids are f<index> or f<index>.<hook>: same spans as the scenario's
-        assert derived[name.split(".")[0]] == span
-
-
 def test_scenario_tally_counts_tests_like_lueur() -> None:
     from lueur_net.driver.progress import ScenarioTally
 
