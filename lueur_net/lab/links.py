@@ -1,8 +1,8 @@
 """Namespaces, veth pairs, addresses, routes and sysctls through pyroute2 netlink, with errors a person can read.
 
-Every function that creates an object takes the ledger entry already recorded for it (principle: intent on disk
-before the object exists); when creation fails because the name is taken, the entry is marked done at once so
-neither close() nor `clean` ever deletes an object someone else made.
+The caller (Lab) records each object in the ledger before calling the function that creates it, and refuses a
+name that is already taken before recording it, so neither close() nor `clean` ever deletes an object someone
+else made.
 """
 
 from __future__ import annotations
