@@ -28,6 +28,7 @@ from lueur_net.dataplane.nfqueue.rule import (
     RULE_KIND,
     TABLE,
     add_rule,
+    iptables_save,
     mark_bit_for,
     queue_candidates,
     rule_args,
@@ -139,9 +140,10 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
     """
     match = match or Match()
     windows = tuple(windows)
-    mark_bit = mark_bit_for(netns)
+    save = iptables_save(netns)
+    mark_bit = mark_bit_for(netns, save)
     config = {"spec": spec.to_dict(), "windows": [window.__dict__ for window in windows],
-              "candidates": queue_candidates(netns), "max_len": max_len, "mark_bit": mark_bit}
+              "candidates": queue_candidates(netns, save=save), "max_len": max_len, "mark_bit": mark_bit}
     process, control, process_entry, reply = _start_holder(netns, config, ledger)
     queue = int(reply["queue"])
     delay = NfqueueDelay(netns, ifname, queue, spec, match, windows, ledger, process, control, process_entry)

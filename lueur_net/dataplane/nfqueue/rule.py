@@ -33,9 +33,7 @@ def namespace_path(netns: str | None) -> str | None:
 
 
 def iptables(netns: str | None, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    path = namespace_path(netns)
-    prefix = ["nsenter", f"--net={path}"] if path else []
-    command = [*prefix, "iptables", "-w", *args]
+    command = [*_in_netns(netns), "iptables", "-w", *args]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except FileNotFoundError as error:
@@ -56,7 +54,7 @@ def rule_args(ifname: str, match_args: list[str], queue: int, comment: str, mark
             "-m", "comment", "--comment", comment, "-j", "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"]
 
 
-def mark_bit_for(netns: str | None) -> int:
+def mark_bit_for(netns: str | None, save: str | None = None) -> int:
     """A mark bit no lueur rule in the namespace uses yet.
 
     Why marks: a queue verdict ACCEPT ends the packet's walk through the chain, so a second delay rule on the
@@ -64,7 +62,7 @@ def mark_bit_for(netns: str | None) -> int:
     bit and answers REPEAT: the packet walks the chain again, skips every rule whose bit it carries, and meets
     the next one. Bits 16-30 of the mark are used; lab namespaces have no other mark users.
     """
-    save = _iptables_save(netns)
+    save = iptables_save(netns) if save is None else save
     used = {int(value, 16) for line in save.splitlines() if "lueur-" in line
             for value in re.findall(r"--mark (0x[0-9a-f]+)/", line)}
     free = [bit for bit in MARK_BITS if bit not in used]
@@ -74,28 +72,33 @@ def mark_bit_for(netns: str | None) -> int:
     return random.choice(free)
 
 
-def _iptables_save(netns: str | None) -> str:
+def _in_netns(netns: str | None) -> list[str]:
+    """The command prefix that runs a command in `netns` (nsenter keeps /sys, unlike `ip netns exec`)."""
     path = namespace_path(netns)
-    prefix = ["nsenter", f"--net={path}"] if path else []
-    return subprocess.run([*prefix, "iptables-save"], capture_output=True, text=True, timeout=60).stdout
+    return ["nsenter", f"--net={path}"] if path else []
 
 
-def queues_in_use(netns: str | None) -> set[int]:
+def iptables_save(netns: str | None) -> str:
+    """The namespace's rules; read once per delay started and handed to mark_bit_for and queue_candidates."""
+    return subprocess.run([*_in_netns(netns), "iptables-save"], capture_output=True, text=True, timeout=60).stdout
+
+
+def queues_in_use(netns: str | None, save: str | None = None) -> set[int]:
     """Queue numbers named by any NFQUEUE rule in the namespace (ours from other runs, or anyone's)."""
-    save = _iptables_save(netns)
+    save = iptables_save(netns) if save is None else save
     used = {int(number) for number in re.findall(r"--queue-num (\d+)", save)}
     for low, high in re.findall(r"--queue-balance (\d+):(\d+)", save):
         used.update(range(int(low), int(high) + 1))
     return used
 
 
-def queue_candidates(netns: str | None, count: int = 64) -> list[int]:
+def queue_candidates(netns: str | None, count: int = 64, save: str | None = None) -> list[int]:
     """Queue numbers to try, from a random start in QUEUE_RANGE, skipping those rules already name.
 
     Queue numbers are per network namespace; the holder still binds the first one nobody holds (binding a queue
     another process holds fails), so two runs never share one.
     """
-    used = queues_in_use(netns)
+    used = queues_in_use(netns, save)
     low, high = QUEUE_RANGE
     start = random.randrange(low, high)
     candidates = []
