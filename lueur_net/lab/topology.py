@@ -34,3 +34,11 @@ class Path:
     @property
     def peer_is_ours(self) -> bool:
         return self.client.owned and self.server.owned
+
+    def other_end(self, endpoint: Endpoint) -> Endpoint | None:
+        """The end facing `endpoint` (what a fault there scopes its traffic to), None if it is not an end."""
+        if endpoint == self.client:
+            return self.server
+        if endpoint == self.server:
+            return self.client
+        return None

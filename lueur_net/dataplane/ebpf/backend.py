@@ -70,23 +70,14 @@ def monotonic_windows(windows: Any, t0_ns: int, deadline_ns: int | None) -> list
     return result
 
 
-def _peer(endpoint: Endpoint, path: Any) -> Endpoint | None:
-    if path is None:
-        return None
-    if path.client == endpoint:
-        return path.server  # type: ignore[no-any-return]
-    if path.server == endpoint:
-        return path.client  # type: ignore[no-any-return]
-    return None
-
-
 class EbpfBackend:
     name = "ebpf"
 
     def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> EbpfHandle:
         hook = Hook(fault.hook)  # the planner already put answer rewrites (httperror, dns) on the response hook
         deadline_ns = getattr(context, "deadline_ns", None)
-        peer = _peer(endpoint, getattr(context, "path", None))
+        path = getattr(context, "path", None)
+        peer = path.other_end(endpoint) if path is not None else None
         scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
         common: dict[str, Any] = {
             "scope": scope,

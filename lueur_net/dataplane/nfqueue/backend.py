@@ -43,16 +43,6 @@ def monotonic_windows(windows: Any, t0_ns: int) -> tuple[Window, ...]:
     )
 
 
-def peer_of(endpoint: Endpoint, path: Any) -> Endpoint | None:
-    if path is None:
-        return None
-    if path.server == endpoint:
-        return path.client  # type: ignore[no-any-return]
-    if path.client == endpoint:
-        return path.server  # type: ignore[no-any-return]
-    return None
-
-
 class NfqueueBackend:
     name = "nfqueue"
 
@@ -60,7 +50,8 @@ class NfqueueBackend:
         spec = spec_from_params(fault.params)
         windows = clip_windows(monotonic_windows(fault.windows, context.t0_ns),
                                getattr(context, "deadline_ns", None), time.monotonic_ns())
-        peer = peer_of(endpoint, getattr(context, "path", None))
+        path = getattr(context, "path", None)
+        peer = path.other_end(endpoint) if path is not None else None
         match = Match(source=peer.address) if peer is not None and peer.address else Match()
         return start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match, windows=windows)
 
