@@ -122,9 +122,7 @@ class AppliedPlan:
 
 def check_placement(plan: FaultPlan, path: Path, allow_foreign: bool) -> None:
     for fault in plan.faults:
-        if fault.backend in ("netem", "tbf") and not path.peer_is_ours and (
-            (fault.side, fault.hook) != (fault.requested_side, fault.requested_direction)
-        ):
+        if fault.backend in ("netem", "tbf") and not path.peer_is_ours and fault.side != fault.requested_side:
             raise EnvironmentProblem(
                 f"{fault.id}: the plan put this fault on the peer's egress, but this path's peer is not ours; "
                 "plan it with plan_item(..., peer_is_ours=path.peer_is_ours)"

@@ -29,7 +29,7 @@ from lueur_net.plan.model import (
     SourceParams,
     Window,
 )
-from lueur_net.plan.planner import plan_item, rate_params, traffic_of
+from lueur_net.plan.planner import plan_item, rate_params, traffic_hit, traffic_of
 from lueur_net.plan.render import render_plan
 
 __all__ = [
@@ -54,5 +54,6 @@ __all__ = [
     "plan_item",
     "rate_params",
     "render_plan",
+    "traffic_hit",
     "traffic_of",
 ]

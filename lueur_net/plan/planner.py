@@ -1,13 +1,20 @@
 """Scenario item -> FaultPlan. Pure: reads the item and a Capabilities object, touches nothing.
 
-Where each fault goes (lueur_net/lab/topology.py): requests leave the client end's egress and reach the server end's
-ingress; responses leave the server end's egress and reach the client end's ingress.
-- tc (netem, TBF): with both veth ends ours (`peer_is_ours`, the lab's normal case) an ingress fault is installed on
-  the peer's egress, which carries exactly the same packets; so every tc fault sits on the egress of the sending
-  end and faults hitting the same traffic compose in one qdisc tree. Without an owned peer, ingress stays ingress
-  and the tc backend redirects it through an IFB device.
+What a fault hits is lueur's meaning, kept exactly (DESIGN.md): lueur is a proxy, `side` names the segment
+(client <-> proxy or proxy <-> server) and `direction` is seen from the proxy (ingress = what the proxy reads from
+that side, egress = what it writes to it). So server/ingress (the default) and client/egress hit the responses,
+server/egress and client/ingress the requests (`traffic_hit`).
+
+The lab has no proxy: `side` picks the end of the path that hosts the objects, and on that end the hook is where
+that traffic crosses it (lueur_net/lab/topology.py: requests leave the client end's egress and reach the server
+end's ingress; responses the other way round). Seen from the end, the proxy's ingress is the end's egress and vice
+versa (`hook_for`). Then each backend may move the fault to the end that suits it, on the same traffic:
+- tc (netem, TBF): with both veth ends ours (`peer_is_ours`, the lab's normal case) a fault on an end's ingress
+  goes on the peer's egress, which carries exactly the same packets; so every tc fault sits on the egress of the
+  sending end and faults hitting the same traffic compose in one qdisc tree. Without an owned peer, ingress stays
+  ingress and the tc backend redirects it through an IFB device.
 - nfqueue: on the receiving end's ingress (holding packets at the sender throttles TCP; machine-facts.md).
-- eBPF: where the scenario says.
+- eBPF: on the end `side` names.
 """
 
 from __future__ import annotations
@@ -45,15 +52,27 @@ TBF_QUEUE_SECONDS = 0.2
 TBF_BURST_SECONDS = 0.004
 
 
-# Faults that rewrite answers (an HTTP status line, a DNS rcode) act only where responses flow: the response hook
-# of the scenario's side (client: ingress, server: egress), whatever `direction` says.
+# Faults that rewrite answers (an HTTP status line, a DNS rcode) act only where responses flow, on the end of the
+# scenario's side, whatever `direction` says (lueur's HTTP response fault has no direction either).
 RESPONSE_ONLY = ("httperror", "dns")
-RESPONSE_HOOK: dict[str, Hook] = {"client": "ingress", "server": "egress"}
+
+
+def traffic_hit(side: str, direction: str) -> Traffic:
+    """Which traffic lueur's (side, direction) hits: the proxy reads requests from the client and responses from
+    the server (ingress), and writes requests to the server and responses to the client (egress)."""
+    reads = direction == "ingress"
+    return "requests" if (side == "client") == reads else "responses"
 
 
 def traffic_of(side: str, hook: str) -> Traffic:
-    """Which packets a (side, hook) sees."""
+    """Which packets cross a path end's hook: requests leave the client end and arrive at the server end."""
     return "requests" if (side, hook) in (("client", "egress"), ("server", "ingress")) else "responses"
+
+
+def hook_for(side: Side, traffic: Traffic) -> Hook:
+    """The hook of the `side` end where `traffic` crosses it."""
+    leaves = (side == "client") == (traffic == "requests")
+    return "egress" if leaves else "ingress"
 
 
 def sending_end(traffic: Traffic) -> Side:
@@ -64,14 +83,22 @@ def receiving_end(traffic: Traffic) -> Side:
     return "server" if traffic == "requests" else "client"
 
 
-def place(backend: str, side: Side, hook: Hook, *, peer_is_ours: bool) -> tuple[Side, Hook]:
-    """Where a backend installs a fault asked for at (side, hook)."""
-    traffic = traffic_of(side, hook)
+def place(backend: str, side: Side, traffic: Traffic, *, peer_is_ours: bool,
+          ends: tuple[Side, ...] = ("client", "server")) -> tuple[Side, Hook]:
+    """Where a backend installs a fault on `traffic` asked for on the `side` end, using only the `ends` it may touch.
+
+    An end outside `ends` (the host peer of an attached pod, which lueur-net did not make) is replaced by the other
+    end, on the same traffic: the fault then hits the same packets as they cross the end we may touch.
+    """
     if backend in ("netem", "tbf"):
-        return (sending_end(traffic), "egress") if peer_is_ours else (side, hook)
-    if backend == "nfqueue":
-        return receiving_end(traffic), "ingress"
-    return side, hook
+        end = sending_end(traffic) if peer_is_ours else side
+    elif backend == "nfqueue":
+        end = receiving_end(traffic)  # ingress, the holder's best place; the sender's egress only if we must
+    else:
+        end = side
+    if end not in ends:
+        end = ends[0]
+    return end, hook_for(end, traffic)
 
 
 def plan_item(
@@ -82,8 +109,12 @@ def plan_item(
     peer_is_ours: bool = True,
     mtu: int = 1500,
     baseline: bool = False,
+    ends: tuple[Side, ...] = ("client", "server"),
 ) -> FaultPlan:
     """The plan of `item` for `iteration` (0-based; a repeat's latency mean grows by step x iteration).
+
+    `ends`: the path ends faults may go on (an attached pod's host peer is not ours: `("client",)`); a fault asked
+    for on another end is placed on an allowed one, on the same traffic, with a note.
 
     `baseline=True` is a repeat's baseline call: no fault at all. Raises BadInput for a fault the kernel objects
     cannot express, EnvironmentProblem when no backend here can realise a fault type.
@@ -102,33 +133,50 @@ def plan_item(
         backend = choose_backend(fault.type, capabilities)
         params = fault_params(fault, backend, mtu=mtu)
         refuse_unrealisable(f"f{index}", fault.type, backend, params, windows)
-        hooks = fault.directions
+        directions = fault.directions
         if fault.type in RESPONSE_ONLY:
-            hooks = hooks[:1]  # one rewrite of each answer, whatever direction was written
-        for direction in hooks:
-            side, hook = place(backend, fault.side, direction, peer_is_ours=peer_is_ours)
-            if fault.type in RESPONSE_ONLY:
-                side, hook = fault.side, RESPONSE_HOOK[fault.side]
+            directions = directions[:1]  # one rewrite of each answer, whatever direction was written
+        for direction in directions:
+            traffic = "responses" if fault.type in RESPONSE_ONLY else traffic_hit(fault.side, direction)
+            side, hook = place(backend, fault.side, traffic, peer_is_ours=peer_is_ours, ends=ends)
+            if fault.side not in ends and direction == directions[0]:
+                notes.append(f"f{index}: the {fault.side} end is not one lueur-net may change here; the fault hits "
+                             f"the same {traffic} on the {side} end ({hook})")
             planned.append(
                 PlannedFault(
-                    id=f"f{index}" if len(hooks) == 1 else f"f{index}.{direction}",
+                    id=f"f{index}" if len(directions) == 1 else f"f{index}.{direction}",
                     type=fault.type,
                     side=side,
                     hook=hook,
                     requested_side=fault.side,
                     requested_direction=direction,
-                    traffic=traffic_of(side, hook),
+                    traffic=traffic,
                     backend=backend,  # type: ignore[arg-type]
                     params=params,
                     windows=windows,
                     source=fault,
                 )
             )
+        if isinstance(params, DelayParams) and params.delay_ns:
+            notes.append(call_expectation(f"f{index}", params.delay_ns, [traffic_hit(fault.side, d) for d in directions]))
         if fault.type == "latency" and getattr(fault, "global_", True) is False:
             notes.append(f"f{index}: 'global: false' has no kernel meaning; netem delays every packet once")
     _check_reorder(planned)
     hooks_planned = compose_hooks(planned)
     return FaultPlan(faults=tuple(planned), hooks=hooks_planned, iteration=iteration, anchor=anchor, notes=tuple(notes))
+
+
+def call_expectation(fault_id: str, delay_ns: int, traffic: list[Traffic]) -> str:
+    """What a call should expect from a per-packet delay, so that a 1.6 s call under an 800 ms fault surprises no
+    one: a new connection pays it on its handshake (SYN or SYN-ACK) and again on the request or response."""
+    mean = f"{delay_ns / MS:g} ms"
+    hit = " and ".join(traffic)
+    one_each = " and ".join(kind[:-1] for kind in traffic)
+    handshake = " and ".join("SYN" if kind == "requests" else "SYN-ACK" for kind in traffic)
+    per_call = len(traffic)
+    return (f"{fault_id}: every packet of the {hit} waits {mean}: a call on a new connection should take about "
+            f"{2 * per_call} x {mean} more (the handshake's {handshake}, then the {one_each}); on a kept-alive "
+            f"connection about {per_call} x {mean}")
 
 
 def _check_reorder(planned: list[PlannedFault]) -> None:

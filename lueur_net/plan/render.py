@@ -92,8 +92,8 @@ def delay_args(delay: DelayParams) -> str:
 
 def loss_args(loss: LossParams) -> str:
     if loss.model == "gilbert-elliott":
-        # tc stores the third value in the kernel's `h`, the chance a packet is *delivered* in the bad state.
-        return (f"gemodel {fmt_percent(loss.p)} {fmt_percent(loss.r)} {fmt_percent(1.0 - loss.loss_bad)} "
+        # tc's third value is 1-h, the loss in the bad state (iproute2 stores 1 minus it in the kernel's `h`).
+        return (f"gemodel {fmt_percent(loss.p)} {fmt_percent(loss.r)} {fmt_percent(loss.loss_bad)} "
                 f"{fmt_percent(loss.loss_good)}")
     if loss.model == "4-state":
         values = (loss.p13, loss.p31, loss.p32, loss.p14, loss.p23)
@@ -199,10 +199,10 @@ def hook_commands(hook: HookPlan) -> list[str]:
 
 
 def fault_line(fault: PlannedFault) -> str:
-    asked = f"{fault.requested_side} {fault.requested_direction}"
-    where = f"{fault.side} {fault.hook}"
-    placed = asked if asked == where else f"{asked} -> installed at {where}"
-    return (f"  {fault.id:<10} {fault.type:<10} {fault.traffic:<9} {placed:<40} {fault.backend:<7} "
+    """`f0  latency  client ingress: requests  -> server end, ingress  nfqueue  delay 800ms ...  [always]`."""
+    asked = f"{fault.requested_side} {fault.requested_direction}: {fault.traffic}"
+    where = f"{fault.side} end, {fault.hook}"
+    return (f"  {fault.id:<10} {fault.type:<10} {asked:<27} -> {where:<19} {fault.backend:<7} "
             f"{describe_params(fault)}  [{fmt_windows(fault.windows)}]")
 
 
@@ -210,7 +210,11 @@ def other_backend_lines(plan: FaultPlan) -> list[str]:
     lines = []
     for fault in plan.other_faults:
         dev = DEVICE[fault.side]
-        if fault.backend == "nfqueue":
+        if fault.backend == "nfqueue" and fault.hook == "egress":
+            lines.append(f"# {fault.id}: iptables -t mangle -I OUTPUT -o {dev} -d <peer> -m mark ! --mark B/B "
+                         f"-j NFQUEUE --queue-num N --queue-bypass + a userspace holder delaying packets "
+                         f"({describe_params(fault)})")
+        elif fault.backend == "nfqueue":
             lines.append(f"# {fault.id}: iptables -t mangle -I PREROUTING -i {dev} -s <peer> -m mark ! --mark B/B "
                          f"-j NFQUEUE --queue-num N --queue-bypass + a userspace holder delaying packets "
                          f"({describe_params(fault)})")

@@ -149,8 +149,8 @@ def test_render_follows_what_the_backend_does_between_windows() -> None:
                                {"type": "packetloss", "rate": 0.1, "period": "start:3s,duration:1s"}), STOCK)
     text = render_plan(plan)
     # netem+tbf -> netem: the root is rebuilt; an empty segment would keep pass-through qdiscs
-    assert "tc qdisc del dev <client-if> root\n  tc qdisc replace dev <client-if> root handle 4c4e: netem" in text
+    assert "tc qdisc del dev <server-if> root\n  tc qdisc replace dev <server-if> root handle 4c4e: netem" in text
     only_window = plan_item(make_item({"type": "bandwidth", "rate": 1, "unit": "MBps",
                                        "period": "start:1s,duration:1s"}), STOCK)
     text = render_plan(only_window)
-    assert "tbf rate 100Gbit" in text and text.rstrip().endswith("tc qdisc del dev <client-if> root")
+    assert "tbf rate 100Gbit" in text and text.rstrip().endswith("tc qdisc del dev <server-if> root")

@@ -57,7 +57,7 @@ def make_item(*faults: dict[str, Any]) -> Item:
 
 def test_each_fault_goes_to_its_backend_with_endpoint_and_context(fakes: Any, tmp_path: FsPath) -> None:
     log, backends = fakes
-    plan = plan_item(make_item({"type": "latency", "mean": 20, "side": "client", "direction": "egress"},
+    plan = plan_item(make_item({"type": "latency", "mean": 20, "side": "client", "direction": "ingress"},
                                {"type": "httperror", "status_code": 503, "side": "client", "direction": "ingress"}),
                      HOST)
     with Ledger.open("t", run_dir=tmp_path) as ledger:
@@ -86,7 +86,8 @@ def test_refuses_foreign_interfaces_and_a_plan_for_another_topology(fakes: Any, 
         plan = plan_item(make_item({"type": "httperror", "side": "server"}), HOST)
         with pytest.raises(EnvironmentProblem, match="not created by lueur-net"):
             dispatch.apply_plan(plan, foreign, ledger)
-        tc_plan = plan_item(make_item({"type": "bandwidth", "rate": 1, "side": "client", "direction": "ingress"}),
+        # client egress = responses: planned on the server end's egress, which only an owned peer allows
+        tc_plan = plan_item(make_item({"type": "bandwidth", "rate": 1, "side": "client", "direction": "egress"}),
                             HOST)
         with pytest.raises(EnvironmentProblem, match="peer is not ours"):
             dispatch.apply_plan(tc_plan, foreign, ledger, allow_foreign=True)

@@ -57,8 +57,12 @@ STOCK_BACKEND = {
     "httperror": "ebpf", "dns": "ebpf", "reset": "ebpf", "police": "ebpf", "duplicate": "netem", "corrupt": "netem",
 }
 HOST_BACKEND = dict(STOCK_BACKEND, latency="nfqueue", jitter="nfqueue", packetloss="ebpf")
-TRAFFIC = {("client", "egress"): "requests", ("server", "ingress"): "requests",
-           ("server", "egress"): "responses", ("client", "ingress"): "responses"}
+# lueur's meaning (a proxy; direction seen from the proxy), DESIGN.md's table: the test's single source of truth.
+TRAFFIC = {("server", "ingress"): "responses", ("server", "egress"): "requests",
+           ("client", "ingress"): "requests", ("client", "egress"): "responses"}
+# Where that traffic crosses each end of the lab's path: requests leave the client, responses leave the server.
+CROSSES = {("client", "requests"): "egress", ("client", "responses"): "ingress",
+           ("server", "requests"): "ingress", ("server", "responses"): "egress"}
 
 
 def make_item(*faults: dict[str, Any], strategy: dict[str, Any] | None = None) -> Item:
@@ -96,8 +100,8 @@ def test_every_type_side_direction(fault_type: str, side: str, direction: str, c
     elif fault_type in ("httperror", "dns"):  # rewrites answers: the response hook of the side asked for
         assert (fault.side, fault.hook) == (side, "ingress" if side == "client" else "egress")
         assert plan.hooks == ()
-    else:
-        assert (fault.side, fault.hook) == (side, direction)
+    else:  # eBPF: on the end `side` names, where the traffic crosses it
+        assert (fault.side, fault.hook) == (side, CROSSES[(side, traffic)])
         assert plan.hooks == ()
     assert fault.id in render_plan(plan)
     assert plan.to_dict()["faults"][0]["backend"] == expected_backend
@@ -115,12 +119,36 @@ def test_both_directions_give_two_faults() -> None:
     plan = plan_item(make_item({"type": "latency", "mean": 50, "direction": "both", "side": "client"}), STOCK)
     assert [f.id for f in plan.faults] == ["f0.ingress", "f0.egress"]
     assert {(f.side, f.hook) for f in plan.faults} == {("server", "egress"), ("client", "egress")}
+    assert {f.id: f.traffic for f in plan.faults} == {"f0.ingress": "requests", "f0.egress": "responses"}
     assert len(plan.hooks) == 2
 
 
+@pytest.mark.parametrize(("side", "direction", "traffic"), [
+    ("server", "ingress", "responses"),  # lueur's default: the upstream's answers
+    ("server", "egress", "requests"),
+    ("client", "ingress", "requests"),
+    ("client", "egress", "responses"),
+])
+def test_side_and_direction_mean_what_they_mean_in_lueur(side: str, direction: str, traffic: str) -> None:
+    from lueur_net.plan import traffic_hit
+
+    assert traffic_hit(side, direction) == traffic
+    plan = plan_item(make_item({"type": "bandwidth", "rate": 512, "unit": "KBps", "side": side,
+                                "direction": direction}), STOCK)
+    assert plan.faults[0].traffic == traffic
+    assert plan.faults[0].side == ("client" if traffic == "requests" else "server")  # TBF on the sender's egress
+
+
+def test_the_reference_files_bandwidth_cap_throttles_the_responses_and_its_blackhole_the_requests() -> None:
+    cap = plan_item(make_item({"type": "bandwidth", "rate": 512, "unit": "KBps"}), HOST)  # side/direction defaults
+    assert (cap.faults[0].traffic, cap.faults[0].side, cap.faults[0].hook) == ("responses", "server", "egress")
+    hole = plan_item(make_item({"type": "blackhole", "direction": "egress"}), HOST)
+    assert (hole.faults[0].traffic, hole.faults[0].side, hole.faults[0].hook) == ("requests", "server", "ingress")
+
+
 def test_ingress_stays_ingress_without_owned_peer() -> None:
-    plan = plan_item(make_item({"type": "latency", "mean": 50, "side": "client", "direction": "ingress"}), STOCK,
-                     peer_is_ours=False)
+    plan = plan_item(make_item({"type": "latency", "mean": 50, "side": "client", "direction": "egress"}), STOCK,
+                     peer_is_ours=False)  # responses, which arrive at the client end
     assert (plan.faults[0].side, plan.faults[0].hook) == ("client", "ingress")
     assert "ifb" in render_plan(plan)
 
@@ -171,7 +199,7 @@ def test_gilbert_elliott_loss_params() -> None:
     plan = plan_item(make_item({"type": "packetloss", "model": "gilbert-elliott", "p": 0.02, "r": 0.3,
                                 "loss_bad": 0.9}), STOCK)
     assert plan.faults[0].params == LossParams(model="gilbert-elliott", p=0.02, r=0.3, loss_bad=0.9, loss_good=0.0)
-    assert "gemodel 2% 30% 10% 0%" in render_plan(plan)
+    assert "gemodel 2% 30% 90% 0%" in render_plan(plan)  # tc takes 1-h (loss in the bad state) itself
 
 
 def test_default_packet_loss_is_five_percent() -> None:
