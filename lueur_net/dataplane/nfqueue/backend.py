@@ -3,7 +3,8 @@
 It realises `latency` (DelayParams) and `jitter` (JitterParams) faults planned with backend "nfqueue". The planner
 already moved each such fault to the RECEIVING end of its traffic, so `endpoint` is where the packets arrive:
 the rule matches packets arriving on `endpoint.ifname` from the other end of the path (its address), and the
-holder runs in `endpoint.netns`. Windows are turned from the item's clock into CLOCK_MONOTONIC with
+holder runs in `endpoint.netns`. A fault planned on an egress hook (the receiving end was not ours to change)
+holds the packets leaving `endpoint.ifname` instead. Windows are turned from the item's clock into CLOCK_MONOTONIC with
 `context.t0_ns`, and cut at `context.deadline_ns` (fail-open).
 """
 
@@ -52,8 +53,12 @@ class NfqueueBackend:
                                getattr(context, "deadline_ns", None), time.monotonic_ns())
         path = getattr(context, "path", None)
         peer = path.other_end(endpoint) if path is not None else None
-        match = Match(source=peer.address) if peer is not None and peer.address else Match()
-        return start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match, windows=windows)
+        leaving = fault.hook == "egress"  # planned on the sending end: its peer is not ours (an attached pod)
+        match = Match()
+        if peer is not None and peer.address:
+            match = Match(destination=peer.address) if leaving else Match(source=peer.address)
+        return start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match, windows=windows,
+                           leaving=leaving)
 
 
 def backend() -> NfqueueBackend:

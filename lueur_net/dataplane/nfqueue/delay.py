@@ -25,6 +25,7 @@ from typing import Any
 
 from lueur_net.dataplane.nfqueue.rule import (
     CHAIN,
+    LEAVING_CHAIN,
     RULE_KIND,
     TABLE,
     add_rule,
@@ -133,8 +134,9 @@ def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> 
 
 
 def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger, *, match: Match | None = None,
-                windows: Sequence[Window] = (), max_len: int = DEFAULT_MAX_LEN) -> NfqueueDelay:
-    """Delay the packets arriving on `ifname` in `netns` (the receiving end of the path) by `spec`.
+                windows: Sequence[Window] = (), max_len: int = DEFAULT_MAX_LEN, leaving: bool = False) -> NfqueueDelay:
+    """Delay the packets arriving on `ifname` in `netns` (the receiving end of the path) by `spec`; with `leaving`,
+    the packets `netns` sends out through `ifname` (OUTPUT chain: for an end whose peer we may not change).
 
     `windows` are absolute CLOCK_MONOTONIC ns ranges (time.monotonic_ns()); none = always active.
     """
@@ -147,12 +149,14 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
     process, control, process_entry, reply = _start_holder(netns, config, ledger)
     queue = int(reply["queue"])
     delay = NfqueueDelay(netns, ifname, queue, spec, match, windows, ledger, process, control, process_entry)
-    args = rule_args(ifname, match.iptables_args(), queue, f"lueur-{ledger.run_id}-q{queue}", mark_bit)
-    fields = {"netns": netns, "table": TABLE, "chain": CHAIN, "args": args}
+    args = rule_args(ifname, match.iptables_args(), queue, f"lueur-{ledger.run_id}-q{queue}", mark_bit,
+                     leaving=leaving)
+    chain = LEAVING_CHAIN if leaving else CHAIN
+    fields = {"netns": netns, "table": TABLE, "chain": chain, "args": args}
     delay._rule_fields = fields
     delay._rule_entry = ledger.record(RULE_KIND, **fields)
     try:
-        add_rule(netns, args)
+        add_rule(netns, args, chain)
     except BaseException:
         delay.revert()
         raise

@@ -2,7 +2,9 @@
 
 The rule sits in the mangle table's PREROUTING chain of the namespace that RECEIVES the traffic, matched on the
 interface the packets arrive on (`-i IF`) plus the optional address/port scope, so it sees packets before any
-DNAT and whether they are delivered locally or forwarded. `--queue-bypass` lets packets through untouched when no
+DNAT and whether they are delivered locally or forwarded. Where only the sending end may be changed (an attached
+pod whose peer is the host's), the rule sits in the sender's OUTPUT chain on the leaving interface (`-o IF`): it
+works, but holding a sender's own packets slows bulk TCP (machine-facts.md), so it is the second choice. `--queue-bypass` lets packets through untouched when no
 holder is bound (a crashed holder never blackholes the path). Each rule carries a comment `lueur-<run>-q<N>`.
 Commands run as `nsenter --net=PATH iptables ...` (nsenter keeps /sys, unlike `ip netns exec`); netns None means
 the host namespace.
@@ -22,6 +24,7 @@ from lueur_net.ledger import remover
 
 TABLE = "mangle"
 CHAIN = "PREROUTING"
+LEAVING_CHAIN = "OUTPUT"
 RULE_KIND = "iptables_rule"
 QUEUE_RANGE = (20000, 65000)
 
@@ -49,8 +52,9 @@ def iptables(netns: str | None, *args: str, check: bool = True) -> subprocess.Co
 MARK_BITS = tuple(1 << bit for bit in range(16, 31))
 
 
-def rule_args(ifname: str, match_args: list[str], queue: int, comment: str, mark_bit: int) -> list[str]:
-    return ["-i", ifname, *match_args, "-m", "mark", "!", "--mark", f"{mark_bit:#x}/{mark_bit:#x}",
+def rule_args(ifname: str, match_args: list[str], queue: int, comment: str, mark_bit: int, *,
+              leaving: bool = False) -> list[str]:
+    return ["-o" if leaving else "-i", ifname, *match_args, "-m", "mark", "!", "--mark", f"{mark_bit:#x}/{mark_bit:#x}",
             "-m", "comment", "--comment", comment, "-j", "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"]
 
 
@@ -111,8 +115,8 @@ def queue_candidates(netns: str | None, count: int = 64, save: str | None = None
     return candidates
 
 
-def add_rule(netns: str | None, args: list[str]) -> None:
-    iptables(netns, "-t", TABLE, "-I", CHAIN, *args)
+def add_rule(netns: str | None, args: list[str], chain: str = CHAIN) -> None:
+    iptables(netns, "-t", TABLE, "-I", chain, *args)
 
 
 @remover(RULE_KIND)
