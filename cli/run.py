@@ -140,7 +140,8 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     from lueur_net import runner
 
     if dry_run:
-        click.echo(runner.dry_run(paths, only))
+        click.echo(runner.dry_run(paths, only, attach=attach, serve=serve, iface=iface,
+                                  allow_host_interface=allow_host_interface))
         ctx.exit(EXIT_OK)
     options = runner.RunOptions(paths=paths, serve=serve, results_path=result, records_path=records, only=only,
                                 pool=pool, seed=seed, attach=attach, iface=iface,

@@ -102,7 +102,8 @@ class _ItemContext:
         from lueur_net.plan import plan_item
 
         item = self.scenario.items[self.item_index]
-        plan = plan_item(item, self.capabilities, iteration=iteration, peer_is_ours=path.peer_is_ours)
+        plan = plan_item(item, self.capabilities, iteration=iteration, peer_is_ours=path.peer_is_ours,
+                         ends=allowed_ends(path, self.allow_host_interface))
         for fault in plan.faults:
             check_fault_target(endpoint_of(path, fault.side), allow_host_interface=self.allow_host_interface)
         return plan
@@ -122,6 +123,22 @@ class _ItemContext:
             self.revert()
         else:
             self.apply(iteration, time.monotonic_ns())
+
+
+def allowed_ends(path: Any, allow_host_interface: bool) -> tuple[str, ...]:
+    """The ends of `path` a fault may go on (an attached pod's host peer is not ours): the planner places a fault
+    asked for on another end on one of these, on the same traffic. None allowed: both, so the check names why."""
+    from lueur_net.dataplane.apply import endpoint_of
+    from lueur_net.lab import check_fault_target
+
+    ends = []
+    for side in ("client", "server"):
+        try:
+            check_fault_target(endpoint_of(path, side), allow_host_interface=allow_host_interface)
+        except BadInput:
+            continue
+        ends.append(side)
+    return tuple(ends) or ("client", "server")
 
 
 def _path_name(path: Any) -> str:
@@ -149,23 +166,67 @@ def plan_everything(selected: Sequence[LoadedScenario], capabilities: Any) -> li
     return plans
 
 
-def dry_run(paths: Sequence[str], only: str | None = None) -> str:
-    """The plan of every item and its equivalent tc/ip commands. Probes capabilities only when root."""
-    from lueur_net.dataplane.capabilities import Capabilities, probe_capabilities
-    from lueur_net.plan import render_plan
+MEANING = ("# side/direction as in lueur (a proxy): server ingress (the default) and client egress hit the responses, "
+           "server egress and client ingress the requests")
 
+
+def dry_run(paths: Sequence[str], only: str | None = None, *, attach: str | None = None, serve: str | None = None,
+            iface: str | None = None, allow_host_interface: bool = False) -> str:
+    """The plan of every item (each step of a repeat) and its equivalent tc/ip commands, for the lab `run` would
+    build with the same options. Probes capabilities (and resolves --attach) only when root; changes nothing."""
+    from lueur_net.dataplane.capabilities import Capabilities, probe_capabilities
+    from lueur_net.plan import plan_item, render_plan
+
+    if serve and attach:
+        raise BadInput("--serve and --attach exclude each other: --attach runs the calls in an existing namespace")
     selected = select(load(paths), only)
-    if os.geteuid() == 0:
+    root = os.geteuid() == 0
+    if root:
         capabilities = probe_capabilities()
         source = f"capabilities probed on this kernel ({os.uname().release})"
     else:
         capabilities = Capabilities.all_present()
         source = "not root: planned for a stock kernel with every feature (run as root to plan for this one)"
-    lines = [f"# dry run: nothing is changed; {source}"]
-    for title, plan in plan_everything(selected, capabilities):
-        lines.append(f"\n## {title}")
-        lines.append(render_plan(plan))
+    lines = [f"# dry run: nothing is changed; {source}", MEANING]
+    path = None
+    peer_is_ours, ends = True, ("client", "server")
+    if attach:
+        peer_is_ours = False
+        if root:
+            from lueur_net.lab.attach import attach as resolve_attachment
+
+            path = resolve_attachment(attach, iface).path
+            ends = allowed_ends(path, allow_host_interface)
+        else:
+            ends = ("client",)
+        lines.append(f"# attached to {attach}: calls run there, faults go on "
+                     f"{'its interface ' + path.client.ifname if path else 'its interface (<client-if>)'}; "
+                     f"its host peer is {'usable' if 'server' in ends else 'not ours, so it is left alone'}")
+    elif serve:
+        lines.append(f"# --serve: {serve!r} would run in its own namespace; <server-if> is its end of the link "
+                     "from the client namespace (both ends are lueur-net's)")
+    plan_everything(selected, capabilities)  # refuses what no backend here can do, as `run` would
+    for entry in selected:
+        for index, item in enumerate(entry.scenario.items):
+            lines.append(f"\n## {entry.scenario.title} / item {index}")
+            strategy = item.context.strategy
+            iterations = strategy.count if strategy.mode == "repeat" else 1
+            if strategy.mode == "repeat" and strategy.add_baseline_call:
+                lines.append("baseline call: no fault")
+            for iteration in range(iterations):
+                plan = plan_item(item, capabilities, iteration=iteration, peer_is_ours=peer_is_ours, ends=ends)
+                if iteration == 0:
+                    lines.append(render_plan(plan, path))
+                else:
+                    steps = "; ".join(f"{fault.id} {describe(fault)}" for fault in plan.faults) or "no faults"
+                    lines.append(f"iteration {iteration}: {steps}")
     return "\n".join(lines)
+
+
+def describe(fault: Any) -> str:
+    from lueur_net.plan.render import describe_params
+
+    return describe_params(fault)
 
 
 def _check_writable(path: Path | None) -> None:
