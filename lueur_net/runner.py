@@ -91,7 +91,8 @@ class _ItemContext:
             self.plans.append({"path": _path_name(path), **plan.to_dict()})
             for fault in plan.faults:
                 self.backends[fault.id] = {"id": fault.id, "type": fault.type, "backend": fault.backend,
-                                           "side": fault.side, "hook": fault.hook}
+                                           "side": fault.side, "hook": fault.hook, "traffic": fault.traffic,
+                                           "requested": f"{fault.requested_side} {fault.requested_direction}"}
             self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=self.deadline_ns,
                                            seed=self.seed + iteration, allow_foreign=self.attached))
 

@@ -24,7 +24,7 @@ def _context(pair: Pair, deadline_s: float = 60.0) -> SimpleNamespace:
 
 
 def test_httperror_planned_on_server_ingress_rewrites_responses(pair: Pair) -> None:
-    """lueur's default place (server, ingress) carries requests: the plan puts it on server egress."""
+    """lueur's default (server, ingress) means the responses: the plan puts the rewrite on the server end's egress."""
     item = Item.model_validate({"call": {"method": "GET", "url": "http://localhost/"}, "context": {"faults": [
         {"type": "httperror", "status_code": 503, "side": "server", "direction": "ingress"}]}})
     (planned,) = plan_item(item, Capabilities.host_like()).faults

@@ -86,7 +86,7 @@ items:
         - type: latency
           mean: 300
           side: client
-          direction: ingress
+          direction: egress
     expect:
       status: 200
 """
@@ -108,8 +108,31 @@ def test_run_attached_to_a_namespace_delays_its_calls(pod: dict[str, str], tmp_p
 
     calls = pd.read_parquet(tmp_path / "results.calls.parquet")
     assert calls.status.tolist() == [200]
-    assert calls.ttfb_ms.iloc[0] >= 250  # 300 ms on every response packet of a fresh connection
+    assert calls.ttfb_ms.iloc[0] >= 250  # client egress = the responses: 300 ms on each (SYN-ACK, answer)
     assert pod_state(pod) == before  # reverted: the pod's qdiscs, filters, rules and links are as they were
+
+
+def test_attached_requests_are_delayed_on_the_pods_own_interface(pod: dict[str, str], tmp_path: Path) -> None:
+    """server egress = the requests (lueur's meaning). Their receiving end is the service's interface, which is not
+    ours: the fault goes on the pod's interface, on the same packets (leaving it), and the plan says so."""
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO.replace("side: client", "side: server"))
+    before = pod_state(pod)
+    done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--attach", pod["netns"], "--iface", pod["iface"],
+                           "--result", str(tmp_path / "results.json"), "--no-report"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    item = results["scenarios"][0]["items"][0]
+    (backend,) = item["backends"]
+    assert (backend["traffic"], backend["side"], backend["hook"]) == ("requests", "client", "egress")
+    assert item["counters"]["f0"]["packets"] > 0
+    import pandas as pd
+
+    calls = pd.read_parquet(tmp_path / "results.calls.parquet")
+    assert calls.status.tolist() == [200]
+    assert calls.ttfb_ms.iloc[0] >= 250  # the SYN and the request each wait 300 ms
+    assert pod_state(pod) == before
 
 
 def test_attach_and_serve_exclude_each_other(pod: dict[str, str], tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def assert_clean(pair: Any, tc_tools: Any) -> None:
 
 
 def test_tbf_goodput_within_five_percent(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
-    plan = plan_item(item(bandwidth("client", "ingress")), CAPS)  # responses: TBF on the server end's egress
+    plan = plan_item(item(bandwidth("client", "egress")), CAPS)  # responses: TBF on the server end's egress
     assert [(h.side, h.hook) for h in plan.hooks] == [("server", "egress")]
     baseline = tc_tools.transfer(veth_pair, SIZE)
     with apply_plan(plan, veth_pair.path, ledger) as applied:
@@ -54,7 +54,7 @@ def test_tbf_goodput_within_five_percent(veth_pair: Any, ledger: Any, tc_tools: 
 
 
 def test_ifb_ingress_shapes_when_peer_is_not_ours(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
-    plan = plan_item(item(bandwidth("client", "ingress")), CAPS, peer_is_ours=False)
+    plan = plan_item(item(bandwidth("client", "egress")), CAPS, peer_is_ours=False)
     assert [(h.side, h.hook) for h in plan.hooks] == [("client", "ingress")]
     with apply_plan(plan, veth_pair.path, ledger):
         assert "lueurifb" in tc_tools.links(veth_pair.client_ns)
@@ -67,7 +67,7 @@ def test_ifb_ingress_shapes_when_peer_is_not_ours(veth_pair: Any, ledger: Any, t
 
 
 def test_request_direction_shapes_client_egress(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
-    plan = plan_item(item(bandwidth("server", "ingress")), CAPS)
+    plan = plan_item(item(bandwidth("server", "egress")), CAPS)
     with apply_plan(plan, veth_pair.path, ledger):
         assert "tbf" in tc_tools.qdiscs(veth_pair.client_ns, veth_pair.path.client.ifname)
         upload = tc_tools.transfer(veth_pair, SIZE // 2, reverse=True, port=45124)
@@ -87,7 +87,7 @@ def shaping(ipr: Any, ifname: str) -> bool:
 def test_windows_applied_and_lifted(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
     from lueur_net.dataplane.netlink import socket
 
-    plan = plan_item(item(bandwidth("client", "ingress", period=["start:300ms,duration:500ms",
+    plan = plan_item(item(bandwidth("client", "egress", period=["start:300ms,duration:500ms",
                                                                  "start:1200ms,duration:400ms"])), CAPS)
     t0 = time.monotonic_ns()
     seen: list[tuple[float, bool]] = []
@@ -100,7 +100,7 @@ def test_windows_applied_and_lifted(veth_pair: Any, ledger: Any, tc_tools: Any) 
 
 
 def test_deadline_removes_faults(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
-    plan = plan_item(item(bandwidth("client", "ingress")), CAPS)
+    plan = plan_item(item(bandwidth("client", "egress")), CAPS)
     t0 = time.monotonic_ns()
     with apply_plan(plan, veth_pair.path, ledger, t0_ns=t0, deadline_ns=t0 + 300_000_000):
         assert "tbf" in tc_tools.qdiscs(veth_pair.server_ns, veth_pair.path.server.ifname)
@@ -115,7 +115,7 @@ def test_ledger_removers_clean_what_a_dead_run_left(veth_pair: Any, ledger: Any,
     path = veth_pair.path
     if named_by == "nsfs path":  # as in attach mode (/proc/PID/ns/net): the removers must find it too
         path = Path(client=replace(path.client, netns=f"/run/netns/{veth_pair.client_ns}"), server=path.server)
-    plan = plan_item(item(bandwidth("client", "ingress")), CAPS, peer_is_ours=False)
+    plan = plan_item(item(bandwidth("client", "egress")), CAPS, peer_is_ours=False)
     applied = apply_plan(plan, path, ledger, allow_foreign=True)
     assert "lueurifb" in tc_tools.links(veth_pair.client_ns)
     applied.handles[0][1].stop.set()  # as if the process died: nothing reverted, only the ledger remains
@@ -129,7 +129,7 @@ def test_ledger_removers_clean_what_a_dead_run_left(veth_pair: Any, ledger: Any,
 
 def test_netlink_error_names_interface_object_and_errno(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
     stock = Capabilities.all_present()
-    plan = plan_item(item({"type": "latency", "mean": 50, "side": "client", "direction": "egress"}), stock)
+    plan = plan_item(item({"type": "latency", "mean": 50, "side": "client", "direction": "ingress"}), stock)
     try:
         applied = apply_plan(plan, veth_pair.path, ledger)
     except EnvironmentProblem as error:

@@ -24,8 +24,8 @@ HOLDER = textwrap.dedent("""
     ends, run_dir = json.loads(sys.argv[1]), FsPath(sys.argv[2])
     path = Path(client=Endpoint(**ends["client"]), server=Endpoint(**ends["server"]))
     item = Item.model_validate({"call": {"method": "GET", "url": "http://10.0.0.1/"}, "context": {"faults": [
-        {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "ingress"},
-        {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "egress",
+        {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "egress"},
+        {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "ingress",
          "period": "start:1s,duration:1s"}]}})
     plan = plan_item(item, Capabilities.host_like(), peer_is_ours=False)
     with Ledger.open("signal-test", run_dir=run_dir) as ledger, terminate_on_signals():

@@ -26,7 +26,7 @@ def item(*faults: dict[str, Any]) -> Item:
 
 def requests_fault(fault_type: str, **values: Any) -> dict[str, Any]:
     """A fault on the request path (client egress)."""
-    return {"type": fault_type, "side": "client", "direction": "egress", **values}
+    return {"type": fault_type, "side": "client", "direction": "ingress", **values}
 
 
 def qdisc_text(pair: Any, netns: str, ifname: str) -> str:
@@ -51,7 +51,7 @@ def test_netem_delay_near_configured(veth_pair: Any, ledger: Any, measure: Any) 
 
 
 def test_netem_response_path_delay(veth_pair: Any, ledger: Any, measure: Any) -> None:
-    plan = plan_item(item({"type": "latency", "mean": 80, "side": "client", "direction": "ingress"}), STOCK)
+    plan = plan_item(item({"type": "latency", "mean": 80, "side": "client", "direction": "egress"}), STOCK)
     with apply_plan(plan, veth_pair.path, ledger):  # installed on the server end's egress (the peer is ours)
         assert "netem" in qdisc_text(veth_pair, veth_pair.server_ns, veth_pair.path.server.ifname)
         measured = delays(measure.one_way(veth_pair, 40, 0.02, responses=True))
@@ -122,9 +122,9 @@ def test_netem_random_loss_is_not_bursty(veth_pair: Any, ledger: Any, measure: A
 
 def test_bandwidth_with_delay_composes_netem_and_tbf(veth_pair: Any, ledger: Any, measure: Any) -> None:
     rate = 256 * 1024
-    plan = plan_item(item({"type": "latency", "mean": 40, "side": "client", "direction": "ingress"},
+    plan = plan_item(item({"type": "latency", "mean": 40, "side": "client", "direction": "egress"},
                           {"type": "bandwidth", "rate": 256, "unit": "KBps", "side": "client",
-                           "direction": "ingress"}), STOCK)
+                           "direction": "egress"}), STOCK)
     with apply_plan(plan, veth_pair.path, ledger):
         text = qdisc_text(veth_pair, veth_pair.server_ns, veth_pair.path.server.ifname)
         small = delays(measure.one_way(veth_pair, 20, 0.05, responses=True))
@@ -137,7 +137,7 @@ def test_bandwidth_with_delay_composes_netem_and_tbf(veth_pair: Any, ledger: Any
 def test_netem_rate_under_load_stays_capped(veth_pair: Any, ledger: Any, measure: Any) -> None:
     rate = 512 * 1024
     plan = plan_item(item({"type": "bandwidth", "rate": 512, "unit": "KBps", "side": "server",
-                           "direction": "egress"}), STOCK)
+                           "direction": "ingress"}), STOCK)
     with apply_plan(plan, veth_pair.path, ledger):
         goodput = measure.bulk(veth_pair, 2 * 1024 * 1024, port=47101)
     assert abs(goodput - rate) <= 0.15 * rate, goodput
@@ -194,7 +194,7 @@ def test_all_distributions_and_loss_models_accepted(veth_pair: Any, ledger: Any)
 
 
 def test_netem_on_ingress_through_ifb(veth_pair: Any, ledger: Any, measure: Any) -> None:
-    plan = plan_item(item({"type": "latency", "mean": 120, "side": "client", "direction": "ingress"}), STOCK,
+    plan = plan_item(item({"type": "latency", "mean": 120, "side": "client", "direction": "egress"}), STOCK,
                      peer_is_ours=False)
     with apply_plan(plan, veth_pair.path, ledger):
         links = subprocess.run(["ip", "-n", veth_pair.client_ns, "-o", "link"], capture_output=True, text=True,
