@@ -11,7 +11,11 @@ from typing import Any
 
 import click
 
+
 from lueur_net.errors import EnvironmentProblem
+
+POOL_HELP = ("Private IPv4 range the labs take their /29 blocks from [default: $LUEUR_NET_LAB_POOL, else "
+             "10.213.0.0/16].")
 
 URL_PATTERN = re.compile(r"https?://[^\s'\"]+")
 
@@ -61,14 +65,15 @@ def lab() -> None:
 Examples:
   sudo lueur-net lab up http://localhost:9090/
   sudo lueur-net lab up --serve "uvicorn app:app --port 9090" http://localhost:9090/
-  sudo lueur-net lab up --lab-pool 172.30.0.0/24 http://localhost:8080/ http://localhost:5432/
+  sudo lueur-net lab up --pool 172.30.0.0/24 http://localhost:8080/ http://localhost:5432/
   sudo lueur-net lab up --dns http://myhost:8080/      # lookups cross the lab (for DNS faults)
 """
 )
 @click.argument("urls", nargs=-1)
 @click.option("--serve", "serve_command", metavar="CMD", help="Start this server in its own namespace (cwd, env kept).")
 @click.option("--serve-timeout", default=30.0, show_default=True, help="Seconds to wait for the server's port.")
-@click.option("--lab-pool", metavar="NET", help="Private IPv4 range for lab addresses [default: 10.213.0.0/16].")
+@click.option("--pool", "lab_pool", metavar="CIDR", help=POOL_HELP)
+@click.option("--lab-pool", "lab_pool", metavar="CIDR", hidden=True)  # the old name, still accepted
 @click.option("--dns", is_flag=True, help="Resolve names through the lab's DNS responder, across the lab's path.")
 def up(
     urls: tuple[str, ...], serve_command: str | None, serve_timeout: float, lab_pool: str | None, dns: bool
@@ -172,7 +177,8 @@ Examples:
 @click.option("--upstream", "upstreams", multiple=True, metavar="URL", help="A URL the fresh lab must reach (repeatable).")
 @click.option("--serve", "serve_command", metavar="CMD", help="Start this server in its own namespace first.")
 @click.option("--serve-timeout", default=30.0, show_default=True, help="Seconds to wait for the server's port.")
-@click.option("--lab-pool", metavar="NET", help="Private IPv4 range for lab addresses [default: 10.213.0.0/16].")
+@click.option("--pool", "lab_pool", metavar="CIDR", help=POOL_HELP)
+@click.option("--lab-pool", "lab_pool", metavar="CIDR", hidden=True)  # the old name, still accepted
 @click.option("--dns", is_flag=True, help="Resolve names through the lab's DNS responder, across the lab's path.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context

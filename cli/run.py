@@ -102,8 +102,8 @@ def _banner(text: str) -> str:
               help="Where to write every call (.parquet or .csv) [default: next to --result, .calls.parquet].")
 @click.option("--only", metavar="TEXT", help="Run only the scenarios whose title contains TEXT (case-insensitive).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the equivalent tc/ip commands; change nothing.")
-@click.option("--pool", metavar="CIDR", help="Address block for the lab's links [default: a free /16 in 10.0.0.0/8 "
-              "or 172.16.0.0/12, checked against the host's routes].")
+@click.option("--pool", metavar="CIDR", help="Private IPv4 range the labs take their /29 blocks from [default: "
+              "$LUEUR_NET_LAB_POOL, else 10.213.0.0/16].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the faults' random draws.")
 @click.option("--attach", metavar="TARGET", help="Run the calls in an existing namespace instead of a new lab: an "
               "`ip netns` name, /proc/PID/ns/net, pid:PID or container:ID (a pod on a Kubernetes node).")

@@ -84,7 +84,7 @@ def choose_block(
             return Block(candidate)
     raise BadInput(
         f"no free /{BLOCK_PREFIX} left in the lab address pool {pool}: the host's routes cover it",
-        hint=f"choose another private range with --lab-pool or {POOL_ENV}",
+        hint=f"choose another private range with --pool or {POOL_ENV}",
     )
 
 

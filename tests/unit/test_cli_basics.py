@@ -31,3 +31,10 @@ def test_help_loads_no_heavy_library() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_address_pool_has_one_name_on_every_command(capsys) -> None:
+    for command in (["run"], ["lab", "up"], ["shell"]):
+        assert main([*command, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert "--pool CIDR" in text and "--lab-pool" not in text, command

@@ -121,7 +121,7 @@ def test_errors_are_one_line_with_the_documented_exit_status(run_dir: Path) -> N
     assert nothing.returncode == 2 and "no lab is up" in nothing.stderr
     bad = cli(run_dir, "lab", "up", "http://[::1]:80/")
     assert bad.returncode == 2 and "IPv6" in bad.stderr
-    pool = cli(run_dir, "lab", "up", "--lab-pool", "8.8.8.0/24", "http://localhost:80/")
+    pool = cli(run_dir, "lab", "up", "--pool", "8.8.8.0/24", "http://localhost:80/")
     assert pool.returncode == 2 and "private range" in pool.stderr
     serve = cli(run_dir, "shell", "--serve", "exit 3", "--", "true")
     assert serve.returncode == 2 and "needs an upstream on localhost" in serve.stderr

@@ -29,7 +29,7 @@ def test_a_covering_route_exhausts_the_pool_with_a_hint() -> None:
     with pytest.raises(BadInput) as raised:
         choose_block(net("10.213.0.0/24"), [net("10.0.0.0/8")])
     assert "no free /29" in raised.value.message
-    assert raised.value.hint is not None and "--lab-pool" in raised.value.hint
+    assert raised.value.hint is not None and "--pool" in raised.value.hint
 
 
 def test_the_start_offset_spreads_concurrent_labs_and_wraps() -> None:
