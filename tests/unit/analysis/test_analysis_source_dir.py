@@ -58,8 +58,9 @@ def test_files_past_the_total_budget_are_counted(sample_run: Run, tmp_path: Path
     assert selection.skipped == {"over the budget": 3}
 
 
-def test_analyze_sends_only_source_and_says_what_it_skipped(run_files: tuple[Path, Path], fake_ollama: FakeOllama,
-                                                            tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_analyze_sends_only_source_and_says_what_it_skipped(
+        run_files: tuple[Path, Path], fake_ollama: FakeOllama, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     source = _source_tree(tmp_path)
     status = main(["analyze", str(run_files[0]), "--model", "tiny-test", "--ollama-host", fake_ollama.url,
                    "--source-dir", str(source), "-o", str(tmp_path / "analysis.md"), "--quiet"])
