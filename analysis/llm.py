@@ -28,8 +28,8 @@ from lueur_net.analysis.findings import Finding, analyze
 from lueur_net.analysis.model import Run
 from lueur_net.analysis.overview import dashboard_rows, slo_failure_rows
 from lueur_net.analysis.prompts import (
-    collect_source,
     facts_text,
+    select_source,
     source_text,
     step_messages,
     steps,
@@ -166,8 +166,10 @@ def _chat(client: ollama.Client, model: str, messages: list[dict[str, str]], opt
 
 
 def run_chain(run: Run, findings: list[Finding], options: LlmOptions, progress: Progress,
-              redactor: Redactor, client: ollama.Client | None = None) -> tuple[str, dict[str, str]]:
-    """Check the model, then run every step; returns (model name, {step key: Markdown})."""
+              redactor: Redactor, client: ollama.Client | None = None,
+              notice: Progress | None = None) -> tuple[str, dict[str, str]]:
+    """Check the model, then run every step; returns (model name, {step key: Markdown}). `notice` gets the
+    lines a person must see even when the model's stream is hidden (what --source-dir sends and skips)."""
     if options.role not in ROLES:
         raise BadInput(f"unknown role '{options.role}' (choose from {', '.join(ROLES)})")
     client = client or make_client(options)
@@ -175,9 +177,9 @@ def run_chain(run: Run, findings: list[Finding], options: LlmOptions, progress: 
     facts = facts_text(run, findings, redactor)
     source = ""
     if options.source_dir is not None:
-        files = collect_source(options.source_dir, run, redactor)
-        progress(f"[source: {len(files)} files from {options.source_dir}]\n")
-        source = source_text(files)
+        selection = select_source(options.source_dir, run, redactor)
+        (notice or progress)(f"[{selection.summary()}]\n")
+        source = source_text(selection.files)
     sections: dict[str, str] = {}
     previous: dict[str, str] = {}
     chain = steps(options.role, with_source=bool(source))
@@ -246,14 +248,14 @@ def _subheadings(markdown: str) -> list[str]:
 
 def write_analysis(run: Run, output: Path, options: LlmOptions, *, progress: Progress = lambda _: None,
                    findings: list[Finding] | None = None, redactor: Redactor | None = None,
-                   client: Any = None) -> AnalysisOutcome:
+                   client: Any = None, notice: Progress | None = None) -> AnalysisOutcome:
     """Write the LLM report to `output`, or the offline report when the model cannot be used. Never raises
     for server problems (see AnalysisOutcome.problem); BadInput only for a bad role."""
     redactor = redactor or Redactor()
     findings = analyze(run) if findings is None else findings
     host = options.resolved_host()
     try:
-        model, sections = run_chain(run, findings, options, progress, redactor, client=client)
+        model, sections = run_chain(run, findings, options, progress, redactor, client=client, notice=notice)
     except UnknownModel as error:
         output.write_text(_offline(run, findings, redactor, str(error)), encoding="utf-8")
         return AnalysisOutcome(output, used_llm=False, problem=str(error), unknown_model=True)

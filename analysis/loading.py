@@ -156,6 +156,9 @@ def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.Da
         calls=calls,
         passed_flag=raw.get("passed") if isinstance(raw.get("passed"), bool) else None,
         window_checks=[_check(entry, KIND_SLO) for entry in raw.get("slo_windows", []) or []],
+        tests=[dict(test) for test in raw.get("tests", []) or [] if isinstance(test, dict)],
+        tests_run=_int_or_none(raw.get("tests_run")),
+        tests_failed=_int_or_none(raw.get("tests_failed")),
     )
 
 

@@ -93,8 +93,11 @@ class Item:
     windows: list[Window] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     calls: pd.DataFrame = field(default_factory=pd.DataFrame)  # this item's rows of the records
-    passed_flag: bool | None = None  # the verdict results.json recorded (lueur's test count); None: from checks
+    passed_flag: bool | None = None  # the verdict results.json recorded (strict: no check, no test failed)
     window_checks: list[Check] = field(default_factory=list)  # each SLO per fault window ("none": no fault): info
+    tests: list[dict[str, Any]] = field(default_factory=list)  # lueur's tests of the item (results.json `tests`)
+    tests_run: int | None = None  # lueur's count for this item, as results.json recorded it
+    tests_failed: int | None = None
 
     @property
     def endpoint(self) -> str:
@@ -144,11 +147,15 @@ class Scenario:
 
 @dataclass
 class Run:
+    """Two counts, both in every report: lueur's tests (`Tests run: N, Tests failed: M`, one test per single or
+    repeat call and per load item; only expectation misses of single/repeat calls fail one) and our checks (every
+    expectation and SLO of every item, over all of the item's calls; docs/reports.md)."""
+
     scenarios: list[Scenario]
     records: pd.DataFrame  # every call of the run (docs/results-schema.md columns)
     meta: dict[str, Any] = field(default_factory=dict)  # tool version, times, host/kernel facts, backends
     duration_s: float | None = None
-    lueur_tests_run: int | None = None  # lueur's test count (per call / per load item), as the terminal prints
+    lueur_tests_run: int | None = None  # lueur's test count as results.json's summary recorded it
     lueur_tests_failed: int | None = None
 
     @property
@@ -159,27 +166,43 @@ class Run:
     def checks(self) -> list[Check]:
         return [check for scenario in self.scenarios for check in scenario.checks]
 
-    def headline(self) -> str:
-        """'Tests run: 13, Tests failed: 0' as the terminal printed it, plus the expectation/SLO count."""
-        run = self.lueur_tests_run if self.lueur_tests_run is not None else self.tests_run
-        failed = self.lueur_tests_failed if self.lueur_tests_failed is not None else self.tests_failed
-        text = f"Tests run: {run}, Tests failed: {failed}"
+    @property
+    def tests_run(self) -> int:
+        """lueur's `Tests run`: from the summary, else summed over the items that recorded it."""
         if self.lueur_tests_run is not None:
-            text += f" ({self.tests_run} expectations and SLOs, {self.tests_failed} failed)"
+            return self.lueur_tests_run
+        return sum(item.tests_run or 0 for item in self.items)
+
+    @property
+    def tests_failed(self) -> int:
+        """lueur's `Tests failed`."""
+        if self.lueur_tests_failed is not None:
+            return self.lueur_tests_failed
+        return sum(item.tests_failed or 0 for item in self.items)
+
+    @property
+    def checks_run(self) -> int:
+        return len(self.checks)
+
+    @property
+    def checks_failed(self) -> int:
+        return sum(not check.passed for check in self.checks)
+
+    def tests_line(self) -> str:
+        return f"Tests run: {self.tests_run}, Tests failed: {self.tests_failed}"
+
+    def checks_line(self) -> str:
+        return f"Checks: {self.checks_run}, failed: {self.checks_failed}"
+
+    def headline(self) -> str:
+        """lueur's line as the terminal printed it, then ours: 'Tests run: 13, Tests failed: 0; Checks: 9,
+        failed: 1; total time 45.3s'."""
+        text = f"{self.tests_line()}; {self.checks_line()}"
         if self.duration_s is not None:
-            text += f", total time {self.duration_s:.1f}s"
+            text += f"; total time {self.duration_s:.1f}s"
         return text
 
     @property
     def passed(self) -> bool:
-        if self.lueur_tests_failed is not None:
-            return self.lueur_tests_failed == 0 and self.tests_failed == 0
-        return self.tests_failed == 0
-
-    @property
-    def tests_run(self) -> int:
-        return len(self.checks)
-
-    @property
-    def tests_failed(self) -> int:
-        return sum(not check.passed for check in self.checks)
+        """Strict, as the default exit status: no check failed and no test failed."""
+        return self.checks_failed == 0 and self.tests_failed == 0

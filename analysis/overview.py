@@ -17,6 +17,20 @@ from lueur_net.analysis.callstats import (
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import KIND_SLO, Check, Item, Run
 
+COUNTS_LEGEND = ("Tests: lueur's count (one per call of a single or repeat item, baseline included, and one per "
+                 "load item; only a call that misses its expectation fails one). Checks: lueur-net's strict count "
+                 "(every expectation and every SLO of every item, each over all of the item's calls); the exit "
+                 "status follows the checks by default (`run --fail-on`).")
+
+
+def item_counts_text(item: Item) -> str:
+    """'lueur tests: 1 of 6 failed; checks: 1 of 2 failed' for one item's line."""
+    checks_failed = sum(not check.passed for check in item.checks)
+    text = f"checks: {checks_failed} of {len(item.checks)} failed"
+    if item.tests_run is not None:
+        text = f"lueur tests: {item.tests_failed or 0} of {item.tests_run} failed; " + text
+    return text
+
 
 @dataclass(frozen=True)
 class FailureRow:
@@ -139,18 +153,18 @@ def dashboard_rows(run: Run) -> list[DashboardRow]:
 def posture_text(run: Run, findings: list[Finding]) -> str:
     """A short deterministic paragraph: how many scenarios and checks held, and the headline problems."""
     total, failed = len(run.scenarios), sum(not s.passed for s in run.scenarios)
-    checks_failed = run.tests_failed
+    checks_failed = run.checks_failed
     calls = len(run.records)
     errors = int(failed_mask(run.records).sum()) if calls else 0
     if total == 0:
         return "The results hold no scenario."
     if failed == 0:
-        head = (f"All {total} scenarios held: {run.tests_run} expectations and SLOs passed over {calls} calls"
+        head = (f"All {total} scenarios held: {run.checks_run} expectations and SLOs passed over {calls} calls"
                 f" ({errors} errors).")
     else:
         names = ", ".join(f"'{s.title}'" for s in run.scenarios if not s.passed)
         head = (f"{total - failed} of {total} scenarios held; {failed} failed ({names}): {checks_failed} of "
-                f"{run.tests_run} expectations and SLOs failed over {calls} calls ({errors} errors).")
+                f"{run.checks_run} expectations and SLOs failed over {calls} calls ({errors} errors).")
     worst = [finding for finding in findings if finding.severity in ("critical", "warning")]
     if worst:
         kinds = Counter(finding.kind for finding in worst)

@@ -9,7 +9,9 @@ is passed through the Redactor again before it is returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lueur_net.analysis.callstats import call_stats, errors_by_class
@@ -22,11 +24,18 @@ from lueur_net.analysis.redact import Redactor
 # facts ~10k characters, earlier sections 5 x 2.5k, source 16k (causes and recommendations steps only).
 MAX_SECTION_CHARS = 2_500  # a previous section longer than this is cut when handed to the next step
 SOURCE_BUDGET_CHARS = 16_000  # source code sent with --source-dir, all files together
-SOURCE_FILE_MAX_BYTES = 200_000  # larger files are skipped (generated, vendored, data)
+# A file larger than the whole budget could never be sent: skipped unread (generated, vendored, data).
+SOURCE_FILE_MAX_BYTES = SOURCE_BUDGET_CHARS
 SOURCE_SUFFIXES = (".py", ".js", ".mjs", ".ts", ".go", ".java", ".kt", ".rb", ".rs", ".cs", ".php", ".ex", ".scala",
                    ".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf")
+# Folders never entered: dependencies, virtual environments, caches, build outputs. Any folder holding a
+# pyvenv.cfg is a virtual environment whatever its name; names starting with "." are skipped too.
 SKIPPED_DIRS = {".git", ".hg", ".venv", "venv", "env", "node_modules", "__pycache__", "dist", "build", "target",
-                ".tox", ".mypy_cache", ".pytest_cache", "vendor"}
+                ".tox", ".mypy_cache", ".pytest_cache", "vendor", "site-packages", "dist-packages", ".eggs",
+                "htmlcov", "coverage"}
+LOCK_FILES = {"poetry.lock", "Pipfile.lock", "pdm.lock", "uv.lock", "pnpm-lock.yaml", "yarn.lock", "Cargo.lock",
+              "Gemfile.lock", "composer.lock", "go.sum", "package-lock.json", "mix.lock"}
+BINARY_SNIFF_BYTES = 8_192  # a NUL byte in the first 8 KiB, or text that is not UTF-8, means a binary file
 
 SYSTEM = {
     "developer": (
@@ -138,40 +147,120 @@ class SourceFile:
     text: str  # redacted
 
 
-def collect_source(directory: Path, run: Run, redactor: Redactor,
-                   budget: int = SOURCE_BUDGET_CHARS) -> list[SourceFile]:
-    """The source files most related to the tested endpoints, redacted, within `budget` characters.
+@dataclass
+class SourceSelection:
+    """What `--source-dir` sends: the files, and what was left out (counted, by reason)."""
 
-    Relevance: files that mention a tested path or route first (more mentions first), then the rest by size;
-    dotfiles (.env, ...) and dependency/build folders are never read.
+    directory: Path
+    files: list[SourceFile] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> files
+    skipped_dirs: list[str] = field(default_factory=list)  # folders not entered (relative paths)
+    budget: int = SOURCE_BUDGET_CHARS
+
+    @property
+    def chars(self) -> int:
+        return sum(len(source.text) for source in self.files)
+
+    def summary(self) -> str:
+        """One line for the terminal: what was sent and what was skipped."""
+        text = (f"source: {len(self.files)} files, {self.chars:,} characters sent (budget {self.budget:,}) "
+                f"from {self.directory}")
+        skipped = sum(self.skipped.values())
+        parts = []
+        if skipped:
+            reasons = ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
+            parts.append(f"{skipped} files ({reasons})")
+        if self.skipped_dirs:
+            shown = ", ".join(self.skipped_dirs[:5]) + (", ..." if len(self.skipped_dirs) > 5 else "")
+            parts.append(f"{len(self.skipped_dirs)} folders ({shown})")
+        return text + ("; skipped " + " and ".join(parts) if parts else "; nothing skipped")
+
+
+def _is_binary(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(BINARY_SNIFF_BYTES)
+    if b"\0" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:  # a multi-byte character cut at the sniff's end is still text
+        return error.start < len(head) - 3
+    return False
+
+
+def _skip_reason(path: Path) -> str | None:
+    """Why a file is not application source text, or None when it may be sent."""
+    if path.is_symlink():
+        return "symlinks"  # could point outside the source directory
+    if path.name.startswith("."):
+        return "hidden files"  # .env and friends: never read
+    if path.name in LOCK_FILES:
+        return "lock files"
+    if path.suffix not in SOURCE_SUFFIXES or path.name.endswith((".min.js", ".min.mjs")):
+        return "not source"  # data, databases, images, docs, minified bundles
+    try:
+        if path.stat().st_size > SOURCE_FILE_MAX_BYTES:
+            return f"over {SOURCE_FILE_MAX_BYTES:,} bytes"
+        if _is_binary(path):
+            return "binary"
+    except OSError:
+        return "unreadable"
+    return None
+
+
+def select_source(directory: Path, run: Run, redactor: Redactor,
+                  budget: int = SOURCE_BUDGET_CHARS) -> SourceSelection:
+    """The application's source text most related to the tested endpoints, redacted, within `budget` characters
+    in total, and what was skipped.
+
+    Only text files with a source or configuration suffix are read; dependency, virtual-environment, cache and
+    build folders are not entered; hidden files (.env), lock files, binaries and files over SOURCE_FILE_MAX_BYTES
+    are skipped. Relevance: files that mention a tested path or route first (more mentions first), then the rest
+    by size; a file that no longer fits the budget is skipped ("over the budget").
     """
+    selection = SourceSelection(directory=directory, budget=budget)
     paths = sorted({item.endpoint.split(" ", 1)[1] for item in run.items})
     needles = [path for path in paths if path != "/"] + ["@app.", "route", "router", "handler", "timeout"]
-    candidates: list[tuple[int, int, Path]] = []
-    for path in sorted(directory.rglob("*")):
-        relative = path.relative_to(directory)
-        if any(part in SKIPPED_DIRS or part.startswith(".") for part in relative.parts):
-            continue
-        if not path.is_file() or path.suffix not in SOURCE_SUFFIXES:
-            continue
-        try:
-            size = path.stat().st_size
-            if size > SOURCE_FILE_MAX_BYTES:
-                continue
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        score = sum(text.count(needle) for needle in needles)
-        candidates.append((-score, size, path))
-    chosen: list[SourceFile] = []
+    candidates: list[tuple[int, int, Path, str]] = []
+    for root, dirs, names in os.walk(directory):
+        here = Path(root)
+        kept = []
+        for name in sorted(dirs):
+            folder = here / name
+            if name in SKIPPED_DIRS or name.startswith(".") or name.endswith(".egg-info") \
+                    or (folder / "pyvenv.cfg").exists() or folder.is_symlink():
+                selection.skipped_dirs.append(str(folder.relative_to(directory)))
+            else:
+                kept.append(name)
+        dirs[:] = kept  # os.walk enters only these
+        for name in sorted(names):
+            path = here / name
+            reason = _skip_reason(path)
+            if reason is None:
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    reason = "binary"
+                else:
+                    score = sum(text.count(needle) for needle in needles)
+                    candidates.append((-score, len(text), path, text))
+            if reason is not None:
+                selection.skipped[reason] += 1
     used = 0
-    for _, _, path in sorted(candidates):
-        text = redactor.source(path.read_text(encoding="utf-8"))
+    for _, _, path, raw in sorted(candidates, key=lambda entry: entry[:3]):
+        text = redactor.source(raw)
         if used + len(text) > budget:
+            selection.skipped["over the budget"] += 1
             continue
-        chosen.append(SourceFile(str(path.relative_to(directory)), text))
+        selection.files.append(SourceFile(str(path.relative_to(directory)), text))
         used += len(text)
-    return chosen
+    return selection
+
+
+def collect_source(directory: Path, run: Run, redactor: Redactor,
+                   budget: int = SOURCE_BUDGET_CHARS) -> list[SourceFile]:
+    """The files `select_source` chooses (without the account of what was skipped)."""
+    return select_source(directory, run, redactor, budget).files
 
 
 def source_text(files: list[SourceFile]) -> str:

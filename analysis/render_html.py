@@ -16,8 +16,10 @@ from lueur_net.analysis.callstats import under_fault_mask
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import Item, Run
 from lueur_net.analysis.overview import (
+    COUNTS_LEGEND,
     dashboard_rows,
     format_ms,
+    item_counts_text,
     objective_text,
     observed_text,
     posture_text,
@@ -145,7 +147,7 @@ def _item(item: Item, redactor: Redactor, multiple: bool) -> str:
     timeout = f"{item.timeout_ms:g} ms" if item.timeout_ms is not None else "none set"
     parts.append(f"<p><code>{_e(redactor, item.method.upper() + ' ' + item.url)}</code><br>strategy "
                  f"{_e(redactor, item.strategy)}, client timeout {_e(redactor, timeout)} "
-                 f"{_badge(item.passed)}</p>")
+                 f"{_badge(item.passed)} {escape(item_counts_text(item))}</p>")
     parts.append(_plots(item, redactor))
     calls = item.calls
     rows = [_stats_cells(label, stats) for label, stats in phase_stats(calls, [w.name for w in item.windows])]
@@ -196,7 +198,8 @@ def render_html(run: Run, findings: list[Finding], *, redactor: Redactor | None 
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(REPORT_TITLE)}</title><style>{STYLE}</style></head><body>",
-        f"<header><h1>{escape(REPORT_TITLE)}</h1><p>{_badge(passed)} {escape(run.headline())}</p></header>",
+        f"<header><h1>{escape(REPORT_TITLE)}</h1><p>{_badge(passed)} {escape(run.headline())}</p>"
+        f'<p class="legend">{escape(COUNTS_LEGEND)}</p></header>',
         '<nav class="card"><strong>Contents</strong><ul><li><a href="#posture">Overall posture</a></li>'
         '<li><a href="#failures">SLO failures</a></li><li><a href="#dashboard">Dashboard</a></li>'
         '<li><a href="#analysis">Analysis</a></li>'

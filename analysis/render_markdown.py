@@ -17,8 +17,10 @@ from lueur_net.analysis.callstats import PERCENTILES, CallStats, errors_by_class
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import Check, Item, Run, Scenario, Window
 from lueur_net.analysis.overview import (
+    COUNTS_LEGEND,
     dashboard_rows,
     format_ms,
+    item_counts_text,
     objective_text,
     observed_text,
     posture_text,
@@ -68,7 +70,7 @@ def render_markdown(
     sections.append(("Run Details", _details(run, source)))
 
     out = [f"# {REPORT_TITLE}", ""]
-    out += [f"**{'PASSED' if run.passed else 'FAILED'}** - {run.headline()}", ""]
+    out += [f"**{'PASSED' if run.passed else 'FAILED'}** - {run.headline()}", "", f"_{COUNTS_LEGEND}_", ""]
     out += ["## Table of Contents", ""]
     for heading, _ in sections:
         out.append(f"- [{heading}](#{anchor(heading)})")
@@ -177,7 +179,7 @@ def _item(item: Item) -> str:
     lines = []
     timeout = f"{item.timeout_ms:g} ms" if item.timeout_ms is not None else "none set"
     lines += [f"`{item.method.upper()} {item.url}` - strategy: {item.strategy}, client timeout: {timeout}, "
-              f"result: **{'pass' if item.passed else 'FAIL'}**", ""]
+              f"result: **{'pass' if item.passed else 'FAIL'}** ({item_counts_text(item)})", ""]
     lines += [phase_table(item), ""]
     classes = errors_by_class(item.calls)
     if classes:

@@ -1,4 +1,4 @@
-"""Expectations, SLOs and lueur's test count, from one item's call records. Pure: no I/O.
+"""Expectations, SLOs, lueur's test count and our check count, from one item's call records. Pure: no I/O.
 
 - Expectations (`expect.status`, `expect.response_time_under`) are checked on every call, under load too; a check
   reports how many calls missed it (`failed_calls` of `total_calls`) and passes only when none did.
@@ -6,10 +6,13 @@
   time; a failed call counts with the time it took to fail) is at most `threshold`; `error` passes when the share
   of failed calls (no response or 5xx) is at most `threshold` percent. Each SLO is judged over the whole item (this
   decides the verdict) and, for information, over each fault window and over the calls with no fault active.
-- Tests, counted like lueur (its guide: 13 tests for its 8 scenarios): one test per call of a single or repeat item
-  (a repeat of 5 with a baseline call is 6 tests), one test per load item. A call's test fails when the call misses
-  an expectation; a load test fails when any call misses one or any SLO of the item is breached; an SLO breached on
-  a single/repeat item fails that item's last test. The run passes when no test fails.
+- Tests, counted exactly as lueur counts them (`Tests run: N, Tests failed: M`; lueur's scenario runner sums one
+  test per call of a single or repeat item, baseline call included, and one per load item): a single/repeat call's
+  test fails only when that call misses the item's expectation. A load item's test never fails, and SLOs never fail
+  a test (lueur judges them in its report, not in M), so the same file and service give lueur's numbers.
+- Checks, our own strict count (`Checks: C, failed: F`): one check per expectation key the item declares and one
+  per SLO of the item, each judged over all of the item's calls (the per-window SLOs are information, not checks).
+  An item passes when none of its checks and none of its tests failed; that decides the exit status.
 """
 
 from __future__ import annotations
@@ -62,18 +65,29 @@ class TestOutcome:
 
 @dataclass
 class ItemVerdict:
-    tests: list[TestOutcome] = field(default_factory=list)
+    tests: list[TestOutcome] = field(default_factory=list)  # lueur's count
     expectations: list[Check] = field(default_factory=list)
     slos: list[Check] = field(default_factory=list)  # over the whole item: these decide
     slo_windows: list[Check] = field(default_factory=list)  # per fault window and NO_FAULT: information
 
     @property
-    def passed(self) -> bool:
-        return all(test.passed for test in self.tests)
-
-    @property
     def tests_failed(self) -> int:
         return sum(not test.passed for test in self.tests)
+
+    @property
+    def checks(self) -> list[Check]:
+        """Our count: every expectation and every SLO of the item, each over all of its calls."""
+        return [*self.expectations, *self.slos]
+
+    @property
+    def checks_failed(self) -> int:
+        return sum(not check.passed for check in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        """Strict: no check failed and no test failed (a test fails only with a failed expectation check, or
+        when the item made no call at all)."""
+        return self.checks_failed == 0 and self.tests_failed == 0
 
 
 def call_reasons(row: pd.Series, rules: ItemRules) -> list[str]:
@@ -174,22 +188,16 @@ def item_verdict(frame: pd.DataFrame, rules: ItemRules) -> ItemVerdict:
         subset = frame[window_mask(frame, name)] if not frame.empty else frame
         if len(subset):
             verdict.slo_windows.extend(slo_check(subset, rule, window=name) for rule in rules.slos)
-    breached = [f"SLO '{check.title}' breached: {check.detail}" for check in verdict.slos if not check.passed]
     if frame.empty:  # the driver made no call at all: one failed test, never a silent pass
         verdict.tests.append(TestOutcome(index=0, label="no call made", passed=False, reasons=("no call made",)))
         return verdict
     if rules.strategy == "load":
-        reasons = [f"expectation '{check.title}': {check.detail}" for check in verdict.expectations if not check.passed]
-        reasons += breached
-        verdict.tests.append(
-            TestOutcome(index=0, label=f"load ({len(frame)} calls)", passed=not reasons, reasons=tuple(reasons))
-        )
+        # lueur: one test per load item, and it never fails; what the calls missed is in the checks.
+        verdict.tests.append(TestOutcome(index=0, label=f"load ({len(frame)} calls)", passed=True))
         return verdict
     rows = list(frame.iterrows())
     for index, (_, row) in enumerate(rows):
         reasons = call_reasons(row, rules)
-        if index == len(rows) - 1:
-            reasons += breached
         verdict.tests.append(
             TestOutcome(
                 index=index,

@@ -35,7 +35,9 @@ or timing out.
 @click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Ollama model name.")
 @click.option("--ollama-host", metavar="URL", help="Ollama server [default: $OLLAMA_HOST or http://127.0.0.1:11434].")
 @click.option("--source-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="The service's source code: relevant files are sent (redacted) and recommendations come "
+              help="The service's source code: its most relevant source and config text files are sent "
+                   "(redacted; at most 16,000 characters in all; no dependency, venv or build folders, hidden, "
+                   "lock, binary or big files; the terminal says what was skipped) and recommendations come "
                    "as unified diffs.")
 @click.option("--role", type=click.Choice(ROLES), default="developer", show_default=True,
               help="Whose point of view the report takes.")
@@ -72,7 +74,11 @@ def analyze(ctx: click.Context, results: Path, records: Path | None, model: str,
             sys.stderr.write(text)
             sys.stderr.flush()
 
-    outcome = write_analysis(run, output, options, progress=progress, redactor=redactor)
+    def notice(text: str) -> None:  # shown even with --quiet: what --source-dir sent and skipped
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    outcome = write_analysis(run, output, options, progress=progress, redactor=redactor, notice=notice)
     if outcome.used_llm:
         click.echo(f"analysis: {output}", err=True)
         return

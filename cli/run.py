@@ -74,8 +74,12 @@ class TerminalProgress:
             items = document["items"]
             run = sum(item["tests_run"] for item in items)
             failed = sum(item["tests_failed"] for item in items)
-            mark = "✘" if failed else "✔"
+            checks = sum(item.get("checks_run", 0) for item in items)
+            checks_failed = sum(item.get("checks_failed", 0) for item in items)
+            mark = "✘" if failed else "✔"  # lueur's mark: its tests only
             outcome = f"  ({failed} failed)" if failed else ""
+            if checks_failed:  # an SLO or load expectation lueur does not count as a failed test
+                outcome += f"  [checks: {checks_failed} of {checks} failed]"
             line = (f"{mark} {run}/{run} {document['title']} {'▮' * run}{outcome}"
                     f"  {time.monotonic() - self.began:.1f}s")
             self.stream.write(("\r\033[K" if self.live else "") + line + "\n")
@@ -118,6 +122,9 @@ def _banner(text: str) -> str:
               help="Also write the HTML report with plots (without PATH: report.html next to --result).")
 @click.option("--junit", is_flag=False, flag_value=NEXT_TO_RESULT, default=None, metavar="[PATH]",
               help="Also write JUnit XML, one test case per expectation and SLO (without PATH: junit.xml next to --result).")
+@click.option("--fail-on", type=click.Choice(["tests", "checks", "never"]), default="checks", show_default=True,
+              help="What makes the exit status 1: `checks` any expectation or SLO failed (strict), `tests` "
+              "lueur's `Tests failed` is above 0, `never` only lueur-net's own failures give a non-zero status.")
 @click.option("--analyze", is_flag=True, help="Ask a local Ollama model for a narrative analysis (analysis.md); "
               "the run's exit status does not depend on it.")
 @click.option("--model", default=None, help="Ollama model for --analyze [default: see `lueur-net analyze --help`].")
@@ -131,11 +138,15 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
         only: str | None, dry_run: bool, pool: str | None, seed: int, markdown: Path | None, no_report: bool,
         html: str | None, junit: str | None, analyze: bool, model: str | None, ollama_host: str | None,
         source_dir: Path | None, role: str, attach: str | None, iface: str | None,
-        allow_host_interface: bool) -> None:
+        allow_host_interface: bool, fail_on: str) -> None:
     """Run scenario files (or folders of them) with real kernel faults and check their expectations and SLOs.
 
-    Exit status: 0 every expectation and SLO held, 1 some failed, 2 bad input (nothing changed),
-    3 environment problem (not root, missing kernel feature), 130 interrupted (everything reverted).
+    Prints lueur's `Tests run: N, Tests failed: M` (one test per single/repeat call and per load item; only
+    a call missing its expectation fails one), then `Checks: C, failed: F` (every expectation and SLO).
+
+    Exit status: 0 every expectation and SLO held, 1 some failed (with --fail-on checks, the default; see
+    --fail-on), 2 bad input (nothing changed), 3 environment problem (not root, missing kernel feature),
+    130 interrupted (everything reverted).
     """
     from lueur_net import runner
 
@@ -153,13 +164,30 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     summary = outcome.document["summary"]
     click.echo(_banner("Summary"))
     click.echo(f"Tests run: {summary['tests_run']}, Tests failed: {summary['tests_failed']}")
+    click.echo(f"Checks: {summary.get('checks_run', 0)}, failed: {summary.get('checks_failed', 0)}"
+               " (every expectation and SLO)")
     click.echo(f"Total time: {time.monotonic() - began:.1f}s")
     if outcome.results_path is not None:
         click.echo(f"Results: {outcome.results_path}" + (f", calls: {outcome.records_path}"
                                                          if outcome.records_path else ""))
     _write_reports(outcome, result.parent, None if no_report else markdown or result.parent / "report.md",
                    html, junit, analyze, model, ollama_host, source_dir, role)
-    ctx.exit(EXIT_OK if outcome.passed else EXIT_FAILED)
+    ctx.exit(exit_status(summary, fail_on))
+
+
+def exit_status(summary: dict[str, Any], fail_on: str) -> int:
+    """The verdict's exit status under `--fail-on` (errors of lueur-net itself exit before this: 2, 3, 130).
+
+    checks: 1 when any check failed, or any test (a test fails only with a failed expectation, or when an item
+    made no call at all, so this is the strictest); tests: 1 when lueur's `Tests failed` is above 0; never: 0.
+    """
+    tests_failed = int(summary.get("tests_failed", 0))
+    if fail_on == "never":
+        return EXIT_OK
+    if fail_on == "tests":
+        return EXIT_FAILED if tests_failed else EXIT_OK
+    return EXIT_FAILED if tests_failed or int(summary.get("checks_failed", 0)) or not summary.get("passed", True) \
+        else EXIT_OK
 
 
 def _write_reports(outcome: Any, folder: Path, markdown: Path | None, html: str | None, junit: str | None,

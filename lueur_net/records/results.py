@@ -123,6 +123,8 @@ def item_document(
         "tests": [test.to_dict() for test in verdict.tests],
         "tests_run": len(verdict.tests),
         "tests_failed": verdict.tests_failed,
+        "checks_run": len(verdict.checks),
+        "checks_failed": verdict.checks_failed,
         "expectations": [check.to_dict() for check in verdict.expectations],
         "slos": [check.to_dict() for check in verdict.slos],
         "slo_windows": [check.to_dict() for check in verdict.slo_windows],
@@ -162,8 +164,7 @@ def results_document(
     """The whole results_v1 document. `scenarios`: (model, source file or None, its item documents) in run order."""
     scenario_docs = []
     for index, (scenario, source, items) in enumerate(scenarios):
-        tests_run = sum(item["tests_run"] for item in items)
-        tests_failed = sum(item["tests_failed"] for item in items)
+        counts = _counts(items)
         scenario_docs.append(
             {
                 "index": index,
@@ -171,13 +172,11 @@ def results_document(
                 "description": scenario.description,
                 "file": source,
                 "items": items,
-                "tests_run": tests_run,
-                "tests_failed": tests_failed,
-                "passed": tests_failed == 0,
+                **counts,
+                "passed": all(item["passed"] for item in items),
             }
         )
-    tests_run = sum(s["tests_run"] for s in scenario_docs)
-    tests_failed = sum(s["tests_failed"] for s in scenario_docs)
+    counts = _counts(scenario_docs)
     duration = (finished_at - started_at).total_seconds()
     return {
         "schema": SCHEMA,
@@ -187,13 +186,13 @@ def results_document(
         "finished_at": _iso(finished_at),
         "duration_s": duration,
         "summary": {
-            "tests_run": tests_run,
-            "tests_failed": tests_failed,
+            **counts,
             "total_time_s": duration,
             "scenarios_run": len(scenario_docs),
             "scenarios_failed": sum(not s["passed"] for s in scenario_docs),
             "calls": sum(item["stats"]["all"]["calls"] for s in scenario_docs for item in s["items"]),
-            "passed": tests_failed == 0,
+            # strict: no check and no test failed (the default exit status, `run --fail-on checks`)
+            "passed": all(s["passed"] for s in scenario_docs),
         },
         "host": host if host is not None else host_facts(),
         "capabilities": {},  # filled by the run command (probe_capabilities().to_dict())
@@ -203,6 +202,12 @@ def results_document(
         "records": {"path": records_path, "rows": records_rows},
         "scenarios": scenario_docs,
     }
+
+
+def _counts(parts: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """lueur's tests and our checks, summed over item (or scenario) documents."""
+    return {key: sum(int(part.get(key, 0)) for part in parts)
+            for key in ("tests_run", "tests_failed", "checks_run", "checks_failed")}
 
 
 def write_results(document: dict[str, Any], path: Path) -> None:

@@ -86,6 +86,7 @@ def test_the_example_runs_thirteen_tests_like_lueur(example_run: dict[str, Any])
     assert summary["scenarios_run"] == 8
     stdout = example_run["process"].stdout
     assert "Tests run: 13" in stdout
+    assert summary["checks_run"] == 9 and f"Checks: 9, failed: {summary['checks_failed']}" in stdout
     assert "6/6 Stair-step latency growth (5 x 100 ms)" in stdout
     # The scenarios' own durations add up to 43 s (loads of 10+15+8+10 s and a few short items); lueur took 45.3 s.
     assert example_run["elapsed"] < 120, example_run["elapsed"]

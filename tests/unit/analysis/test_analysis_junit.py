@@ -13,8 +13,8 @@ def test_junit_counts_match_verdicts(sample_run: Run) -> None:
     text = render_junit(sample_run)
     root = ElementTree.fromstring(text)
     cases = root.findall(".//testcase")
-    assert len(cases) == sample_run.tests_run == 7  # one per expectation and SLO
-    assert len(root.findall(".//testcase/failure")) == sample_run.tests_failed == 3
+    assert len(cases) == sample_run.checks_run == 7  # one per expectation and SLO (every item has one)
+    assert len(root.findall(".//testcase/failure")) == sample_run.checks_failed == 3
     assert int(root.get("tests", "0")) == 7 and int(root.get("failures", "0")) == 3
     suites = root.findall("testsuite")
     assert [suite.get("name") for suite in suites] == [scenario.title for scenario in sample_run.scenarios]

@@ -37,7 +37,7 @@ def test_failure_table_rows_carry_evidence(sample_run: Run) -> None:
     text = render_markdown(sample_run, analyze(sample_run))
     section = text.split("## SLO Failures", 1)[1].split("## Dashboard Summary", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and "Scenario" not in line]
-    assert len(rows) == sample_run.tests_failed
+    assert len(rows) == sample_run.checks_failed
     latency = next(row for row in rows if "P95 < 300ms" in row)
     check = next(c for c in sample_run.checks if c.title == "P95 < 300ms")
     assert check.observed is not None and check.observed > 300

@@ -123,13 +123,19 @@ def test_results_document_counts_tests_like_lueur(tmp_path: Path) -> None:
     loaded = json.loads(path.read_text())
     assert loaded["schema_version"] == SCHEMA_VERSION
     summary = loaded["summary"]
-    assert (summary["tests_run"], summary["tests_failed"]) == (7, 2)  # 6 calls + 1 load; call 4 and the load fail
+    # lueur's count: 6 calls + 1 load; only call 4 (status 500) fails; the load's breached P95 SLO never does
+    assert (summary["tests_run"], summary["tests_failed"]) == (7, 1)
+    # our checks: status of the repeat (failed) + the load's two SLOs (P95 breached, errors held)
+    assert (summary["checks_run"], summary["checks_failed"]) == (3, 2)
+    assert summary["passed"] is False and summary["scenarios_failed"] == 2
     assert summary["total_time_s"] == 12.5 and summary["calls"] == 66
     repeat_item = loaded["scenarios"][0]["items"][0]
     assert [t["passed"] for t in repeat_item["tests"]] == [True, True, True, False, True, True]
     assert repeat_item["tests"][0]["phase"] == "baseline"
     load_item = loaded["scenarios"][1]["items"][0]
-    assert load_item["tests_run"] == 1 and not load_item["passed"]
+    assert load_item["tests_run"] == 1 and load_item["tests_failed"] == 0 and load_item["tests"][0]["passed"]
+    assert (load_item["checks_run"], load_item["checks_failed"]) == (2, 1) and not load_item["passed"]
+    assert loaded["scenarios"][1]["checks_failed"] == 1 and loaded["scenarios"][1]["tests_failed"] == 0
     latency = load_item["slos"][0]
     assert latency["name"] == "latency" and not latency["passed"] and latency["observed"] == pytest.approx(400.0)
     assert load_item["slos"][1]["passed"]

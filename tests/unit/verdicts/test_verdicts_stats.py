@@ -70,20 +70,40 @@ def test_repeat_counts_one_test_per_call_and_failfast_shortens_it() -> None:
     assert planned_tests("repeat", 5, True) == 6 and planned_tests("single") == 1 and planned_tests("load") == 1
 
 
-def test_load_is_one_test_with_the_share_that_missed() -> None:
+def test_load_is_one_test_that_never_fails_while_its_check_does() -> None:
     latencies = [50.0] * 150 + [150.0] * 10
     verdict = item_verdict(frame_of(latencies), ItemRules("load", response_time_under_ms=100.0))
-    assert len(verdict.tests) == 1 and not verdict.passed
+    assert len(verdict.tests) == 1 and verdict.tests[0].passed and verdict.tests_failed == 0  # lueur: never fails
+    assert not verdict.passed and verdict.checks_failed == 1 and len(verdict.checks) == 1  # ours: strict
     check = verdict.expectations[0]
     assert (check.failed_calls, check.total_calls) == (10, 160) and check.observed == pytest.approx(6.25)
     assert item_verdict(frame_of([50.0] * 160), ItemRules("load", response_time_under_ms=100.0)).passed
 
 
-def test_slo_breach_fails_the_load_test_and_the_last_call_of_a_single() -> None:
+def test_slo_breach_fails_a_check_never_a_lueur_test() -> None:
     rule = SloRule("latency", "p50 < 10", 50.0, 10.0)
-    assert not item_verdict(frame_of([20.0] * 10), ItemRules("load", slos=(rule,))).passed
+    load = item_verdict(frame_of([20.0] * 10), ItemRules("load", slos=(rule,)))
+    assert load.tests_failed == 0 and load.checks_failed == 1 and not load.passed
     single = item_verdict(frame_of([20.0]), ItemRules("single", slos=(rule,)))
-    assert single.tests_failed == 1 and "SLO" in single.tests[0].reasons[0]
+    assert single.tests_failed == 0 and single.tests[0].reasons == ()
+    assert single.checks_failed == 1 and not single.passed
+
+
+def test_lueur_count_and_checks_of_a_reference_like_run() -> None:
+    """The reference guide's run: a breached P95 SLO under load and 'Tests failed: 0' in lueur's line."""
+    slo = SloRule("latency", "P95 < 300ms", 95.0, 300.0)
+    items = [
+        item_verdict(frame_of([812.0]), ItemRules("single", status=200)),
+        item_verdict(frame_of([2.0, 102.0, 202.0, 302.0, 402.0, 502.0], phase=["baseline"] + ["fault"] * 5,
+                              iteration=[0, 0, 1, 2, 3, 4]), ItemRules("repeat", status=200)),
+        item_verdict(frame_of([5.0] * 50 + [400.0] * 10), ItemRules("load", slos=(slo,))),
+        item_verdict(frame_of([5.0, 1500.0], status=[200, None], error_class=[None, "timeout"]),
+                     ItemRules("repeat", status=200, response_time_under_ms=1000.0)),
+    ]
+    assert sum(len(v.tests) for v in items) == 1 + 6 + 1 + 2
+    assert sum(v.tests_failed for v in items) == 1  # only the repeat call that missed its expectation
+    assert sum(len(v.checks) for v in items) == 1 + 1 + 1 + 2
+    assert sum(v.checks_failed for v in items) == 3  # the P95 SLO and both expectations of the last item
 
 
 def test_slos_per_window_and_outside_any_fault() -> None:
