@@ -159,6 +159,7 @@ def _item(raw: dict[str, Any], position: int, scenario: Scenario, records: pd.Da
         tests=[dict(test) for test in raw.get("tests", []) or [] if isinstance(test, dict)],
         tests_run=_int_or_none(raw.get("tests_run")),
         tests_failed=_int_or_none(raw.get("tests_failed")),
+        notes=[str(note) for note in raw.get("notes", []) or []],
     )
 
 
@@ -183,6 +184,7 @@ def _window(raw: dict[str, Any], counters: dict[str, Any], backends: dict[str, s
         counters={str(key): int(value) for key, value in own.items() if isinstance(value, (int, float))},
         backend=raw.get("backend") or backends.get(str(raw.get("type"))),
         anchor=str(raw.get("anchor") or "item"),
+        traffic=str(raw["traffic"]) if raw.get("traffic") else None,
     )
 
 

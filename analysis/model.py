@@ -28,6 +28,7 @@ class Window:
     counters: dict[str, int] = field(default_factory=dict)  # data plane packet counters (seen, dropped, ...)
     backend: str | None = None  # tc, ebpf, nfqueue
     anchor: str = "item"  # "item": times from the item's t0 (load); "call": from each call's send (single/repeat)
+    traffic: str | None = None  # what it hit, in lueur's meaning of side/direction: "requests", "responses", both
 
     def describe(self) -> str:
         """'latency 150 ms ±30 ms (server ingress)' style one-liner for tables and prompts."""
@@ -50,6 +51,8 @@ class Window:
             shown = ", ".join(f"{key}={value}" for key, value in p.items() if key not in noise)
             text = f"{kind} ({shown})" if shown else kind
         where = " ".join(str(p[key]) for key in ("side", "direction") if key in p)
+        if self.traffic:
+            where = f"{where}: {self.traffic}" if where else self.traffic
         return f"{text} ({where})" if where else text
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Item:
     tests: list[dict[str, Any]] = field(default_factory=list)  # lueur's tests of the item (results.json `tests`)
     tests_run: int | None = None  # lueur's count for this item, as results.json recorded it
     tests_failed: int | None = None
+    notes: list[str] = field(default_factory=list)  # the fault plan's notes (what a call should expect, ...)
 
     @property
     def endpoint(self) -> str:

@@ -163,6 +163,9 @@ def _item(item: Item, redactor: Redactor, multiple: bool) -> str:
         parts.append(_table(redactor, ["Fault", "Settings", "Window", "Backend", "Packet counters"], [
             [w.name, w.describe(), window_text(w), w.backend or "-",
              ", ".join(f"{k} {v}" for k, v in w.counters.items()) or "not reported"] for w in item.windows]))
+    if item.notes:
+        parts.append("<h3>Plan notes</h3><ul>" + "".join(f"<li>{escape(redactor.text(note))}</li>"
+                                                         for note in item.notes) + "</ul>")
     if item.checks:
         parts.append("<h3>Expectations and SLOs</h3>")
         parts.append(_table(redactor, ["Check", "Kind", "Objective", "Observed", "Result"], [

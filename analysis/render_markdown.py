@@ -186,6 +186,8 @@ def _item(item: Item) -> str:
         lines += ["Errors by class:", "", table(["Class", "Calls"], list(classes.items())), ""]
     if item.windows:
         lines += ["Faults:", "", _faults_table(item), ""]
+    if item.notes:
+        lines += ["Plan notes:", ""] + [f"- {note}" for note in item.notes] + [""]
     if item.checks:
         lines += ["Expectations and SLOs:", "", _checks_table(item), ""]
     if item.window_checks:

@@ -159,6 +159,9 @@ def plan_item(
             )
         if isinstance(params, DelayParams) and params.delay_ns:
             notes.append(call_expectation(f"f{index}", params.delay_ns, [traffic_hit(fault.side, d) for d in directions]))
+        if fault.type == "httperror" and getattr(fault, "body", None) is not None:
+            notes.append(f"f{index}: 'body' is not sent: the kernel rewrites the status line of the server's answer "
+                         "in place and keeps its body (lueur replaces the body)")
         if fault.type == "latency" and getattr(fault, "global_", True) is False:
             notes.append(f"f{index}: 'global: false' has no kernel meaning; netem delays every packet once")
     _check_reorder(planned)

@@ -263,4 +263,10 @@ def attach_data_plane(
              if b.get("backend") and (b.get("id") == name or str(b.get("id", "")).startswith(name + "."))}
         )
         window["backend"] = ",".join(used) if used else None
+        hit = sorted({str(b["traffic"]) for b in backends if b.get("traffic")
+                      and (b.get("id") == name or str(b.get("id", "")).startswith(name + "."))})
+        window["traffic"] = " and ".join(hit) if hit else None  # lueur's meaning of its side and direction
+    if isinstance(plan, list):
+        notes = [note for entry in plan if isinstance(entry, dict) for note in entry.get("notes", [])]
+        document["notes"] = list(dict.fromkeys(notes))  # each once, though a repeat plans every step
     return document

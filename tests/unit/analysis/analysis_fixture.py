@@ -167,6 +167,8 @@ def build_run(directory: Path) -> tuple[Path, Path]:
         for window in document["windows"]:
             window["backend"] = "ebpf" if window["type"] in ("blackhole", "packetloss") else "tc"
             window["counters"] = {"packets": 40, "dropped": 40 if window["type"] == "blackhole" else 0}
+            window["traffic"] = "requests" if window["params"].get("direction") == "egress" else "responses"
+        document["notes"] = [f"{w['name']}: a plan note" for w in document["windows"][:1]]
         scenario_docs.append((entry.scenario, "scenario.yaml", [document]))
     records_path = directory / "calls.parquet"
     frame = records_frame(all_records)

@@ -61,3 +61,9 @@ def test_llm_text_replaces_findings_with_demoted_headings(sample_run: Run) -> No
 def test_cell_escapes_pipes_and_newlines() -> None:
     assert cell("a|b\nc") == "a\\|b c"
     assert cell(None) == "-"
+
+
+def test_each_fault_says_which_traffic_it_hit_and_the_plan_notes_are_shown(sample_run: Run) -> None:
+    text = render_markdown(sample_run, analyze(sample_run))
+    assert "ingress: responses)" in text  # lueur's meaning of the default side/direction, spelled out
+    assert "Plan notes:" in text and "f0: a plan note" in text

@@ -278,3 +278,9 @@ def test_the_planner_and_the_programs_agree_on_the_window_count() -> None:
     from lueur_net.plan.planner import EBPF_MAX_WINDOWS
 
     assert EBPF_MAX_WINDOWS == MAX_WINDOWS
+
+
+def test_an_httperror_body_is_never_ignored_silently() -> None:
+    plan = plan_item(make_item({"type": "httperror", "status_code": 503, "body": "busy"}), HOST)
+    assert any("'body' is not sent" in note for note in plan.notes)
+    assert "'body' is not sent" in render_plan(plan)

@@ -81,5 +81,17 @@ def test_data_plane_counters_land_on_their_windows() -> None:
     )
     assert document["windows"][0]["counters"] == {"packets": 5, "dropped": 1}
     assert document["windows"][0]["backend"] == "ebpf,netem"
-    assert document["windows"][1] == {"name": "f1", "counters": {}, "backend": "tbf"}
+    assert document["windows"][1] == {"name": "f1", "counters": {}, "backend": "tbf", "traffic": None}
     assert document["plan"] == [{"path": "a<->b"}] and "f10" in document["counters"]
+
+
+def test_each_window_says_what_it_hit_and_the_plans_notes_reach_the_item() -> None:
+    from lueur_net.records.results import attach_data_plane
+
+    document = {"windows": [{"name": "f0", "counters": {}, "backend": None}]}
+    note = "f0: every packet of the responses waits 800 ms: ..."
+    attach_data_plane(document, backends=[{"id": "f0.ingress", "backend": "nfqueue", "traffic": "requests"},
+                                          {"id": "f0.egress", "backend": "nfqueue", "traffic": "responses"}],
+                      plan=[{"path": "a<->b", "notes": [note]}, {"path": "a<->b", "notes": [note]}])
+    assert document["windows"][0]["traffic"] == "requests and responses"
+    assert document["notes"] == [note]  # once, though each repeat step plans again
