@@ -83,7 +83,7 @@ def main() -> None:
         print("TBF bandwidth (bulk TCP server -> client, goodput first to last byte):")
         rates = (256, 1024) if args.quick else (128, 512, 1024, 4096, 16384)
         for kbps in rates:
-            plan = plan_item(item({"type": "bandwidth", "rate": kbps, "unit": "KBps", "side": "client",
+            plan = plan_item(item({"type": "bandwidth", "rate": kbps, "unit": "KiBps", "side": "client",
                                    "direction": "ingress"}), capabilities)
             size = max(1 << 20, kbps * 1024 * 4)
             with apply_plan(plan, pair.path, ledger):

@@ -42,7 +42,7 @@ SIDES_DIRECTIONS = list(TRAFFIC_HIT)
 
 # One fault per type, strong enough to be unmistakable in a second of probing.
 FAULTS: dict[str, list[dict[str, Any]]] = {
-    "latency": [{"type": "latency", "mean": 80}],
+    "latency": [{"type": "latency", "mean": 80, "stddev": 0}],
     "jitter": [{"type": "jitter", "amplitude": 150, "frequency": 50}],
     "packetloss": [{"type": "packetloss", "rate": 1.0}],
     "blackhole": [{"type": "blackhole"}],
@@ -52,7 +52,7 @@ FAULTS: dict[str, list[dict[str, Any]]] = {
     "httperror": [{"type": "httperror", "status_code": 503, "probability": 1.0}],
     "duplicate": [{"type": "duplicate", "probability": 1.0}],
     "corrupt": [{"type": "corrupt", "probability": 1.0}],
-    "reorder": [{"type": "latency", "mean": 100}, {"type": "reorder", "probability": 0.5}],
+    "reorder": [{"type": "latency", "mean": 100, "stddev": 0}, {"type": "reorder", "probability": 0.5}],
 }
 RESPONSE_ONLY = ("httperror",)  # rewrites answers: responses, whatever side/direction say
 

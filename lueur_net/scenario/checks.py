@@ -3,14 +3,15 @@
 Each returns (path, severity, message) tuples with paths relative to the item. Errors: periods running past a load's
 duration, a reorder fault without a latency on the same hook. Warnings: percentage periods on a single or repeat
 call (they then refer to the call's timeout), absolute periods past the call's timeout, URL placeholders with no
-value, a repeat `step` with no latency fault to step.
+value, a repeat `step` with no latency fault to step, lueur keys that do nothing here (`context.proxy`,
+`context.runs_on`) and an `httperror.body` (only the status line is rewritten).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from lueur_net.scenario.faults import LatencyFault, ReorderFault, fault_hooks
+from lueur_net.scenario.faults import HttpErrorFault, LatencyFault, ReorderFault, fault_hooks
 from lueur_net.scenario.models import DEFAULT_CALL_TIMEOUT_MS, Item, LoadStrategy, RepeatStrategy, placeholders
 from lueur_net.scenario.problems import Path
 
@@ -22,6 +23,7 @@ def check_item(item: Item, segments: dict[str, str]) -> list[Finding]:
     findings: list[Finding] = []
     findings.extend(_check_periods(item))
     findings.extend(_check_reorder(item))
+    findings.extend(_check_lueur_only(item))
     strategy = item.context.strategy
     if isinstance(strategy, RepeatStrategy) and strategy.step > 0:
         if not any(isinstance(fault, LatencyFault) for fault in item.context.faults):
@@ -40,8 +42,9 @@ def _check_periods(item: Item) -> list[Finding]:
     strategy = item.context.strategy
     reference = item.period_reference_s
     for index, fault in enumerate(item.context.faults):
-        for number, period in enumerate(fault.period):
-            path: Path = ("context", "faults", index, "period") + ((number,) if len(fault.period) > 1 else ())
+        for period in fault.period:
+            # The element of a `period` list the window was written in; a single string is the value itself.
+            path: Path = ("context", "faults", index, "period") + (() if period.source is None else (period.source,))
             window = period.window(reference)
             if isinstance(strategy, LoadStrategy):
                 if window.start >= reference - _SLACK:
@@ -100,4 +103,32 @@ def _check_reorder(item: Item) -> list[Finding]:
                      f"reorder needs a latency fault on the same side and direction ({hooks}): "
                      "packets are reordered by letting some skip the delay")
                 )
+    return findings
+
+
+def _check_lueur_only(item: Item) -> list[Finding]:
+    """lueur settings that lueur-net reads but that cannot mean here what they mean in lueur: say so, never silently."""
+    findings: list[Finding] = []
+    context = item.context
+    if context.proxy is not None:
+        findings.append(
+            (("context", "proxy"), "warning",
+             "changes nothing here: lueur-net has no proxy (the calls go from the lab's client straight to the "
+             "server, and the faults are in the kernel), so disable_http_proxies and proxies are ignored")
+        )
+    if context.runs_on is not None:
+        runs_on = context.runs_on
+        findings.append(
+            (("context", "runs_on"), "warning",
+             f"ignored: lueur deploys its proxy in front of the Kubernetes service '{runs_on.ns}/{runs_on.service}' "
+             "and runs this item through it; lueur-net runs the item in its own lab. To fault a pod, run on its "
+             "node with --attach container:ID (the pod's network namespace)")
+        )
+    for index, fault in enumerate(context.faults):
+        if isinstance(fault, HttpErrorFault) and fault.body is not None:
+            findings.append(
+                (("context", "faults", index, "body"), "warning",
+                 "only the status is rewritten; the body is the server's (lueur replaces the body; the kernel "
+                 "rewrite changes only the status line)")
+            )
     return findings

@@ -37,11 +37,30 @@ from lueur_net.scenario.types import (
 
 Side = Literal["client", "server"]
 Direction = Literal["ingress", "egress", "both"]
-ByteRateUnit = Literal["Bps", "KBps", "MBps", "GBps"]
+ByteRateUnit = Literal["Bps", "KBps", "MBps", "GBps", "KiBps", "MiBps", "GiBps"]
 
 DEFAULT_SIDE: Side = "server"
 DEFAULT_DIRECTION: Direction = "ingress"
 DEFAULT_PACKET_LOSS = 0.05  # lueur's generator titles its packet-loss scenario "5% packet loss"
+
+# lueur's defaults for a parameter left out (docs/scenario.md "Defaults" says where each one comes from).
+# Latency: lueur's scenario reader (`FaultConfiguration::build`: mean 100, stddev 20, min/max/shape/scale 20).
+LATENCY_DEFAULTS: dict[str, float] = {"mean": 100.0, "stddev": 20.0, "min": 20.0, "max": 20.0, "shape": 20.0,
+                                      "scale": 20.0}
+# The parameters each distribution draws from; only those are filled in (the others stay empty in the model).
+LATENCY_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "normal": ("mean", "stddev"),
+    "uniform": ("min", "max"),
+    "pareto": ("shape", "scale"),
+    "pareto-normal": ("mean", "stddev", "shape", "scale"),
+}
+# Jitter, bandwidth, dns: lueur's command-line defaults (FAULT_JITTER_AMPLITUDE=20.0, FAULT_JITTER_FREQ=5.0,
+# FAULT_BANDWIDTH_RATE=1000, FAULT_BANDWIDTH_UNIT=bps, FAULT_DNS_PROBABILITY=0.5); its scenario reader has none.
+DEFAULT_JITTER_AMPLITUDE_MS = 20.0
+DEFAULT_JITTER_FREQUENCY_HZ = 5.0
+DEFAULT_BANDWIDTH_RATE = 1000.0
+DEFAULT_BANDWIDTH_UNIT = "Bps"
+DEFAULT_DNS_PROBABILITY = 0.5
 
 PeriodList = Annotated[
     tuple[Annotated[Period, BeforeValidator(periods.parse_period)], ...],
@@ -53,7 +72,8 @@ PeriodList = Annotated[
                 {"type": "array", "items": {"type": "string", "pattern": periods.PERIOD_PATTERN}},
                 {"type": "null"},
             ],
-            "description": "'start:<t>,duration:<t>' (t: '2s', '500ms' or '10%'), or a list of them.",
+            "description": "'start:<t>,duration:<t>' (t: '2s', '500ms', a bare number of seconds, or '10%'); "
+            "several windows separated by ';'; or a list of such strings.",
         }
     ),
 ]
@@ -77,40 +97,51 @@ class FaultBase(BaseModel):
 
 
 class LatencyFault(FaultBase):
-    """Delay: `mean`/`stddev` ms (normal), `min`/`max` ms (uniform), `shape`/`scale` (pareto, pareto-normal)."""
+    """Delay: `mean`/`stddev` ms (normal), `min`/`max` ms (uniform), `shape`/`scale` (pareto, pareto-normal).
+
+    A parameter the distribution draws from and the file leaves out gets lueur's default (LATENCY_DEFAULTS); the
+    parameters the distribution does not use stay as written (usually empty).
+    """
 
     type: Literal["latency"]
-    mean: PositiveMs | None = Field(default=None, description="Mean delay, ms (required for normal, pareto-normal).")
-    stddev: NonNegativeMs | None = Field(default=None, description="Standard deviation, ms (default 0).")
+    mean: PositiveMs | None = Field(default=None, description="Mean delay, ms (default 100: normal, pareto-normal).")
+    stddev: NonNegativeMs | None = Field(
+        default=None, description="Standard deviation, ms (default 20: normal, pareto-normal)."
+    )
     distribution: Literal["uniform", "normal", "pareto", "pareto-normal"] = "normal"
-    min: NonNegativeMs | None = Field(default=None, description="Uniform lower bound, ms.")
-    max: PositiveMs | None = Field(default=None, description="Uniform upper bound, ms.")
-    shape: PositiveNumber | None = Field(default=None, description="Pareto shape (alpha).")
-    scale: PositiveNumber | None = Field(default=None, description="Pareto scale (x_m), ms.")
+    min: NonNegativeMs | None = Field(default=None, description="Uniform lower bound, ms (default 20).")
+    max: PositiveMs | None = Field(default=None, description="Uniform upper bound, ms (default 20).")
+    shape: PositiveNumber | None = Field(default=None, description="Pareto shape (alpha) (default 20).")
+    scale: PositiveNumber | None = Field(default=None, description="Pareto scale (x_m), ms (default 20).")
     global_: StrictBool = Field(
         default=True, alias="global", description="lueur: apply once per connection (true) or per read (false)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _lueur_defaults(cls, data: Any) -> Any:
+        # Filled before validation, on a copy, so that `scenario show` and the planner see the value used.
+        if not isinstance(data, dict):
+            return data
+        distribution = data.get("distribution", "normal")
+        if not isinstance(distribution, str) or distribution not in LATENCY_PARAMETERS:
+            return data  # the literal check names the bad distribution
+        filled = dict(data)
+        for name in LATENCY_PARAMETERS[distribution]:
+            if filled.get(name) is None:
+                filled[name] = LATENCY_DEFAULTS[name]
+        return filled
+
     @model_validator(mode="after")
     def _parameters_fit_distribution(self) -> LatencyFault:
-        needed = {
-            "normal": ("mean",),
-            "uniform": ("min", "max"),
-            "pareto": ("shape", "scale"),
-            "pareto-normal": ("mean", "shape", "scale"),
-        }[self.distribution]
-        missing = [name for name in needed if getattr(self, name) is None]
-        if missing:
-            raise PydanticCustomError(
-                "latency_parameters",
-                "a {distribution} latency needs {missing}",
-                {"distribution": self.distribution, "missing": " and ".join(f"'{name}'" for name in missing)},
-            )
         if self.min is not None and self.max is not None and self.min >= self.max:
+            # lueur fills a missing bound with 20 ms and its uniform sampler refuses min >= max, so neither
+            # bound alone can be left out unless the other one is on the right side of 20 ms.
             raise PydanticCustomError(
                 "latency_parameters",
-                "min ({min} ms) must be below max ({max} ms)",
-                {"min": f"{self.min:g}", "max": f"{self.max:g}"},
+                "min ({min} ms) must be below max ({max} ms){hint}",
+                {"min": f"{self.min:g}", "max": f"{self.max:g}",
+                 "hint": "; lueur's default for a bound left out is 20 ms" if self.distribution == "uniform" else ""},
             )
         return self
 
@@ -123,15 +154,23 @@ class JitterFault(FaultBase):
     """Variable delay of up to `amplitude` ms, changing `frequency` times per second."""
 
     type: Literal["jitter"]
-    amplitude: PositiveMs = Field(description="Maximum added delay, ms.")
+    amplitude: PositiveMs = Field(default=DEFAULT_JITTER_AMPLITUDE_MS, description="Maximum added delay, ms (20).")
     frequency: PositiveNumber = Field(
-        le=200, description="How often the delay changes, Hz (at most 200: the backends redraw it in userspace)."
+        default=DEFAULT_JITTER_FREQUENCY_HZ,
+        le=200,
+        description="How often the delay changes, Hz (5; at most 200: the backends redraw it in userspace).",
     )
+
+
+_UNIT_DESCRIPTION = (
+    "Bytes per second: Bps, KBps, MBps, GBps (decimal, as lueur: 1 KBps = 1000 B/s), or KiBps, MiBps, GiBps "
+    "(binary, lueur-net's extension: 1 KiBps = 1024 B/s)."
+)
 
 
 class _RateMixin(BaseModel):
     rate: PositiveNumber = Field(description="Rate in `unit`.")
-    unit: ByteRateUnit = Field(default="Bps", description="Bps, KBps, MBps or GBps (bytes per second, 1 KB = 1024 B).")
+    unit: ByteRateUnit = Field(default="Bps", description=_UNIT_DESCRIPTION)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -144,6 +183,8 @@ class BandwidthFault(FaultBase, _RateMixin):
     """Shape traffic to `rate` `unit` (queueing, not dropping)."""
 
     type: Literal["bandwidth"]
+    rate: PositiveNumber = Field(default=DEFAULT_BANDWIDTH_RATE, description="Rate in `unit` (default 1000).")
+    unit: ByteRateUnit = Field(default=DEFAULT_BANDWIDTH_UNIT, description=_UNIT_DESCRIPTION + " Default Bps.")
 
 
 class PoliceFault(FaultBase, _RateMixin):
@@ -266,13 +307,17 @@ class DnsFault(FaultBase):
     """Fail name resolution: answer NXDOMAIN, SERVFAIL, REFUSED, or drop the query (timeout)."""
 
     type: Literal["dns"]
-    kind: Annotated[Literal["nxdomain", "servfail", "refused", "timeout"], BeforeValidator(_dns_kind)] = Field(
+    kind: Annotated[
+        Literal["nxdomain", "servfail", "refused", "timeout"],
+        BeforeValidator(_dns_kind),
+        WithJsonSchema({"enum": ["nxdomain", "servfail", "refused", "timeout", *DNS_KIND_SPELLINGS]}),
+    ] = Field(
         default="nxdomain", description="nxdomain (default), servfail, refused, timeout (drop; alias 'drop')."
     )
     probability: Probability = Field(
-        default=1.0,
+        default=DEFAULT_DNS_PROBABILITY,
         validation_alias=AliasChoices("probability", "rate"),
-        description="Share of queries affected, 0..1 (alias `rate` as in lueur; default 1).",
+        description="Share of queries affected, 0..1 (alias `rate` as in lueur; default 0.5, lueur's).",
     )
 
 

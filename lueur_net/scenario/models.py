@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictStr,
+    WithJsonSchema,
     computed_field,
     model_validator,
 )
@@ -92,7 +93,22 @@ def _url(value: str) -> str:
 
 
 Url = Annotated[StrictStr, AfterValidator(_url)]
-HttpMethod = Annotated[StrictStr, BeforeValidator(_method)]
+def _any_case(word: str) -> str:
+    # JSON Schema patterns (ECMA 262) have no case-insensitive flag: spell each letter as a class.
+    return "".join(f"[{char.upper()}{char.lower()}]" for char in word)
+
+
+HttpMethod = Annotated[
+    StrictStr,
+    BeforeValidator(_method),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": rf"^\s*({'|'.join(_any_case(method) for method in HTTP_METHODS)})\s*$",
+            "description": "HTTP method, any case (upper-cased on reading).",
+        }
+    ),
+]
 
 
 class CallMeta(_Model):
@@ -186,13 +202,45 @@ Strategy = Annotated[
 STRATEGY_MODES = ("single", "repeat", "load")
 
 
+class ProxySettings(_Model):
+    """lueur's `context.proxy`: turn its HTTP proxy off, and start TCP proxies for `proxies` mappings.
+
+    Both keys are required, as in lueur. lueur-net has no proxy, so neither changes anything here (a warning says so).
+    """
+
+    disable_http_proxies: StrictBool = Field(description="lueur: do not start the HTTP proxy for this item.")
+    proxies: tuple[StrictStr, ...] = Field(description="lueur: TCP proxy mappings ('port=host:port').")
+
+
+class KubernetesRunsOn(_Model):
+    """lueur's `context.runs_on` (platform kubernetes): lueur deploys its proxy in front of `service` in namespace
+    `ns` (image `image`, default ghcr.io/rebound-how/fault:latest), runs the item through it, then rolls back.
+
+    lueur-net reads it and does not act on it (a warning says so): it runs the item in its own lab.
+    """
+
+    platform: Literal["kubernetes"]
+    ns: StrictStr = Field(description="Kubernetes namespace of the service.")
+    service: StrictStr = Field(description="Name of the Kubernetes service lueur routes through its proxy.")
+    image: StrictStr | None = Field(default=None, description="Image of lueur's proxy.")
+
+
+# lueur's only platform; a plain model (not a tagged union) until there is a second one.
+RunsOn = KubernetesRunsOn
+
+
 class Context(_Model):
-    """Where and how the faults apply: `upstreams` (URLs whose traffic is faulted), `faults`, `strategy`, `slo`."""
+    """Where and how the faults apply: `upstreams` (URLs whose traffic is faulted), `faults`, `strategy`, `slo`.
+
+    `proxy` and `runs_on` are lueur's keys, accepted and reported as having no effect here (checks.py).
+    """
 
     upstreams: tuple[Url, ...] = ()
     faults: tuple[Fault, ...] = ()
     strategy: Strategy = Field(default_factory=SingleStrategy)
     slo: tuple[Slo, ...] = ()
+    proxy: ProxySettings | None = None
+    runs_on: RunsOn | None = None
 
 
 class Item(_Model):

@@ -1,7 +1,13 @@
-"""Fault periods: "start:<t>,duration:<t>" where <t> is a duration ("2s") or a percentage ("10%").
+"""Fault periods, read as lueur reads them, plus a clear error where lueur silently drops one.
 
-A period is kept as written (`Period`, two `TimePoint`s) and resolved into a `Window` (seconds) once the reference
-length is known: the `load` strategy's duration, or for single/repeat calls the call's timeout (see
+Grammar (lueur's `parse_periods`): windows separated by `;`, each `start:<t>,duration:<t>` with the keys in any
+order; `<t>` is a duration with a unit ("2s", "500ms"), a bare number of seconds ("2"), or a percentage ("10%");
+a missing `start` is 0, a missing `duration` is "until the end"; empty pieces (a trailing `;` or `,`) are skipped.
+`period` may also be a list of such strings (lueur-net's extension); every window of every string is kept (lueur
+keeps only the first window of a scenario's period).
+
+Each window is kept as written (`Period`, two `TimePoint`s) and resolved into a `Window` (seconds) once the
+reference length is known: the `load` strategy's duration, or for single/repeat calls the call's timeout (see
 `Item.period_reference_s` in models.py and docs/scenario.md).
 """
 
@@ -13,8 +19,21 @@ from pydantic_core import PydanticCustomError
 from lueur_net.scenario import units
 
 PERIOD_KEYS = ("start", "duration")
-_TIME = rf"\s*({units.NUMBER}\s*%|({units.NUMBER}\s*(us|µs|ms|s|m|h)\s*)+)\s*"
-PERIOD_PATTERN = rf"^\s*(start|duration)\s*:{_TIME}(,\s*(start|duration)\s*:{_TIME})?$"
+_TIME = rf"(?:{units.NUMBER}\s*%|(?:{units.NUMBER}\s*(?:us|µs|ms|s|m|h)\s*)+|{units.NUMBER})"
+_EMPTY_PIECES = r"(?:\s*,)*"
+
+
+def _key(name: str) -> str:
+    return rf"\s*{name}\s*:\s*{_TIME}\s*"
+
+
+# One window: start and/or duration, each at most once, in either order, empty pieces allowed around them.
+_WINDOW = (
+    rf"{_EMPTY_PIECES}(?:{_key('start')}(?:,{_EMPTY_PIECES}{_key('duration')})?"
+    rf"|{_key('duration')}(?:,{_EMPTY_PIECES}{_key('start')})?){_EMPTY_PIECES}\s*"
+)
+# Windows separated by ';' (blank ones skipped), at least one window (the look-ahead: some key was written).
+PERIOD_PATTERN = rf"^(?=[\s\S]*:)\s*(?:{_WINDOW})?(?:;\s*(?:{_WINDOW})?)*$"
 
 
 class TimePoint(BaseModel):
@@ -53,9 +72,12 @@ class Period(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    text: str = Field(description="The period as written in the file.")
+    text: str = Field(description="This window as written in the file.")
     start: TimePoint = Field(default_factory=lambda: TimePoint(seconds=0.0))
     duration: TimePoint | None = Field(default=None, description="None: until the end of the reference length.")
+    # Which element of a `period` list this window was written in (None: `period` was one string). Only for
+    # pointing problems at the right line; not part of the normalised model.
+    source: int | None = Field(default=None, exclude=True)
 
     @property
     def uses_percent(self) -> bool:
@@ -77,13 +99,8 @@ def _time_point(key: str, text: str, whole: str) -> TimePoint:
                 "period", "{key} {text} is above 100% in period '{whole}'", {"key": key, "text": text, "whole": whole}
             )
         return TimePoint(percent=share)
-    if text.strip().replace(".", "", 1).isdigit():
-        raise PydanticCustomError(
-            "period",
-            "{key} '{text}' in period '{whole}' has no unit; write e.g. '{text}s' or '{text}%'",
-            {"key": key, "text": text.strip(), "whole": whole},
-        )
     try:
+        # A bare number is seconds, as in lueur (its parser falls back to whole seconds).
         seconds = units.seconds(text)
     except PydanticCustomError as error:
         raise PydanticCustomError(
@@ -94,57 +111,97 @@ def _time_point(key: str, text: str, whole: str) -> TimePoint:
     return TimePoint(seconds=seconds)
 
 
-def parse_period(value: object) -> Period:
-    """Parse "start:10%,duration:15%" (either order, spaces allowed). A Period instance passes through."""
-    if isinstance(value, Period):
-        return value
-    if not isinstance(value, str):
-        raise PydanticCustomError("period", "a period is a string like 'start:10%,duration:15%' or 'start:2s,duration:1s'")
+def _window(piece: str, whole: str, source: int | None) -> Period:
     parts: dict[str, TimePoint] = {}
-    for piece in value.split(","):
-        if not piece.strip():
-            raise PydanticCustomError("period", "empty part in period '{whole}'", {"whole": value})
-        key, colon, text = piece.partition(":")
+    for pair in piece.split(","):
+        if not pair.strip():
+            continue  # lueur skips empty pieces: "start:1s," is one window
+        key, colon, text = pair.partition(":")
         key = key.strip()
         if not colon:
             raise PydanticCustomError(
                 "period", "cannot read '{piece}' in period '{whole}'; write 'start:<t>,duration:<t>'",
-                {"piece": piece.strip(), "whole": value},
+                {"piece": pair.strip(), "whole": whole},
             )
         if key not in PERIOD_KEYS:
             raise PydanticCustomError(
                 "period", "unknown key '{key}' in period '{whole}'{hint} (keys: start, duration)",
-                {"key": key, "whole": value, "hint": units.did_you_mean(key, PERIOD_KEYS)},
+                {"key": key, "whole": whole, "hint": units.did_you_mean(key, PERIOD_KEYS)},
             )
         if key in parts:
-            raise PydanticCustomError("period", "'{key}' given twice in period '{whole}'", {"key": key, "whole": value})
-        parts[key] = _time_point(key, text, value)
+            # lueur would keep the last one; two values for one key is a typo worth stopping on.
+            raise PydanticCustomError("period", "'{key}' given twice in period '{whole}'", {"key": key, "whole": whole})
+        parts[key] = _time_point(key, text, whole)
+    if not parts:
+        raise PydanticCustomError(
+            "period", "window '{piece}' in period '{whole}' has neither start nor duration",
+            {"piece": piece, "whole": whole},
+        )
     start = parts.get("start", TimePoint(seconds=0.0))
     duration = parts.get("duration")
     if duration is not None and duration.resolve(1.0) == 0.0:
-        raise PydanticCustomError("period", "duration must be greater than 0 in period '{whole}'", {"whole": value})
+        raise PydanticCustomError("period", "duration must be greater than 0 in period '{whole}'", {"whole": whole})
     if start.percent is not None and duration is not None and duration.percent is not None:
         if start.percent + duration.percent > 100.0 + 1e-9:
             raise PydanticCustomError(
                 "period",
                 "period '{whole}' runs past the end: start {start} + duration {duration} = {total}% > 100%",
-                {"whole": value, "start": str(start), "duration": str(duration),
+                {"whole": whole, "start": str(start), "duration": str(duration),
                  "total": f"{start.percent + duration.percent:g}"},
             )
     if start.percent is not None and start.percent >= 100.0:
-        raise PydanticCustomError("period", "period '{whole}' starts at the end (100%)", {"whole": value})
-    return Period(text=value, start=start, duration=duration)
+        raise PydanticCustomError("period", "period '{whole}' starts at the end (100%)", {"whole": whole})
+    return Period(text=piece, start=start, duration=duration, source=source)
+
+
+def parse_windows(value: object, source: int | None = None) -> tuple[Period, ...]:
+    """Every window of one period string: "start:2s,duration:3s;start:50%" (see the module's grammar)."""
+    if isinstance(value, Period):
+        return (value,)
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "period", "a period is a string like 'start:10%,duration:15%' or 'start:2s,duration:1s'"
+        )
+    pieces = [piece.strip() for piece in value.split(";") if piece.strip()]
+    if not pieces:
+        raise PydanticCustomError(
+            "period", "empty period '{whole}'; leave 'period' out for a fault active the whole time", {"whole": value}
+        )
+    return tuple(_window(piece, value, source) for piece in pieces)
+
+
+def parse_period(value: object) -> Period:
+    """One window: "start:10%,duration:15%" (either order, spaces allowed). A Period instance passes through.
+
+    Given several windows ("...;..."), returns the first; `as_period_list` is what splits them. This is the
+    per-element validator, so that a bad string is reported at its own index of a `period` list.
+    """
+    return parse_windows(value)[0]
 
 
 def as_period_list(value: object) -> object:
-    """`period` may be one string or a list of strings (several windows); None means always active."""
+    """`period` as a tuple of windows: one string (windows split on ';'), a list of them, or None (always active).
+
+    When any element cannot be read, the elements are returned as written (one per index), so that the
+    per-element validator (`parse_period`) reports each error at the index the file has.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, (list, tuple)):
+        elements: list[object] = [value]
+        written_as_list = False
+    elif isinstance(value, (list, tuple)):
+        elements = list(value)
+        written_as_list = True
+    else:
         raise PydanticCustomError(
             "period", "a period is a string like 'start:10%,duration:15%', or a list of them; got {value}",
             {"value": repr(value)},
         )
-    return value
+    windows: list[Period] = []
+    for index, element in enumerate(elements):
+        try:
+            windows.extend(parse_windows(element, index if written_as_list else None))
+        except PydanticCustomError:
+            return tuple(elements)
+    return tuple(windows)

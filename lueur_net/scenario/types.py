@@ -59,8 +59,17 @@ Probability = Annotated[
 # Constraints before the validator, so that pydantic writes them into the JSON Schema as minimum/exclusiveMinimum.
 PositiveNumber = Annotated[float, Field(gt=0), BeforeValidator(units.number)]
 NonNegativeNumber = Annotated[float, Field(ge=0), BeforeValidator(units.number)]
-PositiveInt = Annotated[StrictInt, Field(gt=0)]
-StatusCode = Annotated[StrictInt, Field(ge=100, le=599)]
+
+
+def _whole(value: object) -> object:
+    # JSON has one number type and JSON Schema's "integer" is any number with no fraction: read 2.0 as 2.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+PositiveInt = Annotated[StrictInt, Field(gt=0), BeforeValidator(_whole)]
+StatusCode = Annotated[StrictInt, Field(ge=100, le=599), BeforeValidator(_whole)]
 
 
 def _scalar_to_text(value: object) -> object:
@@ -70,4 +79,8 @@ def _scalar_to_text(value: object) -> object:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_scalar_to_text)]
+Text = Annotated[
+    str,
+    BeforeValidator(_scalar_to_text),
+    WithJsonSchema({"type": ["string", "number"], "description": "Text; a number is read as its text (id: 1)."}),
+]

@@ -26,13 +26,24 @@ _UNIT_SPELLINGS: dict[str, str] = {
     "usec": "us", "micros": "us", "microseconds": "us",
 }
 
-BYTE_RATE_UNITS: dict[str, int] = {"Bps": 1, "KBps": 1024, "MBps": 1024**2, "GBps": 1024**3}
+# lueur's units are decimal (its BandwidthUnit::to_bytes_per_second multiplies KBps by 1_000); the binary ones are
+# lueur-net's extension, spelled as IEC prefixes so that nobody reads one for the other.
+BYTE_RATE_UNITS: dict[str, int] = {
+    "Bps": 1,
+    "KBps": 1000,
+    "MBps": 1000**2,
+    "GBps": 1000**3,
+    "KiBps": 1024,
+    "MiBps": 1024**2,
+    "GiBps": 1024**3,
+}
 
 NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?"
 _DURATION_PART = re.compile(rf"\s*({NUMBER})\s*([^\s0-9.]*)\s*")
 _PERCENT = re.compile(rf"^\s*({NUMBER})\s*%\s*$")
 
-DURATION_PATTERN = rf"^\s*({NUMBER}\s*(us|µs|ms|s|m|h)\s*)+$"
+# Text with units ("1m30s"), or a bare number written as text ("250": the field's bare unit).
+DURATION_PATTERN = rf"^\s*(({NUMBER}\s*(us|µs|ms|s|m|h)\s*)+|{NUMBER}\s*)$"
 PERCENT_PATTERN = rf"^\s*{NUMBER}\s*%\s*$"
 
 
@@ -149,8 +160,11 @@ def _finite(value: float) -> float:
 
 
 def number(value: object) -> object:
-    """Refuse booleans (pydantic's lax mode would read true as 1) and infinities/NaN where a number is expected."""
+    """Refuse booleans and text (pydantic's lax mode would read true as 1 and "95" as 95; lueur and the JSON Schema
+    do not), and infinities/NaN where a number is expected."""
     _reject_bool(value, "a number")
+    if isinstance(value, str):
+        raise PydanticCustomError("number", "expected a number, got text {text}", {"text": repr(value)})
     if isinstance(value, float):
         _finite(value)
     return value

@@ -85,6 +85,7 @@ items:
       faults:
         - type: latency
           mean: 300
+          stddev: 0
           side: client
           direction: egress
     expect:

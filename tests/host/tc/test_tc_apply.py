@@ -27,7 +27,7 @@ def item(*faults: dict[str, Any]) -> Item:
 
 
 def bandwidth(side: str, direction: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "bandwidth", "rate": RATE // 1024, "unit": "KBps", "side": side, "direction": direction, **extra}
+    return {"type": "bandwidth", "rate": RATE // 1024, "unit": "KiBps", "side": side, "direction": direction, **extra}
 
 
 def assert_clean(pair: Any, tc_tools: Any) -> None:
@@ -129,7 +129,7 @@ def test_ledger_removers_clean_what_a_dead_run_left(veth_pair: Any, ledger: Any,
 
 def test_netlink_error_names_interface_object_and_errno(veth_pair: Any, ledger: Any, tc_tools: Any) -> None:
     stock = Capabilities.all_present()
-    plan = plan_item(item({"type": "latency", "mean": 50, "side": "client", "direction": "ingress"}), stock)
+    plan = plan_item(item({"type": "latency", "mean": 50, "stddev": 0, "side": "client", "direction": "ingress"}), stock)
     try:
         applied = apply_plan(plan, veth_pair.path, ledger)
     except EnvironmentProblem as error:

@@ -40,7 +40,7 @@ def delays(samples: list[tuple[int, float, float | None]]) -> list[float]:
 
 def test_netem_delay_near_configured(veth_pair: Any, ledger: Any, measure: Any) -> None:
     baseline = statistics.median(delays(measure.one_way(veth_pair, 30, 0.01)))
-    plan = plan_item(item(requests_fault("latency", mean=100)), STOCK)
+    plan = plan_item(item(requests_fault("latency", mean=100, stddev=0)), STOCK)
     with apply_plan(plan, veth_pair.path, ledger):
         assert "netem" in qdisc_text(veth_pair, veth_pair.client_ns, veth_pair.path.client.ifname)
         measured = delays(measure.one_way(veth_pair, 60, 0.02))
@@ -51,7 +51,7 @@ def test_netem_delay_near_configured(veth_pair: Any, ledger: Any, measure: Any) 
 
 
 def test_netem_response_path_delay(veth_pair: Any, ledger: Any, measure: Any) -> None:
-    plan = plan_item(item({"type": "latency", "mean": 80, "side": "client", "direction": "egress"}), STOCK)
+    plan = plan_item(item({"type": "latency", "mean": 80, "stddev": 0, "side": "client", "direction": "egress"}), STOCK)
     with apply_plan(plan, veth_pair.path, ledger):  # installed on the server end's egress (the peer is ours)
         assert "netem" in qdisc_text(veth_pair, veth_pair.server_ns, veth_pair.path.server.ifname)
         measured = delays(measure.one_way(veth_pair, 40, 0.02, responses=True))
@@ -122,8 +122,8 @@ def test_netem_random_loss_is_not_bursty(veth_pair: Any, ledger: Any, measure: A
 
 def test_bandwidth_with_delay_composes_netem_and_tbf(veth_pair: Any, ledger: Any, measure: Any) -> None:
     rate = 256 * 1024
-    plan = plan_item(item({"type": "latency", "mean": 40, "side": "client", "direction": "egress"},
-                          {"type": "bandwidth", "rate": 256, "unit": "KBps", "side": "client",
+    plan = plan_item(item({"type": "latency", "mean": 40, "stddev": 0, "side": "client", "direction": "egress"},
+                          {"type": "bandwidth", "rate": 256, "unit": "KiBps", "side": "client",
                            "direction": "egress"}), STOCK)
     with apply_plan(plan, veth_pair.path, ledger):
         text = qdisc_text(veth_pair, veth_pair.server_ns, veth_pair.path.server.ifname)
@@ -136,7 +136,7 @@ def test_bandwidth_with_delay_composes_netem_and_tbf(veth_pair: Any, ledger: Any
 
 def test_netem_rate_under_load_stays_capped(veth_pair: Any, ledger: Any, measure: Any) -> None:
     rate = 512 * 1024
-    plan = plan_item(item({"type": "bandwidth", "rate": 512, "unit": "KBps", "side": "server",
+    plan = plan_item(item({"type": "bandwidth", "rate": 512, "unit": "KiBps", "side": "server",
                            "direction": "ingress"}), STOCK)
     with apply_plan(plan, veth_pair.path, ledger):
         goodput = measure.bulk(veth_pair, 2 * 1024 * 1024, port=47101)
@@ -144,7 +144,7 @@ def test_netem_rate_under_load_stays_capped(veth_pair: Any, ledger: Any, measure
 
 
 def test_netem_windows_applied_and_lifted(veth_pair: Any, ledger: Any, measure: Any) -> None:
-    plan = plan_item(item(requests_fault("latency", mean=200, period=["start:1s,duration:1s",
+    plan = plan_item(item(requests_fault("latency", mean=200, stddev=0, period=["start:1s,duration:1s",
                                                                       "start:3s,duration:1s"])), STOCK)
     t0 = time.monotonic_ns()
     with apply_plan(plan, veth_pair.path, ledger, t0_ns=t0):
@@ -194,7 +194,7 @@ def test_all_distributions_and_loss_models_accepted(veth_pair: Any, ledger: Any)
 
 
 def test_netem_on_ingress_through_ifb(veth_pair: Any, ledger: Any, measure: Any) -> None:
-    plan = plan_item(item({"type": "latency", "mean": 120, "side": "client", "direction": "egress"}), STOCK,
+    plan = plan_item(item({"type": "latency", "mean": 120, "stddev": 0, "side": "client", "direction": "egress"}), STOCK,
                      peer_is_ours=False)
     with apply_plan(plan, veth_pair.path, ledger):
         links = subprocess.run(["ip", "-n", veth_pair.client_ns, "-o", "link"], capture_output=True, text=True,

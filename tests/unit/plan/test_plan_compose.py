@@ -29,7 +29,7 @@ def only_config(*faults: dict[str, Any]) -> Any:
 
 
 def test_latency_and_loss_share_one_netem() -> None:
-    config = only_config({"type": "latency", "mean": 100}, {"type": "packetloss", "rate": 0.1})
+    config = only_config({"type": "latency", "mean": 100, "stddev": 0}, {"type": "packetloss", "rate": 0.1})
     assert config.netem.delay == DelayParams(delay_ns=100_000_000)
     assert config.netem.loss == LossParams(model="random", probability=0.1)
     assert config.tbf is None
@@ -64,7 +64,7 @@ def test_bandwidth_with_delay_is_netem_root_and_tbf_child() -> None:
 def test_two_caps_smallest_wins() -> None:
     config = only_config({"type": "bandwidth", "rate": 2, "unit": "MBps"}, {"type": "bandwidth", "rate": 300,
                                                                           "unit": "KBps"})
-    assert config.tbf.rate_bytes_per_s == 300 * 1024
+    assert config.tbf.rate_bytes_per_s == 300_000  # KBps is decimal, as in lueur
     assert config.netem is None
 
 

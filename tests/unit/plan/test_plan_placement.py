@@ -184,7 +184,7 @@ def test_latency_distributions() -> None:
                                                   min_ns=50_000_000, max_ns=130_000_000)
     uniform = plan_item(make_item({"type": "latency", "distribution": "uniform", "min": 10, "max": 30}), STOCK)
     assert uniform.faults[0].params == DelayParams(delay_ns=20_000_000, jitter_ns=10_000_000)
-    fixed = plan_item(make_item({"type": "latency", "mean": 70}), STOCK)
+    fixed = plan_item(make_item({"type": "latency", "mean": 70, "stddev": 0}), STOCK)
     assert fixed.faults[0].params == DelayParams(delay_ns=70_000_000)
     pareto = plan_item(make_item({"type": "latency", "distribution": "pareto", "shape": 3, "scale": 40}), STOCK)
     # iproute2's pareto table: X = x_m * u^(-1/3) is mu + sigma * t with mu = 1.5 x_m, sigma = 0.75 x_m.
@@ -211,8 +211,8 @@ def test_bandwidth_units_and_derived_tbf() -> None:
     plan = plan_item(make_item({"type": "bandwidth", "rate": 512, "unit": "KBps"}), STOCK)
     rate = plan.faults[0].params
     assert isinstance(rate, RateParams)
-    assert rate.rate_bytes_per_s == 512 * 1024
-    assert rate.wire_rate_bytes_per_s == pytest.approx(512 * 1024 * 1514 / 1448, abs=1)
+    assert rate.rate_bytes_per_s == 512_000  # KBps is decimal, as in lueur
+    assert rate.wire_rate_bytes_per_s == pytest.approx(512_000 * 1514 / 1448, abs=1)
     assert rate.burst_bytes >= 2 * 1514 and rate.limit_bytes >= 64 * 1024 + rate.burst_bytes
 
 

@@ -58,7 +58,7 @@ def test_show_prints_resolved_units_as_yaml_and_json(example_path, capsys) -> No
     assert list(pulses["context"]["faults"][0])[0] == "type"
     assert main(["scenario", "show", "--json", str(example_path)]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown[5]["scenario"]["items"][0]["context"]["faults"][0]["bytes_per_second"] == 524288.0
+    assert shown[5]["scenario"]["items"][0]["context"]["faults"][0]["bytes_per_second"] == 512000.0
     assert shown[3]["warnings"] and shown[3]["document"] == 3
 
 

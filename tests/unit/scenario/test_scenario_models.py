@@ -49,7 +49,7 @@ def test_the_reference_file_reads_as_eight_scenarios(example_path) -> None:
     assert (loss.windows[0][0].start, loss.windows[0][0].end) == pytest.approx((0.15, 0.35))
     assert len(loaded[3].warnings) == 1 and "call's timeout (500 ms)" in loaded[3].warnings[0].message
     bandwidth = loaded[5].scenario.items[0].context.faults[0]
-    assert isinstance(bandwidth, BandwidthFault) and bandwidth.bytes_per_second == 512 * 1024
+    assert isinstance(bandwidth, BandwidthFault) and bandwidth.bytes_per_second == 512_000  # lueur's KBps is decimal
     error = loaded[6].scenario.items[0].context.faults[0]
     assert isinstance(error, HttpErrorFault) and (error.status_code, error.probability) == (500, 0.05)
     blackhole_item = loaded[7].scenario.items[0]
@@ -96,7 +96,7 @@ def test_fault_defaults_are_lueurs(scenarios) -> None:
     scenario = one_item(scenarios, "faults: [{type: latency, mean: 10}]")
     fault = scenario.items[0].context.faults[0]
     assert (fault.side, fault.direction, fault.period, fault.stddev, fault.distribution, fault.global_) == (
-        "server", "ingress", (), None, "normal", True
+        "server", "ingress", (), 20.0, "normal", True  # stddev: lueur's default, 20 ms
     )
     assert scenario.items[0].windows == (None,)
 
@@ -140,7 +140,7 @@ def test_extension_faults(scenarios) -> None:
         "  - {type: dns, kind: nx-domain, rate: 0.5}\n"
         "  - {type: dns, kind: drop}\n"
         "  - {type: reset, probability: 0.1, side: client, direction: both}\n"
-        "  - {type: police, rate: 1, unit: MBps}\n"
+        "  - {type: police, rate: 1, unit: MiBps}\n"
         "  - {type: police, rate: 100, burst: 64000}\n"
         "  - {type: duplicate, probability: 1%}\n"
         "  - {type: corrupt, probability: 0.01, correlation: 0.5}\n"
@@ -152,7 +152,7 @@ def test_extension_faults(scenarios) -> None:
         scenario.items[0].context.faults
     )
     assert isinstance(dns, DnsFault) and (dns.kind, dns.probability) == ("nxdomain", 0.5)
-    assert (dropped.kind, dropped.probability) == ("timeout", 1.0)
+    assert (dropped.kind, dropped.probability) == ("timeout", 0.5)  # lueur's default DNS probability
     assert reset.directions == ("ingress", "egress")
     assert isinstance(police, PoliceFault) and police.bytes_per_second == 1024**2
     assert police.burst_bytes == 256 * 1024  # 10 ms of 1 MiB/s is less than the 256 KiB floor

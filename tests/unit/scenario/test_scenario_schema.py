@@ -92,7 +92,9 @@ BAD = [
     (0, ("title",), _DELETE),
     (0, ("items", 0, "call", "method"), 5),
     (0, ("items", 0, "expect", "status"), 99),
-    (3, (*FAULT, "period"), "start:10"),  # no unit
+    (3, (*FAULT, "period"), "start:10x"),  # unknown unit
+    (3, (*FAULT, "period"), "start:1s,start:2s"),  # a key twice
+    (3, (*FAULT, "period"), ";"),  # no window
     (5, (*FAULT, "unit"), "kbps"),
 ]
 

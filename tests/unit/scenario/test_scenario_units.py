@@ -66,12 +66,14 @@ def test_period_in_percent_and_seconds_resolves_to_windows() -> None:
         ("start:10%,duration:95%", "runs past the end"),
         ("start:150%", "above 100%"),
         ("strt:1s", "did you mean 'start'"),
-        ("start:10", "has no unit"),
+        ("start:-1s", "negative"),
         ("start:1s,start:2s", "given twice"),
         ("start:1s,duration:0s", "greater than 0"),
         ("start 1s", "cannot read"),
         ("start:1sec", "did you mean 's'"),
-        ("start:1s,", "empty part"),
+        ("start:1s;duration:0", "greater than 0"),
+        ("start:1s;,", "has neither start nor duration"),
+        (" ; ", "empty period"),
     ],
 )
 def test_bad_periods_say_what_is_wrong(text: str, fragment: str) -> None:
