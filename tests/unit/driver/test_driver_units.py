@@ -233,6 +233,28 @@ def test_pipe_hook_waits_for_the_server_answer() -> None:
         server.hook(1, "fault")
 
 
+def test_start_gate_returns_the_run_s_t0_and_carries_its_errors() -> None:
+    from lueur_net.driver.hooks import HookServer
+    from lueur_net.errors import EnvironmentProblem
+
+    asked: list[float] = []
+
+    def ready(needed_s: float) -> float:
+        asked.append(needed_s)
+        return 1234.5678901234
+
+    with HookServer(on_ready=ready) as server:
+        assert server.start(0.05) == 1234.5678901234
+        pickle.dumps(server.start)
+    assert asked == [0.05]
+
+    def broken(needed_s: float) -> float:
+        raise RuntimeError("nfqueue holder did not start")
+
+    with HookServer(on_ready=broken) as server, pytest.raises(EnvironmentProblem, match="holder did not start"):
+        server.start(0.0)
+
+
 def test_scenario_tally_counts_tests_like_lueur() -> None:
     from lueur_net.driver.progress import ScenarioTally
 
