@@ -142,11 +142,16 @@ def test_driver_lag_is_reported_as_the_driver_s_not_the_service_s() -> None:
     item = Item("Pulses", 0, 0, "GET", "http://h/", "load", 10.0, None, [], [slo], _load_calls(125.8))
     findings = analyze(Run([Scenario("Pulses", 0, items=[item])], item.calls))
     (lag,) = [f for f in findings if f.kind == "driver-lag"]
+    assert lag.severity == "warning"
     assert lag.evidence["late_calls"] == 1 and lag.evidence["send_lag_max_ms"] == 125.8
     assert lag.evidence["send_lag_p99_ms"] > 5.0 and lag.evidence["worst_at_s"] == 0.0
     assert "driver sent 1 of 60 calls more than 5 ms" in lag.summary and "125.8 ms" in lag.summary
     (breach,) = [f for f in findings if f.kind == "slo-breach"]
     assert breach.evidence["failed_calls_sent_late"] == 1 and "driver's lag" in breach.summary
+    nudged = Item("Pulses", 0, 0, "GET", "http://h/", "load", 10.0, None, [], [], _load_calls(1.0))
+    nudged.calls["sent_s"] += [0.006 if seq % 20 == 0 else 0.0 for seq in range(60)]  # 3 calls 7 ms late
+    (lag,) = [f for f in analyze(Run([Scenario("Pulses", 0, items=[nudged])], nudged.calls)) if f.kind == "driver-lag"]
+    assert lag.severity == "info" and lag.evidence["late_calls"] == 3
     on_time = Item("Pulses", 0, 0, "GET", "http://h/", "load", 10.0, None, [], [], _load_calls(2.0))
     assert not [f for f in analyze(Run([Scenario("Pulses", 0, items=[on_time])], on_time.calls))
                 if f.kind == "driver-lag"]
