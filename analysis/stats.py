@@ -136,12 +136,14 @@ def item_stats(frame: pd.DataFrame, windows: tuple[str, ...] | list[str] = ()) -
 
 # ---- faults that touched no packet ----
 
-# The counter that says a fault's program or queue met the item's packets while its window was open, by backend
-# (docs/reports.md): eBPF `matched` (in scope, in a window, before the deadline); nfqueue `affected` (held for a
-# delay); tc (netem, tbf) `packets` counts every packet through the hook's qdisc, in a window or not, so only its
-# zero proves something (nothing went through at all). A backend without counters: judged by the windows only.
-TOUCH_COUNTERS: tuple[tuple[str, str], ...] = (("ebpf", "matched"), ("nfqueue", "affected"), ("netem", "packets"),
-                                               ("tbf", "packets"))
+# The counter that says a fault's program or queue met packets it acts on while its window was open, by backend
+# (docs/reports.md), first found wins: eBPF `eligible` (in scope, in a window, before the deadline, and of the kind
+# the fault acts on: a DNS answer, a status line; for packet faults the same as `matched`), else `matched`;
+# nfqueue `affected` (held for a delay); tc (netem, tbf) `packets` counts every packet through the hook's qdisc,
+# in a window or not, so only its zero proves something. A backend without counters: judged by the windows only.
+# Measured: a DNS fault on `localhost` (the lab's hosts file answers) counted matched 5, eligible 0.
+TOUCH_COUNTERS: tuple[tuple[str, str], ...] = (("ebpf", "eligible"), ("ebpf", "matched"), ("nfqueue", "affected"),
+                                               ("netem", "packets"), ("tbf", "packets"))
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ def untouched_faults(spans: Sequence[FaultSpan], calls: pd.DataFrame) -> list[di
             backend = first.backend or "backend"
             entry.update(source="counters", counter=counter[0],
                          reason=(f"0 packets matched ({backend} counter '{counter[0]}' stayed 0 while "
-                                 f"{listed[name]} calls ran during its window)"))
+                                 f"{listed[name]} call{'s' if listed[name] != 1 else ''} ran during its window)"))
             found.append(entry)
     return found
 

@@ -43,15 +43,16 @@ def test_an_item_window_after_the_last_call_is_untouched() -> None:
 def test_zero_counters_mean_untouched_when_the_windows_met_calls() -> None:
     calls = records_frame([record(i, phase="fault", faults=["f0", "f1", "f2", "f3"]) for i in range(3)])
     spans = [
-        FaultSpan("f0", "dns", counters={"packets": 0, "matched": 0, "affected": 0}, backend="ebpf"),
+        # measured: a DNS fault on a name the lab's hosts file answers (its program saw packets, no DNS answer)
+        FaultSpan("f0", "dns", counters={"packets": 6, "matched": 5, "eligible": 0, "affected": 0}, backend="ebpf"),
         FaultSpan("f1", "latency", counters={"packets": 9, "affected": 0, "passed": 9}, backend="nfqueue"),
         FaultSpan("f2", "latency", counters={"packets": 31, "dropped": 0}, backend="netem"),  # tc: all packets
         FaultSpan("f3", "blackhole"),  # no counters: judged by the windows only
     ]
     found = untouched_faults(spans, calls)
     assert [(entry["fault"], entry["source"], entry["counter"]) for entry in found] == [
-        ("f0", "counters", "matched"), ("f1", "counters", "affected")]
-    assert found[0]["reason"].startswith("0 packets matched (ebpf counter 'matched' stayed 0 while 3 calls ran")
+        ("f0", "counters", "eligible"), ("f1", "counters", "affected")]
+    assert found[0]["reason"].startswith("0 packets matched (ebpf counter 'eligible' stayed 0 while 3 calls ran")
 
 
 def test_results_item_lists_untouched_faults_and_the_run_warns_once_per_fault() -> None:
@@ -61,7 +62,8 @@ def test_results_item_lists_untouched_faults_and_the_run_warns_once_per_fault() 
         {"name": "f2", "type": "latency", "start_s": 0.0, "end_s": None, "anchor": "call"},
     ]}
     calls = records_frame([record(0, phase="fault", faults=["f1", "f2"], total_ms=6.0)])
-    attach_data_plane(document, counters={"f1": {"matched": 0, "packets": 0}, "f2": {"packets": 12, "dropped": 0}},
+    attach_data_plane(document, counters={"f1": {"matched": 0, "eligible": 0, "packets": 0},
+                                          "f2": {"packets": 12, "dropped": 0}},
                       backends=[{"id": "f1", "backend": "ebpf"}, {"id": "f2", "backend": "netem"}], calls=calls)
     assert [entry["fault"] for entry in document["untouched"]] == ["f0", "f1"]
 
@@ -81,5 +83,5 @@ def test_results_item_lists_untouched_faults_and_the_run_warns_once_per_fault() 
         "5% packet loss for 4s / item 0: fault f0 (packetloss) touched no packet: its window 150-350 ms never "
         "overlapped a call (calls took 6 ms)",
         "5% packet loss for 4s / item 0: fault f1 (dns) touched no packet: 0 packets matched (ebpf counter "
-        "'matched' stayed 0 while 1 calls ran during its window)",
+        "'eligible' stayed 0 while 1 call ran during its window)",
     ]
