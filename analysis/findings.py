@@ -7,7 +7,10 @@ No network, no randomness: the same results give the same findings in the same o
 - error-cluster: errors concentrated inside fault windows;
 - recovery: how long after a window ended calls were back to baseline;
 - bandwidth-sensitivity: latency against payload size under a bandwidth fault;
-- no-effect: a fault window whose calls look like the baseline (the fault likely missed the traffic).
+- no-effect: a fault window whose calls look like the baseline (the fault likely missed the traffic);
+- untouched-fault: a fault that touched no packet at all (its windows met no call, or its counters stayed 0);
+- driver-lag: the load driver sent calls late (send lag p99 above DRIVER_LAG_BOUND_MS): that much of their
+  latency is the driver's, not the service's.
 The findings are the report's analysis section when no LLM is used, and the evidence handed to the LLM.
 """
 
@@ -28,6 +31,7 @@ from lueur_net.analysis.callstats import (
     windows_of,
 )
 from lueur_net.analysis.model import KIND_SLO, Check, Item, Run, Window
+from lueur_net.analysis.stats import DRIVER_LAG_BOUND_MS, FaultSpan, driver_lag, untouched_faults
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -39,6 +43,7 @@ RECOVERY_SLACK_MS = 20.0  # "back to baseline": latency within baseline p95 x 2 
 RECOVERY_REPORT_S = 0.1  # recoveries shorter than this are not findings
 MIN_CALLS_FOR_EFFECT = 3  # a window with fewer calls is not judged for "no effect"
 MIN_BASELINE_FOR_EFFECT = 3  # nor an item with fewer calls outside every window
+DRIVER_LAG_WARNING_FACTOR = 4.0  # send lag p99 above this many times DRIVER_LAG_BOUND_MS: a warning, else info
 RECOVERY_RUN = 5  # "back": this many consecutive normal calls (one noisy call later does not undo it)
 
 
@@ -58,6 +63,8 @@ def analyze(run: Run) -> list[Finding]:
     """Every finding of the run, most severe first, then in scenario order."""
     findings: list[Finding] = []
     for item in run.items:
+        findings += _untouched(item)
+        findings += _driver_lag(item)
         findings += _check_findings(item)
         findings += _tail_amplification(item)
         findings += _unbounded_waits(item)
@@ -125,6 +132,11 @@ def _check_findings(item: Item) -> list[Finding]:
             if check.threshold is not None:
                 evidence["expected_status" if check.name == "status" else "limit_ms"] = check.threshold
         share = f"{check.failed_calls}/{check.total_calls}" if check.total_calls else "some"
+        late = _late_failing_calls(item, check)
+        if late:
+            evidence["failed_calls_sent_late"] = late
+        late_text = (f" {late} of the failing calls left more than {DRIVER_LAG_BOUND_MS:g} ms late (the driver's "
+                     f"lag, see driver-lag), so part of their time is not the service's." if late else "")
         if check.kind == KIND_SLO:
             unit = "ms" if check.name == "latency" else "%"
             how_much = (
@@ -132,11 +144,11 @@ def _check_findings(item: Item) -> list[Finding]:
                 f" (margin {_signed(check.margin, unit)})"
             )
             summary = (f"SLO '{check.title}' failed under {_faults_text(windows)}: {how_much}; "
-                       f"{share} calls missed it.")
+                       f"{share} calls missed it.{late_text}")
             kind, severity = "slo-breach", "critical"
         else:
             summary = (f"Expectation '{check.title}' failed for {share} calls under {_faults_text(windows)}"
-                       + (f": {check.detail}" if check.detail else "."))
+                       + (f": {check.detail}" if check.detail else ".") + late_text)
             kind, severity = "expectation", "warning"
         findings.append(Finding(
             kind=kind, severity=severity, scenario=item.scenario, endpoint=item.endpoint,
@@ -144,6 +156,73 @@ def _check_findings(item: Item) -> list[Finding]:
             recommendation=_advice_for(windows, check),
         ))
     return findings
+
+
+def _late_failing_calls(item: Item, check: Check) -> int:
+    """How many of the check's failing calls the driver sent more than DRIVER_LAG_BOUND_MS late."""
+    calls = item.calls
+    if calls.empty or "sent_s" not in calls:
+        return 0
+    if check.window is not None:
+        calls = calls[in_window_mask(calls, check.window)]
+    bad, _ = check_failed_mask(calls, check.name, check.threshold)
+    lag_ms = (calls["sent_s"] - calls["intended_s"]) * 1000.0
+    return int((bad & (lag_ms > DRIVER_LAG_BOUND_MS)).sum())
+
+
+def _untouched(item: Item) -> list[Finding]:
+    """Faults that touched no packet during the item (lueur_net.analysis.stats.untouched_faults): the experiment
+    did not happen for them, whatever the verdict says."""
+    spans = [FaultSpan(w.name, w.fault_type, w.start_s, w.end_s, w.anchor, w.counters, w.backend)
+             for w in item.windows]
+    findings = []
+    for entry in untouched_faults(spans, item.calls):
+        window = next(w for w in item.windows if w.name == entry["fault"])
+        evidence: dict[str, float | int | str] = {"fault": entry["fault"], "type": entry["type"],
+                                                  "source": entry["source"], "reason": entry["reason"],
+                                                  "calls": len(item.calls)}
+        if entry.get("counter"):
+            evidence["counter"] = f"{entry['counter']}=0"
+        if entry["source"] == "windows":
+            advice = ("Place the period where the calls are: for a single or repeat call, periods count from the "
+                      "call's send (a few ms for a fast endpoint); use a load item, or a period starting at 0, to "
+                      "fault the traffic you mean to test.")
+        else:
+            advice = ("Check that the traffic takes the path the fault watches: the scenario's side/direction and "
+                      "scope, and for DNS faults whether the name is resolved by DNS at all (a hosts file answers "
+                      "without a packet); `lueur-net run --dry-run` prints the plan.")
+        findings.append(Finding(
+            kind="untouched-fault", severity="warning", scenario=item.scenario, endpoint=item.endpoint,
+            title=f"{entry['fault']} ({window.describe()}) touched no packet",
+            evidence=evidence,
+            summary=f"{entry['fault']} ({window.describe()}) touched no packet: {entry['reason']}. The item's "
+                    f"verdict says nothing about this fault.",
+            recommendation=advice,
+        ))
+    return findings
+
+
+def _driver_lag(item: Item) -> list[Finding]:
+    """The driver, not the service, was late: report its lag so no one reads it as service latency."""
+    lag = driver_lag(item.calls)
+    if lag is None:
+        return []
+    # A few ms over the bound on a busy machine is worth knowing (info); tens of ms rewrite the latencies (warning).
+    severity = "warning" if lag["p99_ms"] > DRIVER_LAG_WARNING_FACTOR * lag["bound_ms"] else "info"
+    return [Finding(
+        kind="driver-lag", severity=severity, scenario=item.scenario, endpoint=item.endpoint,
+        title=f"The load driver lagged on {item.endpoint}",
+        evidence={"calls": lag["calls"], "late_calls": lag["late_calls"], "send_lag_p50_ms": round(lag["p50_ms"], 2),
+                  "send_lag_p99_ms": round(lag["p99_ms"], 2), "send_lag_max_ms": round(lag["max_ms"], 2),
+                  "worst_at_s": round(lag["worst_intended_s"], 3), "bound_ms": lag["bound_ms"]},
+        summary=(f"The driver sent {lag['late_calls']} of {lag['calls']} calls more than {lag['bound_ms']:g} ms after "
+                 f"their intended time (send lag p99 {_fmt(lag['p99_ms'])}, max {_fmt(lag['max_ms'])} at "
+                 f"{lag['worst_intended_s']:.2f} s): their latency counts from the intended time, so it includes "
+                 f"the driver's delay, not only the service's."),
+        recommendation=("Read this item's latency with the lag in mind; rerun on a quieter machine, with fewer "
+                        "clients or rps, or with more driver workers (`docs/driver.md`, capacity) to measure the "
+                        "service alone."),
+    )]
 
 
 def _windows_behind(item: Item, check: Check) -> list[Window]:
@@ -339,7 +418,12 @@ def _no_effect(item: Item) -> list[Finding]:
     baseline = calls[~under_fault_mask(calls)]
     base_p50 = quantile(baseline["latency_ms"], 50) if len(baseline) >= MIN_BASELINE_FOR_EFFECT else None
     findings = []
+    spans = [FaultSpan(w.name, w.fault_type, w.start_s, w.end_s, w.anchor, w.counters, w.backend)
+             for w in item.windows]
+    untouched = {entry["fault"] for entry in untouched_faults(spans, calls)}  # reported as untouched-fault
     for name in dict.fromkeys(w.name for w in item.windows):
+        if name in untouched:
+            continue
         window = next(w for w in item.windows if w.name == name)
         inside = calls[in_window_mask(calls, name)]
         if len(inside) < MIN_CALLS_FOR_EFFECT or not _covers_whole_calls(window):

@@ -91,6 +91,16 @@ class TerminalProgress:
             self.stream.write(("\r\033[K" if self.live else "") + text + "\n")
             self.stream.flush()
 
+    def warning(self, text: str) -> None:
+        """On stderr, whatever stdout is (a fault that touched no packet must not vanish into a results pipe)."""
+        with self.lock:
+            if self.live:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+            sys.stderr.write(f"lueur-net: warning: {text}\n")
+            sys.stderr.flush()
+            self._draw()
+
 
 def _banner(text: str) -> str:
     return f" {text} ".center(51, "=")

@@ -20,9 +20,14 @@ from typing import Any, Protocol
 from lueur_net.errors import BadInput
 from lueur_net.scenario import LoadedScenario, Scenario, load
 
-# Time between applying an item's faults and its first call: the driver's forked child, its event loop and,
-# for a load, its worker processes start in it, so the first call leaves on schedule.
+# A single or load item starts when its driver is ready to send (the start gate, docs/driver.md): t0 is then
+# chosen this far ahead and the faults are applied anchored at it. Applying takes from a few ms (tc) to ~0.45 s
+# (three nfqueue delays, measured); when it ends less than START_SLACK_S before t0 (plus what the driver still
+# needs), the faults are applied again with twice the measured cost as margin, up to START_ATTEMPTS times, so the
+# first call leaves on schedule instead of carrying the set-up as send lag.
 START_MARGIN_S = 0.4
+START_SLACK_S = 0.02
+START_ATTEMPTS = 3
 
 
 class RunListener(Protocol):
@@ -37,6 +42,9 @@ class RunListener(Protocol):
     def scenario_finished(self, index: int, document: dict[str, Any]) -> None: ...
 
     def note(self, text: str) -> None: ...
+
+    def warning(self, text: str) -> None:
+        """Something the user must not miss (a fault that touched no packet): the CLI prints it on stderr."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,8 @@ class _ItemContext:
     plans: list[dict[str, Any]] = field(default_factory=list)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
+    start_attempts: int = 0
+    start_error: BaseException | None = None
 
     def apply(self, iteration: int, t0_ns: int) -> None:
         from lueur_net.dataplane.apply import apply_plan
@@ -95,6 +105,29 @@ class _ItemContext:
                                            "requested": f"{fault.requested_side} {fault.requested_direction}"}
             self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=self.deadline_ns,
                                            seed=self.seed + iteration, allow_foreign=self.attached))
+
+    def start(self, needed_s: float) -> float:
+        """The start gate's answer: apply the item's faults anchored at a t0 the driver can still meet, return t0.
+
+        Runs in the driver hook's thread. An error is kept for `_drive_item` to raise with its own type."""
+        try:
+            margin = max(START_MARGIN_S, needed_s + START_SLACK_S)
+            for attempt in range(START_ATTEMPTS):
+                began = time.monotonic()
+                t0 = began + margin
+                if attempt:  # the earlier attempt's objects go, with whatever they counted (nothing was sent yet)
+                    self.revert()
+                    self.plans.clear()
+                    self.counters.clear()
+                self.apply(0, int(t0 * 1e9))
+                self.start_attempts = attempt + 1
+                if t0 - time.monotonic() >= needed_s + START_SLACK_S:
+                    break
+                margin = 2 * (time.monotonic() - began) + needed_s + START_SLACK_S
+            return t0
+        except BaseException as error:
+            self.start_error = error
+            raise
 
     def checked_plan(self, path: Any, iteration: int) -> Any:
         """The plan for `path`, after refusing any end the user may not fault (a host interface we did not make)."""
@@ -269,23 +302,39 @@ def _drive_item(lab: Any, context: _ItemContext, recorder: Any, scenario_index: 
     """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert."""
     from lueur_net.driver import drive_in_netns
     from lueur_net.driver.build import item_spec
+    from lueur_net.records.frame import records_frame
     from lueur_net.records.results import attach_data_plane
 
     scenario, item_index = context.scenario, context.item_index
-    if getattr(scenario.items[item_index].context.strategy, "mode", None) == "repeat":
-        spec = item_spec(scenario, item_index, scenario_index=scenario_index)
-        run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress,
-                             on_iteration=context.on_iteration)
-    else:
-        t0 = time.monotonic() + START_MARGIN_S
-        context.apply(0, int(t0 * 1e9))
-        spec = item_spec(scenario, item_index, scenario_index=scenario_index, t0=t0)
-        run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress)
+    spec = item_spec(scenario, item_index, scenario_index=scenario_index)
+    try:
+        if spec.repeat is not None:
+            run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress,
+                                 on_iteration=context.on_iteration)
+        else:
+            run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress, on_ready=context.start)
+    except Exception:
+        if context.start_error is not None:  # applying the faults failed: say so with its own type and words
+            raise context.start_error from None
+        raise
     context.revert()
     document = recorder.add(scenario_index, scenario, source, item_index, spec, run)
+    if context.start_attempts > 1:
+        document["driver"]["start_attempts"] = context.start_attempts
     attach_data_plane(document, counters=context.counters, backends=list(context.backends.values()),
-                      plan=context.plans)
+                      plan=context.plans, calls=records_frame(run.records))
+    warn_untouched(listener, scenario.title, item_index, document)
     return document
+
+
+def warn_untouched(listener: RunListener, title: str, item_index: int, document: dict[str, Any]) -> None:
+    """One warning per fault of the item that touched no packet (the item document's `untouched`), through the
+    listener's `warning` (stderr in the CLI), or `note` for a listener without one."""
+    warning = getattr(listener, "warning", None)
+    say = warning if callable(warning) else listener.note
+    for untouched in document.get("untouched", []):
+        say(f"{title} / item {item_index}: fault {untouched['fault']} ({untouched['type']}) touched no packet: "
+            f"{untouched['reason']}")
 
 
 def execute(options: RunOptions, listener: RunListener) -> RunOutcome:

@@ -14,6 +14,7 @@ import pickle
 import selectors
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lueur_net.driver.call import preload
@@ -28,7 +29,7 @@ from lueur_net.records.call import CallRecord
 # docs/driver.md and benchmarks/bench_driver_capacity.py); above it the clients are split over processes.
 RPS_PER_WORKER = 600.0
 EVENT_LOOP_ENV = "LUEUR_NET_EVENT_LOOP"
-SETUP_MARGIN_S = 0.05  # t0 chosen by the driver: now + this, + WORKER_START_S per forked worker
+SETUP_MARGIN_S = 0.05  # t0 chosen once the driver is ready: now + this, + WORKER_START_S per forked worker
 WORKER_START_S = 0.1
 
 
@@ -50,26 +51,39 @@ def drive_item(spec: ItemSpec) -> list[CallRecord]:
 def drive(spec: ItemSpec) -> ItemRun:
     """drive_item with the run facts (t0, workers, in-flight cap notes) for results.json."""
     preload()
-    if spec.load is not None:
-        raise_open_files_limit(spec.load.max_in_flight + 256)
     if spec.load is None:
-        t0 = spec.t0 if spec.t0 is not None else time.monotonic()
         progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item)
-        records = _run_async(run_sequential(spec, t0, progress))
+        records, t0 = _run_async(run_sequential(spec, starter(spec, 0.0), progress))
         progress.end()
         return ItemRun(records=records, t0=t0)
+    raise_open_files_limit(spec.load.max_in_flight + 256)
     workers = worker_count(spec)
-    # A t0 in the future is waited for by the schedule; one in the past makes the first calls late (send lag).
-    start_cost = SETUP_MARGIN_S + (WORKER_START_S * workers if workers > 1 else 0.0)
-    t0 = spec.t0 if spec.t0 is not None else time.monotonic() + start_cost
     if workers == 1:
         progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item, throttle=True)
-        records, notes = _run_async(
-            run_load(spec, t0, progress, list(range(spec.load.clients)), spec.load.max_in_flight)
+        records, notes, t0 = _run_async(
+            run_load(spec, starter(spec, SETUP_MARGIN_S), progress, list(range(spec.load.clients)),
+                     spec.load.max_in_flight)
         )
         progress.end()
         return ItemRun(records=records, t0=t0, workers=1, notes=notes)
+    # Forked workers need time to start: t0 is fixed here, before the fork, that far ahead.
+    t0 = starter(spec, SETUP_MARGIN_S + WORKER_START_S * workers)()
     return _run_workers(spec, t0, workers)
+
+
+def starter(spec: ItemSpec, needed_s: float) -> Callable[[], float]:
+    """What the strategies call once ready to send, for t0: the run's start gate when it gave one (it applies the
+    faults for the t0 it answers), else the spec's t0, else now + `needed_s`. A t0 in the future is waited for; one
+    in the past makes the first calls late (send lag)."""
+
+    def start() -> float:
+        if spec.start is not None:
+            return spec.start(needed_s)
+        if spec.t0 is not None:
+            return spec.t0
+        return time.monotonic() + needed_s
+
+    return start
 
 
 def raise_open_files_limit(wanted: int) -> None:
@@ -121,7 +135,8 @@ def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
                 die_with_parent(parent)  # the run SIGKILLs the driver on Ctrl-C: its workers go with it
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item, throttle=True)
-                payload = ("ok", _run_async(run_load(spec, t0, progress, clients, share)))
+                records, notes, _ = _run_async(run_load(spec, lambda: t0, progress, clients, share))
+                payload = ("ok", (records, notes))
                 progress.flush()
             except BaseException as error:  # noqa: BLE001 - reported to the parent
                 status = 1

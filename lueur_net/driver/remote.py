@@ -4,7 +4,8 @@ one call into the driver.
     run = drive_in_netns("lueur-c-123", spec, on_progress=show, on_iteration=data_plane_set_iteration)
 
 Wires what crosses the fork (docs/driver.md): a progress pipe read by a thread that calls `on_progress(event)`,
-and, for repeat items, a HookServer that calls `on_iteration(iteration, phase)` in this process before each call.
+and, for repeat items, a HookServer that calls `on_iteration(iteration, phase)` in this process before each call;
+for single and load items, the start gate `on_ready(needed_s) -> t0` once the driver is ready to send.
 `netns` None drives in this process (no namespace change), with the same callbacks.
 """
 
@@ -28,13 +29,23 @@ def drive_in_netns(
     *,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     on_iteration: Callable[[int, str], None] | None = None,
+    on_ready: Callable[[float], float] | None = None,
 ) -> ItemRun:
-    """Run `drive(spec)` in namespace `netns` (an `ip netns` name or /proc/PID/ns/net path; None: here)."""
+    """Run `drive(spec)` in namespace `netns` (an `ip netns` name or /proc/PID/ns/net path; None: here).
+
+    `on_ready(needed_s) -> t0` (single and load items): called in this process once the driver is ready to send;
+    apply the item's faults anchored at a t0 at least `needed_s` from now and return it (docs/driver.md).
+    """
     with ExitStack() as stack:
         changes: dict[str, Any] = {}
-        if on_iteration is not None and spec.repeat is not None:
-            server = stack.enter_context(HookServer(on_iteration))
-            changes["hook"] = server.hook
+        iteration = on_iteration if spec.repeat is not None else None
+        ready = on_ready if spec.repeat is None else None
+        if iteration is not None or ready is not None:
+            server = stack.enter_context(HookServer(iteration, on_ready=ready))
+            if iteration is not None:
+                changes["hook"] = server.hook
+            if ready is not None:
+                changes["start"] = server.start
         if on_progress is not None:
             read_end, write_end = os.pipe()
             stack.callback(os.close, read_end)

@@ -66,10 +66,10 @@ ANCHOR_CALL = "call"
 class FaultWindow:
     """When a fault is active: from `start_s` to `end_s` (exclusive; None = until the item ends).
 
-    `anchor` "item": seconds from the item's t0 (load; the planner's windows); a call lists the fault when the
-    window contains its intended send time. `anchor` "call": seconds from each call's own send (lueur's periods
-    for single and repeat items, where 100% is the call's timeout); a call lists the fault when the window
-    overlaps the call's duration. `name` is `f<index>`, the fault's place in the item (the planner's ids are
+    `anchor` "item": seconds from the item's t0 (load; the planner's windows). `anchor` "call": seconds from each
+    call's own send (lueur's periods for single and repeat items, where 100% is the call's timeout). Either way a
+    call lists the fault when the window overlaps the call, from its actual send to its end (`lists_fault`): only
+    then can the fault have touched the call's packets. `name` is `f<index>`, the fault's place in the item (the planner's ids are
     `f<index>`, or `f<index>.ingress`/`.egress` for `direction: both`): the records' `faults` column carries it.
     """
 
@@ -95,6 +95,12 @@ class Expect:
 # so the data plane can set the fault for that iteration; "baseline" means: no fault now.
 IterationHook = Callable[[int, str], None]
 
+# start(needed_s) runs once in the driver's process when it is ready to send (clients built, code warmed), and
+# returns the item's t0 (a time.monotonic() value at least `needed_s` away): the run applies the item's faults
+# anchored at that t0 only then, so neither the driver's start-up nor the data plane's set-up makes the first
+# calls late. See lueur_net.driver.hooks.PipeStart.
+StartGate = Callable[[float], float]
+
 
 @dataclass(frozen=True)
 class ItemSpec:
@@ -106,9 +112,10 @@ class ItemSpec:
     load: LoadSpec | None = None
     expect: Expect = field(default_factory=Expect)
     windows: tuple[FaultWindow, ...] = ()
-    t0: float | None = None  # time.monotonic() origin of the item; None = when the driver starts
+    t0: float | None = None  # time.monotonic() origin of the item; None = when the driver is ready (or `start`'s)
     hook: IterationHook | None = None
     progress_fd: int | None = None  # where to write progress lines (lueur_net.driver.progress)
+    start: StartGate | None = None  # single/load: asks the run for t0 once the driver is ready (overrides t0)
 
     @property
     def strategy(self) -> str:

@@ -9,29 +9,39 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+import httpx
 
 from lueur_net.driver.call import ShardedClient, make_client, perform_call, tls_context
 from lueur_net.driver.progress import ProgressWriter
-from lueur_net.driver.spec import ANCHOR_CALL, ANCHOR_ITEM, ItemSpec, LoadSpec
+from lueur_net.driver.spec import ANCHOR_ITEM, FaultWindow, ItemSpec, LoadSpec
 from lueur_net.records.call import PHASE_BASELINE, PHASE_FAULT, CallRecord, call_failures
 
 
-def item_faults(spec: ItemSpec, phase: str, intended_s: float) -> list[str]:
-    """Item-anchored windows active at the intended send time (none in the baseline phase)."""
-    if phase == PHASE_BASELINE:
-        return []
-    return _unique(w.name for w in spec.windows if w.anchor == ANCHOR_ITEM and w.active_at(intended_s))
+def lists_fault(window: FaultWindow, record: CallRecord) -> bool:
+    """Whether `window` overlaps the call from its actual send to its end, on the window's own clock.
+
+    Item anchor: the call spans [sent_s, sent_s + total_ms] on the item's clock. Call anchor: [0, total_ms] on the
+    call's clock (the run re-arms those windows as the call leaves). A fault can only touch the call's packets
+    (its handshake, request and response) inside that span, so this is what "the fault was active at this call"
+    means in the records: the send lag before it (the driver's, not the network's) does not count.
+    """
+    duration_s = max(0.0, (record.total_ms or 0.0) / 1000.0)
+    start = record.sent_s if window.anchor == ANCHOR_ITEM else 0.0
+    return window.overlaps(start, start + duration_s)
 
 
-def add_call_faults(spec: ItemSpec, record: CallRecord) -> None:
-    """Call-anchored windows that overlap the call (from its send to its end)."""
+def settle_faults(spec: ItemSpec, record: CallRecord) -> None:
+    """After the call: `faults` = the windows that overlapped it (`lists_fault`), and `phase` "fault" when there
+    is one, else "baseline" (no fault active during the call). A repeat's baseline call (no fault applied at all)
+    stays "baseline" with no fault listed."""
     if record.phase == PHASE_BASELINE:
+        record.faults = []
         return
-    duration_s = (record.total_ms or 0.0) / 1000.0
-    names = [w.name for w in spec.windows if w.anchor == ANCHOR_CALL and w.overlaps(0.0, duration_s)]
-    record.faults = _unique([*record.faults, *names])
+    record.faults = _unique(w.name for w in spec.windows if lists_fault(w, record))
+    record.phase = PHASE_FAULT if record.faults else PHASE_BASELINE
 
 
 def _unique(names: Iterable[str]) -> list[str]:
@@ -39,7 +49,7 @@ def _unique(names: Iterable[str]) -> list[str]:
 
 
 def new_record(spec: ItemSpec, *, iteration: int, phase: str, client: int, seq: int, intended_s: float) -> CallRecord:
-    faults = item_faults(spec, phase, intended_s)
+    """A call about to be sent; `settle_faults` fills `faults` and the final `phase` once it has ended."""
     return CallRecord(
         scenario=spec.scenario,
         scenario_index=spec.scenario_index,
@@ -52,7 +62,6 @@ def new_record(spec: ItemSpec, *, iteration: int, phase: str, client: int, seq: 
         url=spec.call.url,
         intended_s=intended_s,
         sent_s=intended_s,
-        faults=faults,
     )
 
 
@@ -63,8 +72,13 @@ def missed(spec: ItemSpec, record: CallRecord) -> bool:
     )
 
 
-async def run_sequential(spec: ItemSpec, t0: float, progress: ProgressWriter) -> list[CallRecord]:
-    """single: one call; repeat: optional baseline call, then `count` calls, `hook` before each."""
+async def run_sequential(
+    spec: ItemSpec, start: Callable[[], float], progress: ProgressWriter
+) -> tuple[list[CallRecord], float]:
+    """single: one call; repeat: optional baseline call, then `count` calls, `hook` before each.
+
+    `start()` gives t0 once the client is built (the run may arm the fault windows for it); returns the records
+    and that t0."""
     plan: list[tuple[int, str]] = []
     if spec.repeat is None:
         plan.append((0, PHASE_FAULT))
@@ -74,6 +88,8 @@ async def run_sequential(spec: ItemSpec, t0: float, progress: ProgressWriter) ->
         plan.extend((iteration, PHASE_FAULT) for iteration in range(spec.repeat.count))
     records: list[CallRecord] = []
     async with make_client(spec.call, max_connections=1, verify=tls_context(spec.call)) as client:
+        warm_up(client, spec)
+        t0 = start()
         await sleep_until(t0)  # the run may have armed the fault windows for t0: the first call goes out then
         for seq, (iteration, phase) in enumerate(plan):
             if seq and spec.repeat is not None and spec.repeat.wait_s > 0:
@@ -83,13 +99,19 @@ async def run_sequential(spec: ItemSpec, t0: float, progress: ProgressWriter) ->
             intended = time.monotonic() - t0
             record = new_record(spec, iteration=iteration, phase=phase, client=0, seq=seq, intended_s=intended)
             await perform_call(client, spec.call, record, t0)
-            add_call_faults(spec, record)
+            settle_faults(spec, record)
             records.append(record)
             failed = missed(spec, record)
             progress.call_finished(failed)
             if failed and spec.repeat is not None and spec.repeat.failfast:
                 break
-    return records
+    return records, t0
+
+
+def warm_up(client: httpx.AsyncClient, spec: ItemSpec) -> None:
+    """Run httpx's request-building code once before t0 (URL parsing, header normalisation, first-use imports):
+    measured ~5 ms on the first call otherwise, all of it send lag. Nothing goes on the wire."""
+    client.build_request(spec.call.method, spec.call.url, headers=list(spec.call.headers), content=spec.call.body)
 
 
 async def sleep_until(moment: float) -> None:
@@ -150,12 +172,14 @@ class LoadState:
 
 
 async def run_load(
-    spec: ItemSpec, t0: float, progress: ProgressWriter, clients: list[int], max_in_flight: int
-) -> tuple[list[CallRecord], dict[str, int]]:
+    spec: ItemSpec, start: Callable[[], float], progress: ProgressWriter, clients: list[int], max_in_flight: int
+) -> tuple[list[CallRecord], dict[str, int], float]:
     """Open loop: each call starts at its intended time whether or not earlier calls have finished.
 
     At most `max_in_flight` calls run at once; a call due while the cap is reached waits for a slot and is
     marked `capped` (its latency still counts from its intended time, so the wait shows in the results).
+    `start()` gives t0 once every client is built and warmed (the schedule counts from it); returns the records,
+    the load notes and that t0.
     """
     assert spec.load is not None
     wanted = set(clients)
@@ -170,13 +194,17 @@ async def run_load(
         shard = client.acquire()
         try:
             await perform_call(client.shards[shard], spec.call, record, t0)
-            add_call_faults(spec, record)
+            settle_faults(spec, record)
         finally:
             client.release(shard)
             slots.release()
             state.in_flight -= 1
         progress.call_finished(missed(spec, record))
 
+    for http_client in http_clients.values():  # the first shard and httpx's code paths, before the clock starts
+        warm_up(http_client.shards[http_client.acquire()], spec)
+        http_client.release(0)
+    t0 = start()
     collector = YoungCollector()
     try:
         for seq, intended, client_id in schedule:
@@ -202,4 +230,4 @@ async def run_load(
         for client in http_clients.values():
             await client.aclose()
     notes = {"peak_in_flight": state.peak_in_flight, "capped": state.capped, "max_in_flight": max_in_flight}
-    return state.records, notes
+    return state.records, notes, t0

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from lueur_net import __version__
-from lueur_net.analysis.stats import item_stats
+from lueur_net.analysis.stats import item_stats, spans_from_documents, untouched_faults
 from lueur_net.analysis.verdicts import ItemRules, SloRule, item_verdict
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import ItemSpec
@@ -119,6 +119,7 @@ def item_document(
         "plan": None,  # filled by the run command (the FaultPlan that ran)
         "backends": [],  # filled by the run command
         "counters": {},  # filled by the run command: data plane counters per window name
+        "untouched": [],  # filled by the run command: faults that touched no packet, with the reason
         "stats": item_stats(frame, rules.windows),
         "tests": [test.to_dict() for test in verdict.tests],
         "tests_run": len(verdict.tests),
@@ -237,8 +238,13 @@ def attach_data_plane(
     counters: dict[str, dict[str, int]] | None = None,
     backends: list[dict[str, Any]] | None = None,
     plan: Any = None,
+    calls: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Fill an item document's data plane placeholders (the run's part).
+
+    With `calls` (the item's records frame), `untouched` lists the faults that touched no packet during the item,
+    each once with its reason (lueur_net.analysis.stats.untouched_faults): judged by the windows, then by the
+    counters just filled.
 
     `counters` and `backends` are keyed/identified by the planner's fault ids (`f0`, `f0.ingress`, `f0.egress`);
     each window `f<i>` gets the sum of the counters of every id of that fault, and the backend(s) that ran it, so
@@ -269,4 +275,6 @@ def attach_data_plane(
     if isinstance(plan, list):
         notes = [note for entry in plan if isinstance(entry, dict) for note in entry.get("notes", [])]
         document["notes"] = list(dict.fromkeys(notes))  # each once, though a repeat plans every step
+    if calls is not None:
+        document["untouched"] = untouched_faults(spans_from_documents(document.get("windows", [])), calls)
     return document

@@ -30,7 +30,7 @@ def spec_for(url: str, **changes: Any) -> ItemSpec:
 def test_single_call_is_measured(local_server: LocalServer) -> None:
     [record] = drive_item(spec_for(local_server.url, call=CallSpec("POST", local_server.url, body=b"x" * 100)))
     assert record.status == 200 and record.error_class is None
-    assert record.phase == "fault" and record.iteration == 0 and record.seq == 0
+    assert record.phase == "baseline" and record.iteration == 0 and record.seq == 0  # no fault window: none active
     assert record.connect_ms is not None and 0 <= record.connect_ms < 1000
     assert record.ttfb_ms is not None and record.total_ms is not None
     assert 0 < record.ttfb_ms <= record.total_ms <= record.latency_ms  # type: ignore[operator]

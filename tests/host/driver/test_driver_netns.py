@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from driver_servers import LocalServer
 
-from lueur_net.driver import CallSpec, Expect, ItemSpec, LoadSpec, RepeatSpec, drive_item
+from lueur_net.driver import CallSpec, Expect, FaultWindow, ItemSpec, LoadSpec, RepeatSpec, drive_item
 from lueur_net.driver.hooks import HookServer
 from lueur_net.driver.progress import ProgressReader
 from lueur_net.lab.enter import CLONE_NEWNET, netns_path, setns, run_in_netns
@@ -69,7 +69,7 @@ def test_hook_and_progress_cross_the_fork(namespace: str, server_in: LocalServer
     with HookServer(set_fault) as hooks, ProgressReader(read_end, events.append):
         spec = ItemSpec("netns", 0, 0, CallSpec("GET", server_in.url, timeout_s=3.0),
                         repeat=RepeatSpec(count=3, add_baseline_call=True), expect=Expect(status=200),
-                        hook=hooks.hook, progress_fd=write_end)
+                        windows=(FaultWindow("f0", anchor="call"),), hook=hooks.hook, progress_fd=write_end)
         records = run_in_netns(namespace, drive_item, spec)
         deadline = time.monotonic() + 5
         while not any(e["event"] == "end" for e in events) and time.monotonic() < deadline:

@@ -96,3 +96,62 @@ def test_fault_without_effect_is_flagged() -> None:
     flagged = [f for f in analyze(run) if f.kind == "no-effect"]
     assert [f.evidence["window"] for f in flagged] == ["f0"]
     assert flagged[0].severity == "warning" and "154" in str(flagged[0].evidence["expected"])
+
+
+def _single_item(windows: list[Window], faults: list[str], total_ms: float = 6.0) -> Item:
+    calls = pd.DataFrame([{"intended_s": 0.0, "sent_s": 0.0, "total_ms": total_ms, "latency_ms": total_ms,
+                           "error_class": None, "status": 200, "faults": faults,
+                           "phase": "fault" if faults else "baseline"}])
+    calls["status"] = calls["status"].astype("Int64")
+    return Item("5% packet loss for 4s", 0, 0, "GET", "http://h/", "single", None, 500.0, windows, [], calls)
+
+
+def test_a_fault_that_touched_no_packet_is_a_finding_with_its_reason() -> None:
+    loss = Window("f0", "packetloss", 0.15, 0.35, {"rate": 5.0}, anchor="call")
+    run = Run([Scenario("s", 0, items=[_single_item([loss], [])])], pd.DataFrame())
+    (finding,) = [f for f in analyze(run) if f.kind == "untouched-fault"]
+    assert finding.severity == "warning" and finding.evidence["source"] == "windows"
+    assert "its window 150-350 ms never overlapped a call (calls took 6 ms)" in finding.summary
+    dns = Window("f0", "dns", counters={"packets": 0, "matched": 0}, backend="ebpf", anchor="call")
+    run = Run([Scenario("s", 0, items=[_single_item([dns], ["f0"])])], pd.DataFrame())
+    (finding,) = [f for f in analyze(run) if f.kind == "untouched-fault"]
+    assert finding.evidence["source"] == "counters" and "0 packets matched" in finding.summary
+    touched = Window("f0", "dns", counters={"packets": 2, "matched": 2}, backend="ebpf", anchor="call")
+    run = Run([Scenario("s", 0, items=[_single_item([touched], ["f0"])])], pd.DataFrame())
+    assert not [f for f in analyze(run) if f.kind == "untouched-fault"]
+
+
+def _load_calls(first_lag_ms: float) -> pd.DataFrame:
+    """60 calls at 6 per second taking 8 ms; the first one sent `first_lag_ms` late (the reference run: 125.8)."""
+    rows = []
+    for seq in range(60):
+        intended = seq / 6
+        lag = first_lag_ms if seq == 0 else 1.0
+        rows.append({"intended_s": intended, "sent_s": intended + lag / 1000, "total_ms": 8.0,
+                     "latency_ms": 8.0 + lag, "error_class": None, "status": 200, "faults": [], "phase": "baseline"})
+    calls = pd.DataFrame(rows)
+    calls["status"] = calls["status"].astype("Int64")
+    return calls
+
+
+def test_driver_lag_is_reported_as_the_driver_s_not_the_service_s() -> None:
+    from lueur_net.analysis.model import KIND_SLO, Check
+
+    slo = Check(KIND_SLO, "latency", "P99 < 100ms", passed=False, objective=99.0, threshold=100.0, observed=133.8,
+                failed_calls=1, total_calls=60)
+    item = Item("Pulses", 0, 0, "GET", "http://h/", "load", 10.0, None, [], [slo], _load_calls(125.8))
+    findings = analyze(Run([Scenario("Pulses", 0, items=[item])], item.calls))
+    (lag,) = [f for f in findings if f.kind == "driver-lag"]
+    assert lag.severity == "warning"
+    assert lag.evidence["late_calls"] == 1 and lag.evidence["send_lag_max_ms"] == 125.8
+    assert lag.evidence["send_lag_p99_ms"] > 5.0 and lag.evidence["worst_at_s"] == 0.0
+    assert "driver sent 1 of 60 calls more than 5 ms" in lag.summary and "125.8 ms" in lag.summary
+    (breach,) = [f for f in findings if f.kind == "slo-breach"]
+    assert breach.evidence["failed_calls_sent_late"] == 1 and "driver's lag" in breach.summary
+    nudged = Item("Pulses", 0, 0, "GET", "http://h/", "load", 10.0, None, [], [], _load_calls(1.0))
+    nudged.calls["sent_s"] += [0.006 if seq % 20 == 0 else 0.0 for seq in range(60)]  # 3 calls 7 ms late
+    (lag,) = [f for f in analyze(Run([Scenario("Pulses", 0, items=[nudged])], nudged.calls)) if f.kind == "driver-lag"]
+    assert lag.severity == "info" and lag.evidence["late_calls"] == 3
+    on_time = Item("Pulses", 0, 0, "GET", "http://h/", "load", 10.0, None, [], [], _load_calls(2.0))
+    assert not [f for f in analyze(Run([Scenario("Pulses", 0, items=[on_time])], on_time.calls))
+                if f.kind == "driver-lag"]

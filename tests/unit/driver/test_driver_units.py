@@ -16,7 +16,7 @@ import yaml
 from lueur_net.driver.errorclass import classify, describe
 from lueur_net.driver.progress import ProgressReader, ProgressWriter
 from lueur_net.driver.spec import ANCHOR_CALL, ANCHOR_ITEM, CallSpec, FaultWindow, ItemSpec, LoadSpec, RepeatSpec
-from lueur_net.driver.strategies import add_call_faults, load_schedule, new_record
+from lueur_net.driver.strategies import load_schedule, new_record, settle_faults
 from lueur_net.records.call import PHASE_BASELINE, PHASE_FAULT
 
 
@@ -85,24 +85,39 @@ def _spec(**changes: object) -> ItemSpec:
     return ItemSpec(**base)  # type: ignore[arg-type]
 
 
-def test_item_windows_are_checked_at_the_intended_send_time() -> None:
+def _settled(spec: ItemSpec, sent_s: float, total_ms: float, phase: str = PHASE_FAULT) -> tuple[str, list[str]]:
+    record = new_record(spec, iteration=0, phase=phase, client=0, seq=0, intended_s=sent_s)
+    record.total_ms = total_ms
+    settle_faults(spec, record)
+    return record.phase, record.faults
+
+
+def test_item_windows_count_when_they_overlap_the_call() -> None:
     spec = _spec(windows=(FaultWindow("f0", 1.0, 2.0), FaultWindow("f1"), FaultWindow("f0", 5.0, 6.0)))
-    assert new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=0.5).faults == ["f1"]
-    assert new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=1.0).faults == ["f0", "f1"]
-    assert new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=2.0).faults == ["f1"]
-    assert sorted(new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=5.5).faults) == ["f0", "f1"]
-    assert new_record(spec, iteration=0, phase=PHASE_BASELINE, client=0, seq=0, intended_s=1.5).faults == []
+    assert _settled(spec, 0.5, 5.0) == (PHASE_FAULT, ["f1"])
+    assert _settled(spec, 1.0, 5.0) == (PHASE_FAULT, ["f0", "f1"])
+    assert _settled(spec, 0.998, 5.0) == (PHASE_FAULT, ["f0", "f1"])  # its answer came back inside f0
+    assert _settled(spec, 2.0, 5.0) == (PHASE_FAULT, ["f1"])
+    assert _settled(spec, 5.5, 5.0) == (PHASE_FAULT, ["f1", "f0"])  # in window order
+    assert _settled(spec, 1.5, 5.0, phase=PHASE_BASELINE) == (PHASE_BASELINE, [])
+
+
+def test_phase_says_whether_a_fault_was_active_during_the_call() -> None:
+    # The reference file's pulses item: 3 clients x 2 rps for 10 s, windows at 10-25%, 40-55%, 70-85%, calls of
+    # ~5 ms. Before: all 60 calls said "fault"; 27 calls overlap a window, 33 had none.
+    load = LoadSpec(duration_s=10.0, clients=3, rps=2.0)
+    spec = _spec(load=load, windows=(FaultWindow("f0", 1.0, 2.5), FaultWindow("f1", 4.0, 5.5),
+                                     FaultWindow("f2", 7.0, 8.5)))
+    settled = [_settled(spec, intended + 0.001, 5.0) for intended, _client in load_schedule(load)]
+    phases = [phase for phase, _ in settled]
+    assert len(settled) == 60 and phases.count(PHASE_FAULT) == 27 and phases.count(PHASE_BASELINE) == 33
+    assert all((phase == PHASE_FAULT) == bool(faults) for phase, faults in settled)
 
 
 def test_call_windows_count_when_they_overlap_the_call() -> None:
     spec = _spec(windows=(FaultWindow("f0", 0.15, 0.35, anchor=ANCHOR_CALL),))
-    record = new_record(spec, iteration=0, phase=PHASE_FAULT, client=0, seq=0, intended_s=3.0)
-    record.total_ms = 100.0
-    add_call_faults(spec, record)
-    assert record.faults == []
-    record.total_ms = 200.0
-    add_call_faults(spec, record)
-    assert record.faults == ["f0"]
+    assert _settled(spec, 3.0, 100.0) == (PHASE_BASELINE, [])  # 5% packet loss at 150-350 ms of a 100 ms call
+    assert _settled(spec, 3.0, 200.0) == (PHASE_FAULT, ["f0"])
 
 
 def test_planned_calls_and_strategy() -> None:
@@ -216,6 +231,28 @@ def test_pipe_hook_waits_for_the_server_answer() -> None:
 
     with HookServer(broken) as server, pytest.raises(EnvironmentProblem, match="cannot change qdisc"):
         server.hook(1, "fault")
+
+
+def test_start_gate_returns_the_run_s_t0_and_carries_its_errors() -> None:
+    from lueur_net.driver.hooks import HookServer
+    from lueur_net.errors import EnvironmentProblem
+
+    asked: list[float] = []
+
+    def ready(needed_s: float) -> float:
+        asked.append(needed_s)
+        return 1234.5678901234
+
+    with HookServer(on_ready=ready) as server:
+        assert server.start(0.05) == 1234.5678901234
+        pickle.dumps(server.start)
+    assert asked == [0.05]
+
+    def broken(needed_s: float) -> float:
+        raise RuntimeError("nfqueue holder did not start")
+
+    with HookServer(on_ready=broken) as server, pytest.raises(EnvironmentProblem, match="holder did not start"):
+        server.start(0.0)
 
 
 def test_scenario_tally_counts_tests_like_lueur() -> None:
