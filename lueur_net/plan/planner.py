@@ -157,6 +157,10 @@ def plan_item(
                     source=fault,
                 )
             )
+        if isinstance(params, JitterParams):
+            hit = " and ".join(traffic_hit(fault.side, d) for d in directions)
+            notes.append(f"f{index}: every packet of the {hit} waits an extra 0..{params.amplitude_ns / MS:g} ms, "
+                         f"redrawn {params.frequency_hz:g} times a second (twice per direction on a new connection)")
         if isinstance(params, DelayParams) and params.delay_ns:
             notes.append(call_expectation(f"f{index}", params.delay_ns, [traffic_hit(fault.side, d) for d in directions]))
         if fault.type == "httperror" and getattr(fault, "body", None) is not None:
