@@ -84,9 +84,15 @@ class FaultBase(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    side: Side = Field(default=DEFAULT_SIDE, description="Which end of the path: client or server (default server).")
+    side: Side = Field(
+        default=DEFAULT_SIDE,
+        description="lueur's segment: client (client <-> proxy) or server (proxy <-> upstream; the default).",
+    )
     direction: Direction = Field(
-        default=DEFAULT_DIRECTION, description="ingress, egress or both (default ingress, as in lueur)."
+        default=DEFAULT_DIRECTION,
+        description="Seen from lueur's proxy: ingress (what it reads from that side; the default), egress (what it "
+        "writes to it) or both. server ingress and client egress hit the responses, server egress and client "
+        "ingress the requests.",
     )
     period: PeriodList = Field(default=(), description="Active windows; none = active the whole time.")
 

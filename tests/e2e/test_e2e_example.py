@@ -106,6 +106,18 @@ def test_a_latency_fault_shows_in_time_to_first_byte(example_run: dict[str, Any]
     assert last >= 350  # mean 100 + 4 x 100 ms step, stddev 30 ms
 
 
+def test_the_reference_file_means_what_it_means_in_lueur(example_run: dict[str, Any]) -> None:
+    """The bandwidth cap (server ingress) hits the answers, the black-hole (server egress) the requests."""
+    hit = {scenario["title"]: scenario["items"][0]["windows"][0].get("traffic")
+           for scenario in example_run["results"]["scenarios"]}
+    assert hit["512 KBps bandwidth cap"] == "responses"
+    assert hit["Full black-hole for 1 s"] == "requests"
+    assert hit["Single high-latency spike (client ingress)"] == "requests"
+    untouched = {scenario["title"]: scenario["items"][0]["untouched"] for scenario in example_run["results"]["scenarios"]}
+    assert [entry["fault"] for entry in untouched["5% packet loss for 4s"]] == ["f0"]  # its window misses a 6 ms call
+    assert "touched no packet" in example_run["process"].stderr
+
+
 def test_blackhole_timeouts_fall_inside_its_window_only(example_run: dict[str, Any]) -> None:
     calls = example_run["calls"]
     hole = calls[calls.scenario.str.startswith("Full black-hole")]

@@ -118,3 +118,12 @@ def test_the_published_schema_file_is_current() -> None:
     assert json.loads(published.read_text()) == json_schema(), (
         "docs/scenario.schema.json is stale: lueur-net scenario schema > docs/scenario.schema.json"
     )
+
+
+def test_the_schema_says_what_side_and_direction_mean() -> None:
+    import json
+
+    from lueur_net.scenario import json_schema
+
+    text = json.dumps(json_schema())
+    assert "server ingress and client egress hit the responses" in text
