@@ -167,3 +167,17 @@ def test_no_secret_reaches_the_files_a_run_writes(pod: dict[str, str], tmp_path:
     assert calls.url.tolist() == ["http://10.251.7.2:8000/?name=a&secret_password=[redacted]"]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["records"]["path"] == "results.calls.parquet"  # relative to results.json
+
+
+def test_dry_run_plans_for_the_attached_namespace(pod: dict[str, str], tmp_path: Path) -> None:
+    """--dry-run --attach resolves the target as run would (changing nothing) and puts every fault on its
+    interface, the host-side peer being lueur-net's to leave alone."""
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO.replace("side: client", "side: server"))
+    before = pod_state(pod)
+    done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--dry-run", "--attach", pod["netns"], "--iface",
+                           pod["iface"]], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"<client-if> = {pod['iface']} in namespace" in done.stdout
+    assert "server egress: requests     -> client end, egress" in done.stdout
+    assert pod_state(pod) == before
