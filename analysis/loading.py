@@ -46,6 +46,9 @@ def load_run(results_path: Path, records_path: Path | None = None, redactor: Red
 def run_from_document(document: dict[str, Any], records: pd.DataFrame, redactor: Redactor | None = None) -> Run:
     """Build a Run from an already parsed results document and its records (pure; used by `run` in-process)."""
     redactor = redactor or Redactor()
+    redaction = document.get("redaction")
+    if isinstance(redaction, dict):  # render the URLs as the run wrote them (`run --keep-query`)
+        redactor.keep_query = redaction.get("query") == "kept"
     records = normalise_records(records, redactor)
     scenarios: list[Scenario] = []
     backends = _backend_by_type(document.get("backends"))

@@ -108,7 +108,10 @@ class Item:
         """'GET /users/{id}' style label: method and path (no host, no query)."""
         from urllib.parse import urlsplit
 
-        path = urlsplit(self.url).path or "/"
+        try:
+            path = urlsplit(self.url).path or "/"
+        except ValueError:  # not a URL any more (a results.json from another tool): show what is there
+            path = self.url
         return f"{self.method.upper()} {path}"
 
     @property

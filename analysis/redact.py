@@ -5,7 +5,11 @@ What counts as secret:
   (X-API-Key, X-Auth-Token, ...);
 - fields and query parameters whose *name* looks secret: password, passwd, token, secret, api key,
   credential, private key, session id, cookie, authorization (so the example app's `secret_password` is caught);
-- the password part of a URL's user-info (`http://user:pw@host/`).
+- the password part of a URL's user-info (`http://user:pw@host/` -> `http://user:***@host/`: a mask that is still a
+  valid URL, so reports and `analyze` can parse it again);
+- every query parameter's value and the fragment of a URL (`?sig=abc#t` -> `?sig=[redacted]#[redacted]`; the names
+  are kept): a signed URL's `sig`, a `?key=` of any spelling or an id in a fragment is a secret by position, not by
+  name. `Redactor(keep_query=True)` (`run --keep-query`) keeps them, except those of secret-looking names.
 
 A `Redactor` also remembers every secret value it removed, and scrubs those values wherever they appear later in
 free text (an error message echoing a request body, a prompt quoting a URL), so a secret seen once is hidden
@@ -20,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
+USERINFO_MASK = "***"  # inside a URL's authority brackets mean an IPv6 literal: "[redacted]" would break parsing
+_REMEMBER_QUERY_VALUE = 8  # query values redacted by position are remembered for scrubbing only when this long
 
 # A name is secret when it contains one of these fragments (compared without case, '-' and '_' ignored).
 _SECRET_NAME = re.compile(
@@ -57,8 +63,9 @@ def is_secret_name(name: str) -> bool:
 class Redactor:
     """Redacts URLs, headers, structures and free text; remembers values it removed to scrub them later."""
 
-    def __init__(self, known_secrets: Iterable[str] = ()) -> None:
+    def __init__(self, known_secrets: Iterable[str] = (), *, keep_query: bool = False) -> None:
         self.secrets: set[str] = {value for value in known_secrets if value}
+        self.keep_query = keep_query
 
     def _remember(self, value: str) -> None:
         value = value.strip()
@@ -66,7 +73,8 @@ class Redactor:
             self.secrets.add(value)
 
     def url(self, url: str) -> str:
-        """The URL with secret query parameter values and the user-info password replaced."""
+        """The URL with its user-info password masked, and every query value and the fragment replaced (only the
+        secret-looking query values with `keep_query`); names, host and path stay."""
         try:
             parts = urlsplit(url)
         except ValueError:
@@ -77,19 +85,23 @@ class Redactor:
             if ":" in userinfo:
                 user, _, password = userinfo.partition(":")
                 self._remember(password)
-                netloc = f"{user}:{REDACTED}@{hostport}"
+                netloc = f"{user}:{USERINFO_MASK}@{hostport}"
         query = parts.query
         if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
             rebuilt = []
-            for name, value in pairs:
-                if is_secret_name(name):
-                    self._remember(value)
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                secret = is_secret_name(name)
+                if value and value != REDACTED and (secret or not self.keep_query):
+                    if secret or len(value) >= _REMEMBER_QUERY_VALUE:
+                        self._remember(value)
                     rebuilt.append(f"{quote(name, safe='')}={REDACTED}")
                 else:
-                    rebuilt.append(f"{quote(name, safe='')}={quote(value, safe='')}")
+                    rebuilt.append(f"{quote(name, safe='')}={quote(value, safe='[]')}")
             query = "&".join(rebuilt)
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        fragment = parts.fragment
+        if fragment and not self.keep_query:
+            fragment = REDACTED
+        return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
 
     def headers(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
         items = headers.items() if isinstance(headers, Mapping) else headers
@@ -169,7 +181,7 @@ class Redactor:
 
     def _userinfo(self, match: re.Match[str]) -> str:
         self._remember(match["value"])
-        return f"{match['scheme']}{match['user']}:{REDACTED}@"
+        return f"{match['scheme']}{match['user']}:{USERINFO_MASK}@"
 
     def _json_pair(self, match: re.Match[str]) -> str:
         if not is_secret_name(match["name"]):

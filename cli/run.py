@@ -123,6 +123,8 @@ def _banner(text: str) -> str:
               "`ip netns` name, /proc/PID/ns/net, pid:PID or container:ID (a pod on a Kubernetes node).")
 @click.option("--iface", metavar="NAME", help="With --attach: the interface to fault [default: the namespace's "
               "default-route interface].")
+@click.option("--keep-query", is_flag=True, help="Keep query values and URL fragments in results, calls and "
+              "reports (redacted by default; secret-looking parameters always are).")
 @click.option("--allow-host-interface", is_flag=True, help="Allow faults on a host interface lueur-net did not "
               "create (refused otherwise: your own connection could suffer).")
 @click.option("--report", "markdown", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
@@ -148,7 +150,7 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
         only: str | None, dry_run: bool, pool: str | None, seed: int, markdown: Path | None, no_report: bool,
         html: str | None, junit: str | None, analyze: bool, model: str | None, ollama_host: str | None,
         source_dir: Path | None, role: str, attach: str | None, iface: str | None,
-        allow_host_interface: bool, fail_on: str) -> None:
+        allow_host_interface: bool, keep_query: bool, fail_on: str) -> None:
     """Run scenario files (or folders of them) with real kernel faults and check their expectations and SLOs.
 
     Prints lueur's `Tests run: N, Tests failed: M` (one test per single/repeat call and per load item; only
@@ -166,7 +168,7 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
         ctx.exit(EXIT_OK)
     options = runner.RunOptions(paths=paths, serve=serve, results_path=result, records_path=records, only=only,
                                 pool=pool, seed=seed, attach=attach, iface=iface,
-                                allow_host_interface=allow_host_interface)
+                                allow_host_interface=allow_host_interface, keep_query=keep_query)
     progress = TerminalProgress()
     began = time.monotonic()
     click.echo(_banner("Running Scenarios"))

@@ -59,6 +59,7 @@ class RunOptions:
     attach: str | None = None  # an existing namespace: ip netns name, /proc/PID/ns/net, pid:PID, container:ID
     iface: str | None = None  # with attach: the interface (default: the namespace's default-route interface)
     allow_host_interface: bool = False
+    keep_query: bool = False  # keep non-secret query values and fragments in what the run writes
 
 
 @dataclass
@@ -404,5 +405,5 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
 
     recorder.top = {"capabilities": capabilities.to_dict(),
                     "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
-    document = recorder.write(options.results_path, records_path)
+    document = recorder.write(options.results_path, records_path, keep_query=options.keep_query)
     return RunOutcome(document, options.results_path, records_path)

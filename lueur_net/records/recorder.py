@@ -82,7 +82,8 @@ class RunRecorder:
         document.update(self.top)
         return document
 
-    def write(self, results_path: Path | None, records_path: Path | None) -> dict[str, Any]:
+    def write(self, results_path: Path | None, records_path: Path | None, *, keep_query: bool = False
+              ) -> dict[str, Any]:
         """Write the calls file and results.json (naming the calls file relative to results.json when it can).
 
         Both are kept and shared, so both are redacted (lueur_net.analysis.redact): secret query parameters in
@@ -91,7 +92,8 @@ class RunRecorder:
         from lueur_net.analysis.redact import Redactor
 
         self.finished_at = datetime.now(timezone.utc)
-        redactor = Redactor()
+        redactor = Redactor(keep_query=keep_query)
+        self.top["redaction"] = {"query": "kept" if keep_query else "redacted"}  # reports re-render the same way
         # The calls first: secrets found in their URLs are then also scrubbed from the document's free text.
         frame = self.frame()
         frame["url"] = frame["url"].map(lambda url: redactor.url(url) if isinstance(url, str) else url)

@@ -164,7 +164,7 @@ def test_no_secret_reaches_the_files_a_run_writes(pod: dict[str, str], tmp_path:
     import pandas as pd
 
     calls = pd.read_parquet(tmp_path / "out" / "results.calls.parquet")  # compressed: check decoded values too
-    assert calls.url.tolist() == ["http://10.251.7.2:8000/?name=a&secret_password=[redacted]"]
+    assert calls.url.tolist() == ["http://10.251.7.2:8000/?name=[redacted]&secret_password=[redacted]"]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["records"]["path"] == "results.calls.parquet"  # relative to results.json
 

@@ -117,3 +117,30 @@ def test_reports_without_records_file(run_files: tuple[Path, Path], tmp_path: Pa
     assert "no per-call records" in capsys.readouterr().err
     assert "## SLO Failures" in md.read_text() and "no calls" in html.read_text()
     assert len(ElementTree.parse(junit).getroot().findall(".//testcase")) == 7
+
+
+def test_report_and_analyze_read_urls_with_a_password(run_files: tuple[Path, Path], tmp_path: Path) -> None:
+    """A URL's user-info password is masked so that the URL still parses: '[redacted]' in the authority read as an
+    IPv6 literal and every report crashed ("'redacted' does not appear to be an IPv4 or IPv6 address")."""
+    import json
+
+    import pandas as pd
+
+    results, records = run_files
+    document = json.loads(results.read_text())
+    for scenario in document["scenarios"]:
+        for item in scenario["items"]:
+            item["call"]["url"] = item["call"]["url"].replace("://", "://bob:pw-5678@", 1)
+    calls = pd.read_parquet(records)
+    calls["url"] = calls["url"].str.replace("://", "://bob:pw-5678@", n=1, regex=False)
+    calls.to_parquet(tmp_path / "calls.parquet")
+    document["records"]["path"] = "calls.parquet"
+    (tmp_path / "results.json").write_text(json.dumps(document))
+    md = tmp_path / "r.md"
+    assert main(["report", str(tmp_path / "results.json"), "--report", str(md), "--html", str(tmp_path / "r.html"),
+                 "--junit", str(tmp_path / "j.xml")]) == 0
+    assert main(["analyze", str(tmp_path / "results.json"), "--offline", "--output", str(tmp_path / "a.md")]) == 0
+    for name in ("r.md", "r.html", "j.xml", "a.md"):
+        text = (tmp_path / name).read_text()
+        assert "pw-5678" not in text, name
+    assert "bob:***@" in md.read_text()

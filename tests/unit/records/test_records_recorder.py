@@ -95,3 +95,21 @@ def test_each_window_says_what_it_hit_and_the_plans_notes_reach_the_item() -> No
                       plan=[{"path": "a<->b", "notes": [note]}, {"path": "a<->b", "notes": [note]}])
     assert document["windows"][0]["traffic"] == "requests and responses"
     assert document["notes"] == [note]  # once, though each repeat step plans again
+
+
+def test_query_values_are_redacted_unless_kept_and_the_reports_follow(tmp_path: Path) -> None:
+    from lueur_net.analysis.loading import load_run
+
+    scenario = Scenario.model_validate(yaml.safe_load(TWO.split("---")[0]))
+    signed = "http://localhost:9090/file?sig=0a1b2c3d4e5f&page=2#part"
+    for keep, expected in ((False, "http://localhost:9090/file?sig=[redacted]&page=[redacted]#[redacted]"),
+                           (True, signed)):
+        recorder = RunRecorder()
+        made = [CallRecord("t", 0, 0, 0, "fault", 0, 0, "GET", signed, 0.0, 0.0, latency_ms=2.0, total_ms=2.0,
+                           status=200)]
+        recorder.add(0, scenario, "s.yaml", 0, item_spec(scenario, 0), ItemRun(made, 1.0))
+        results, records = tmp_path / f"{keep}.json", tmp_path / f"{keep}.parquet"
+        document = recorder.write(results, records, keep_query=keep)
+        assert document["redaction"] == {"query": "kept" if keep else "redacted"}
+        assert read_records(records).url.tolist() == [expected]
+        assert load_run(results).scenarios[0].items[0].calls.url.tolist() == [expected]
