@@ -28,6 +28,16 @@ from lueur_net.scenario import LoadedScenario, Scenario, load
 START_MARGIN_S = 0.4
 START_SLACK_S = 0.02
 START_ATTEMPTS = 3
+# Every fault of an item carries a fail-open deadline: the end of what it was applied for (ItemSpec.span_s from its
+# t0) plus this margin, never later than the lab's own lifetime. Past it, eBPF programs pass everything in the
+# kernel, nfqueue holders release everything, tc's scheduler removes the qdiscs: a run frozen or killed mid-item
+# leaves no fault behind for longer than this (the heartbeat lifts eBPF faults sooner, docs/dataplane.md).
+DEADLINE_MARGIN_S = 3.0
+
+
+def fault_deadline_ns(t0_ns: int, span_s: float, lab_deadline_ns: int) -> int:
+    """The fail-open deadline of faults applied at `t0_ns` for `span_s` seconds (CLOCK_MONOTONIC ns)."""
+    return min(lab_deadline_ns, t0_ns + int((span_s + DEADLINE_MARGIN_S) * 1e9))
 
 
 class RunListener(Protocol):
@@ -81,8 +91,9 @@ class _ItemContext:
     paths: list[Any]
     capabilities: Any
     ledger: Any
-    deadline_ns: int
+    deadline_ns: int  # the lab's: no fault outlives it
     seed: int
+    span_s: float = 0.0  # ItemSpec.span_s: each application's deadline is t0 + this + DEADLINE_MARGIN_S
     attached: bool = False
     allow_host_interface: bool = False
     applied: list[Any] = field(default_factory=list)
@@ -103,7 +114,8 @@ class _ItemContext:
                 self.backends[fault.id] = {"id": fault.id, "type": fault.type, "backend": fault.backend,
                                            "side": fault.side, "hook": fault.hook, "traffic": fault.traffic,
                                            "requested": f"{fault.requested_side} {fault.requested_direction}"}
-            self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=self.deadline_ns,
+            deadline_ns = fault_deadline_ns(t0_ns, self.span_s, self.deadline_ns)
+            self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=deadline_ns,
                                            seed=self.seed + iteration, allow_foreign=self.attached))
 
     def start(self, needed_s: float) -> float:
@@ -307,6 +319,7 @@ def _drive_item(lab: Any, context: _ItemContext, recorder: Any, scenario_index: 
 
     scenario, item_index = context.scenario, context.item_index
     spec = item_spec(scenario, item_index, scenario_index=scenario_index)
+    context.span_s = spec.span_s
     try:
         if spec.repeat is not None:
             run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress,
