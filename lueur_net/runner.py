@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from lueur_net.errors import BadInput
+from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.scenario import LoadedScenario, Scenario, load
 
 # A single or load item starts when its driver is ready to send (the start gate, docs/driver.md): t0 is then
@@ -102,6 +102,7 @@ class _ItemContext:
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
     start_attempts: int = 0
     start_error: BaseException | None = None
+    failures: list[dict[str, Any]] = field(default_factory=list)  # backends that failed while applied
 
     def apply(self, iteration: int, t0_ns: int) -> None:
         from lueur_net.dataplane.apply import apply_plan
@@ -161,6 +162,7 @@ class _ItemContext:
                 total = self.counters.setdefault(fault_id, {})
                 for key, value in values.items():
                     total[key] = total.get(key, 0) + int(value)
+            self.failures.extend(applied.failures())  # after counters(): reading them notices a dead holder
             applied.revert()
 
     def on_iteration(self, iteration: int, phase: str) -> None:
@@ -336,8 +338,30 @@ def _drive_item(lab: Any, context: _ItemContext, recorder: Any, scenario_index: 
         document["driver"]["start_attempts"] = context.start_attempts
     attach_data_plane(document, counters=context.counters, backends=list(context.backends.values()),
                       plan=context.plans, calls=records_frame(run.records))
+    mark_backend_failures(document, context.failures, run.t0)
     warn_untouched(listener, scenario.title, item_index, document)
     return document
+
+
+def mark_backend_failures(document: dict[str, Any], failures: Sequence[dict[str, Any]], t0: float) -> None:
+    """A backend that failed during the item (its fault was not realised as asked from then on): the item document
+    lists it (`backend_failures`: fault, type, backend, reason, at_s from the item's t0) and fails."""
+    if not failures:
+        return
+    document["backend_failures"] = [
+        {key: value for key, value in failure.items() if key != "at_ns"}
+        | {"at_s": round(int(failure["at_ns"]) / 1e9 - t0, 3)}
+        for failure in failures
+    ]
+    document["passed"] = False
+
+
+def backend_failure_message(title: str, item_index: int, failures: Sequence[dict[str, Any]]) -> str:
+    """The one-line error a run ends with when a backend failed (exit 3)."""
+    parts = [f"the {failure['backend']} backend of fault {failure['fault']} ({failure['type']}) failed "
+             f"{failure['at_s']:.1f} s into the item: {failure['reason']}" for failure in failures]
+    return (f"{title} / item {item_index}: " + "; ".join(parts)
+            + ". The run stopped; results.json marks the item (backend_failures).")
 
 
 def warn_untouched(listener: RunListener, title: str, item_index: int, document: dict[str, Any]) -> None:
@@ -380,6 +404,7 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
 
     recorder = RunRecorder()
     backends: set[tuple[str, str]] = set()
+    failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
     with terminate_on_signals(), Ledger.open("run") as ledger:
         if options.attach:
             lab = Lab.attach(options.attach, _upstreams(selected), ledger, iface=options.iface,
@@ -413,9 +438,18 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
                     finally:
                         context.revert()
                     backends.update((b["type"], b["backend"]) for b in items[-1]["backends"])
+                    if items[-1].get("backend_failures"):  # never a silent pass: stop, write, exit 3
+                        failed = backend_failure_message(scenario.title, item_index, items[-1]["backend_failures"])
+                        break
                 listener.scenario_finished(index, {"title": scenario.title, "items": items})
+                if failed:
+                    break
 
     recorder.top = {"capabilities": capabilities.to_dict(),
                     "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
     document = recorder.write(options.results_path, records_path)
+    if failed:
+        raise EnvironmentProblem(failed, hint="a backend process died or stopped answering (e.g. an nfqueue holder "
+                                 "killed by a value it could not handle, or the OOM killer); the item's faults were "
+                                 "not realised from then on")
     return RunOutcome(document, options.results_path, records_path)

@@ -105,7 +105,20 @@ class NfqueueDelay:
             return dict(self._final)
         if self.failure is not None:
             return dict(self._last_counters)
-        return self._request("counters")
+        try:
+            return self._request("counters")
+        except (OSError, ValueError, EnvironmentProblem) as error:  # died since the last ping: say so too
+            with self._lock:
+                if self.failure is None:
+                    self._cut_out(self._death_reason(error))
+            return dict(self._last_counters)
+
+    def _death_reason(self, error: BaseException) -> str:
+        try:
+            status = self._process.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            return f"the holder's control socket failed: {error}"
+        return f"the holder exited with status {status}"
 
     def beat(self) -> None:
         """The heartbeat thread's call: ping the holder (it knows its owner lives); cut it out if it is stalled or
@@ -122,9 +135,7 @@ class NfqueueDelay:
             except (TimeoutError, socket.timeout):
                 self._cut_out(f"the holder did not answer within {PING_TIMEOUT_S:g} s (stopped or stuck)")
             except (OSError, ValueError, EnvironmentProblem) as error:
-                status = self._process.poll()
-                self._cut_out(f"the holder exited with status {status}" if status is not None
-                              else f"the holder's control socket failed: {error}")
+                self._cut_out(self._death_reason(error))
 
     def _cut_out(self, reason: str) -> None:
         """Packets must flow again now: remove the rule (what the holder held is lost or late; TCP resends it)."""
