@@ -97,8 +97,8 @@ def test_a_stopped_holder_is_cut_out_by_the_watchdog(veth_lab: VethLab, tmp_path
             os.kill(delay._process.pid, signal.SIGSTOP)
             stopped = time.monotonic_ns()
             through = _first_through(veth_lab, 20.0)
-            print(f"\nnfqueue holder SIGSTOP -> traffic flows after {through if through is None else round(through, 2)} s "
-                  f"(bound {bound:.1f} s)")
+            shown = through if through is None else round(through, 2)
+            print(f"\nnfqueue holder SIGSTOP -> traffic flows after {shown} s (bound {bound:.1f} s)")
             assert through is not None and through <= bound
             assert delay.failure is not None and "did not answer" in delay.failure.reason
             assert 0 < delay.failure.at_ns - stopped < bound * 1e9
@@ -148,8 +148,8 @@ def test_the_holder_passes_everything_while_its_owner_is_frozen(veth_lab: VethLa
         os.kill(owner.pid, signal.SIGSTOP)
         through = _first_through(veth_lab, 20.0)
         bound = OWNER_MAX_STALL_S + heartbeat.INTERVAL_S + 1.5
-        print(f"\nnfqueue owner SIGSTOP -> traffic flows after {through if through is None else round(through, 2)} s "
-              f"(bound {bound:.1f} s)")
+        shown = through if through is None else round(through, 2)
+        print(f"\nnfqueue owner SIGSTOP -> traffic flows after {shown} s (bound {bound:.1f} s)")
         assert through is not None and OWNER_MAX_STALL_S - heartbeat.INTERVAL_S - 0.1 <= through <= bound
         os.kill(owner.pid, signal.SIGCONT)
         time.sleep(heartbeat.INTERVAL_S * 2 + 0.2)
