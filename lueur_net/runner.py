@@ -30,8 +30,8 @@ START_SLACK_S = 0.02
 START_ATTEMPTS = 3
 # Every fault of an item carries a fail-open deadline: the end of what it was applied for (ItemSpec.span_s from its
 # t0) plus this margin, never later than the lab's own lifetime. Past it, eBPF programs pass everything in the
-# kernel, nfqueue holders release everything, tc's scheduler removes the qdiscs: a run frozen or killed mid-item
-# leaves no fault behind for longer than this (the heartbeat lifts eBPF faults sooner, docs/dataplane.md).
+# kernel and nfqueue holders pass everything, even while the run is frozen (their heartbeats lift them sooner:
+# README "Reliability"); tc's scheduler thread removes the qdiscs, once the run is running again.
 DEADLINE_MARGIN_S = 3.0
 
 

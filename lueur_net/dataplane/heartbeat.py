@@ -1,5 +1,5 @@
 """The controller's heartbeat: one daemon thread per process that tells every live fault, every INTERVAL_S, that
-the process which applied it is still alive (docs/dataplane.md, "Fail-open").
+the process which applied it is still alive (README "Reliability", docs/ebpf.md, docs/nfqueue.md).
 
 Faults that can outlive a stalled controller register here when they are applied and leave when reverted:
 - an eBPF fault writes the time into its `lueur_alive` map; its program passes everything once that beat is older
