@@ -10,7 +10,9 @@ No network, no randomness: the same results give the same findings in the same o
 - no-effect: a fault window whose calls look like the baseline (the fault likely missed the traffic);
 - untouched-fault: a fault that touched no packet at all (its windows met no call, or its counters stayed 0);
 - driver-lag: the load driver sent calls late (send lag p99 above DRIVER_LAG_BOUND_MS): that much of their
-  latency is the driver's, not the service's.
+  latency is the driver's, not the service's;
+- driver-stalled: the load driver stopped (SIGSTOP, a debugger, a frozen machine) and recorded the calls due
+  meanwhile as missed (error_class "missed": not sent, see docs/driver.md): how many and for how long.
 The findings are the report's analysis section when no LLM is used, and the evidence handed to the LLM.
 """
 
@@ -34,6 +36,7 @@ from lueur_net.analysis.model import KIND_SLO, Check, Item, Run, Window
 from lueur_net.analysis.stats import DRIVER_LAG_BOUND_MS, FaultSpan, driver_lag, untouched_faults
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+MISSED = "missed"  # lueur_net.driver.strategies.ERROR_MISSED: a call due while the driver was stalled, not sent
 
 SENSIBLE_WAIT_MS = 2_000.0  # a call without a client timeout that waits longer than this waited too long
 MIN_CALLS_FOR_TAIL = 5  # fewer calls per phase than this: no tail-amplification finding
@@ -64,6 +67,7 @@ def analyze(run: Run) -> list[Finding]:
     findings: list[Finding] = []
     for item in run.items:
         findings += _untouched(item)
+        findings += _driver_stalled(item)
         findings += _driver_lag(item)
         findings += _check_findings(item)
         findings += _tail_amplification(item)
@@ -204,7 +208,10 @@ def _untouched(item: Item) -> list[Finding]:
 
 def _driver_lag(item: Item) -> list[Finding]:
     """The driver, not the service, was late: report its lag so no one reads it as service latency."""
-    lag = driver_lag(item.calls)
+    calls = item.calls
+    if not calls.empty and "error_class" in calls:
+        calls = calls[calls["error_class"] != MISSED]  # never sent: their lateness is the stall's finding
+    lag = driver_lag(calls)
     if lag is None:
         return []
     # A few ms over the bound on a busy machine is worth knowing (info); tens of ms rewrite the latencies (warning).
@@ -222,6 +229,30 @@ def _driver_lag(item: Item) -> list[Finding]:
         recommendation=("Read this item's latency with the lag in mind; rerun on a quieter machine, with fewer "
                         "clients or rps, or with more driver workers (`docs/driver.md`, capacity) to measure the "
                         "service alone."),
+    )]
+
+
+def _driver_stalled(item: Item) -> list[Finding]:
+    """The driver stalled and skipped calls (recorded as missed): the item measured less than it planned."""
+    calls = item.calls
+    if calls.empty or "error_class" not in calls:
+        return []
+    missed = calls[calls["error_class"] == MISSED]
+    if missed.empty:
+        return []
+    late_s = pd.to_numeric(missed["sent_s"], errors="coerce") - pd.to_numeric(missed["intended_s"], errors="coerce")
+    stalled_s = float(late_s.max())
+    first_s = float(pd.to_numeric(missed["intended_s"], errors="coerce").min())
+    return [Finding(
+        kind="driver-stalled", severity="warning", scenario=item.scenario, endpoint=item.endpoint,
+        title=f"The load driver stalled on {item.endpoint}",
+        evidence={"missed_calls": int(len(missed)), "calls": int(len(calls)), "stalled_s": round(stalled_s, 2),
+                  "from_s": round(first_s, 3)},
+        summary=(f"The driver stopped for about {stalled_s:.1f} s from {first_s:.2f} s into the item: the "
+                 f"{len(missed)} of {len(calls)} calls due meanwhile were recorded as missed (not sent, counted as "
+                 "failed calls) instead of being fired all at once when it resumed."),
+        recommendation=("Something froze the run (SIGSTOP, a debugger, a VM pause, memory pressure): rerun this "
+                        "item; its error rate and percentiles count the missed calls as failures."),
     )]
 
 

@@ -4,6 +4,7 @@
  * structures below byte for byte; a size check at load time catches drift):
  *   lueur_scope    which packets a fault may touch (up to LUEUR_MAX_RULES rules, OR-ed; no rule = all)
  *   lueur_timing   active windows on the kernel's monotonic clock and a fail-open deadline
+ *   lueur_alive    the controller's heartbeat: when it is older than its maximum age, pass everything
  *   lueur_counters per-CPU packet counters (enum lueur_counter)
  *   lueur_params   the fault's own parameters (defined by each program)
  *
@@ -69,13 +70,22 @@ struct lueur_timing {
 	struct lueur_window windows[LUEUR_MAX_WINDOWS];
 };
 
+/* The heartbeat (fail-open when the controller stalls: SIGSTOP, a debugger, a machine frozen under load). The
+ * controller writes bpf_ktime_get_ns() into last_ns every fraction of a second from a thread of its own; when
+ * now - last_ns exceeds max_age_ns the program passes everything until the next beat. max_age_ns 0 = no check. */
+struct lueur_alive {
+	__u64 last_ns;
+	__u64 max_age_ns;
+};
+
 enum lueur_counter {
 	LUEUR_SEEN = 0,          /* every packet through the hook */
 	LUEUR_MATCHED = 1,       /* in scope, inside an active window, before the deadline */
 	LUEUR_ELIGIBLE = 2,      /* matched and of the kind the fault acts on (a status line, a DNS answer, ...) */
 	LUEUR_AFFECTED = 3,      /* dropped, rewritten or reset */
 	LUEUR_PAST_DEADLINE = 4, /* in scope but passed because the deadline is over */
-	LUEUR_COUNTERS = 5,
+	LUEUR_STALE = 5,         /* in scope but passed because the controller's heartbeat is too old */
+	LUEUR_COUNTERS = 6,
 };
 
 struct {
@@ -91,6 +101,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lueur_timing);
 } lueur_timing SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lueur_alive);
+} lueur_alive SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -195,7 +212,7 @@ static __always_inline int lueur_in_scope(const struct lueur_packet *pkt)
 	return 0;
 }
 
-/* 1 = active now, 0 = outside every window, -1 = past the deadline. */
+/* 1 = active now, 0 = outside every window, -1 = past the deadline, -2 = the heartbeat is too old. */
 static __always_inline int lueur_active(void)
 {
 	__u32 zero = 0;
@@ -205,6 +222,12 @@ static __always_inline int lueur_active(void)
 	__u64 now = bpf_ktime_get_ns();
 	if (timing->deadline_ns && now >= timing->deadline_ns)
 		return -1;
+	const struct lueur_alive *alive = bpf_map_lookup_elem(&lueur_alive, &zero);
+	if (!alive)
+		return 0;
+	/* last_ns may be a hair ahead of now (written on another CPU): only an old beat counts. */
+	if (alive->max_age_ns && now > alive->last_ns && now - alive->last_ns > alive->max_age_ns)
+		return -2;
 	if (timing->count == 0)
 		return 1;
 	for (int i = 0; i < LUEUR_MAX_WINDOWS; i++) {
@@ -226,7 +249,7 @@ static __always_inline int lueur_begin(struct __sk_buff *skb, struct lueur_packe
 		return 0;
 	int active = lueur_active();
 	if (active < 0) {
-		lueur_count(LUEUR_PAST_DEADLINE);
+		lueur_count(active == -2 ? LUEUR_STALE : LUEUR_PAST_DEADLINE);
 		return 0;
 	}
 	if (!active)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from lueur_net.errors import BadInput
+from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.scenario import LoadedScenario, Scenario, load
 
 # A single or load item starts when its driver is ready to send (the start gate, docs/driver.md): t0 is then
@@ -28,6 +28,16 @@ from lueur_net.scenario import LoadedScenario, Scenario, load
 START_MARGIN_S = 0.4
 START_SLACK_S = 0.02
 START_ATTEMPTS = 3
+# Every fault of an item carries a fail-open deadline: the end of what it was applied for (ItemSpec.span_s from its
+# t0) plus this margin, never later than the lab's own lifetime. Past it, eBPF programs pass everything in the
+# kernel and nfqueue holders pass everything, even while the run is frozen (their heartbeats lift them sooner:
+# README "Reliability"); tc's scheduler thread removes the qdiscs, once the run is running again.
+DEADLINE_MARGIN_S = 3.0
+
+
+def fault_deadline_ns(t0_ns: int, span_s: float, lab_deadline_ns: int) -> int:
+    """The fail-open deadline of faults applied at `t0_ns` for `span_s` seconds (CLOCK_MONOTONIC ns)."""
+    return min(lab_deadline_ns, t0_ns + int((span_s + DEADLINE_MARGIN_S) * 1e9))
 
 
 class RunListener(Protocol):
@@ -82,8 +92,9 @@ class _ItemContext:
     paths: list[Any]
     capabilities: Any
     ledger: Any
-    deadline_ns: int
+    deadline_ns: int  # the lab's: no fault outlives it
     seed: int
+    span_s: float = 0.0  # ItemSpec.span_s: each application's deadline is t0 + this + DEADLINE_MARGIN_S
     attached: bool = False
     allow_host_interface: bool = False
     applied: list[Any] = field(default_factory=list)
@@ -92,6 +103,7 @@ class _ItemContext:
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
     start_attempts: int = 0
     start_error: BaseException | None = None
+    failures: list[dict[str, Any]] = field(default_factory=list)  # backends that failed while applied
 
     def apply(self, iteration: int, t0_ns: int) -> None:
         from lueur_net.dataplane.apply import apply_plan
@@ -104,7 +116,8 @@ class _ItemContext:
                 self.backends[fault.id] = {"id": fault.id, "type": fault.type, "backend": fault.backend,
                                            "side": fault.side, "hook": fault.hook, "traffic": fault.traffic,
                                            "requested": f"{fault.requested_side} {fault.requested_direction}"}
-            self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=self.deadline_ns,
+            deadline_ns = fault_deadline_ns(t0_ns, self.span_s, self.deadline_ns)
+            self.applied.append(apply_plan(plan, path, self.ledger, t0_ns=t0_ns, deadline_ns=deadline_ns,
                                            seed=self.seed + iteration, allow_foreign=self.attached))
 
     def start(self, needed_s: float) -> float:
@@ -150,6 +163,7 @@ class _ItemContext:
                 total = self.counters.setdefault(fault_id, {})
                 for key, value in values.items():
                     total[key] = total.get(key, 0) + int(value)
+            self.failures.extend(applied.failures())  # after counters(): reading them notices a dead holder
             applied.revert()
 
     def on_iteration(self, iteration: int, phase: str) -> None:
@@ -308,6 +322,7 @@ def _drive_item(lab: Any, context: _ItemContext, recorder: Any, scenario_index: 
 
     scenario, item_index = context.scenario, context.item_index
     spec = item_spec(scenario, item_index, scenario_index=scenario_index)
+    context.span_s = spec.span_s
     try:
         if spec.repeat is not None:
             run = drive_in_netns(lab.client_netns, spec, on_progress=listener.progress,
@@ -324,8 +339,30 @@ def _drive_item(lab: Any, context: _ItemContext, recorder: Any, scenario_index: 
         document["driver"]["start_attempts"] = context.start_attempts
     attach_data_plane(document, counters=context.counters, backends=list(context.backends.values()),
                       plan=context.plans, calls=records_frame(run.records))
+    mark_backend_failures(document, context.failures, run.t0)
     warn_untouched(listener, scenario.title, item_index, document)
     return document
+
+
+def mark_backend_failures(document: dict[str, Any], failures: Sequence[dict[str, Any]], t0: float) -> None:
+    """A backend that failed during the item (its fault was not realised as asked from then on): the item document
+    lists it (`backend_failures`: fault, type, backend, reason, at_s from the item's t0) and fails."""
+    if not failures:
+        return
+    document["backend_failures"] = [
+        {key: value for key, value in failure.items() if key != "at_ns"}
+        | {"at_s": round(int(failure["at_ns"]) / 1e9 - t0, 3)}
+        for failure in failures
+    ]
+    document["passed"] = False
+
+
+def backend_failure_message(title: str, item_index: int, failures: Sequence[dict[str, Any]]) -> str:
+    """The one-line error a run ends with when a backend failed (exit 3)."""
+    parts = [f"the {failure['backend']} backend of fault {failure['fault']} ({failure['type']}) failed "
+             f"{failure['at_s']:.1f} s into the item: {failure['reason']}" for failure in failures]
+    return (f"{title} / item {item_index}: " + "; ".join(parts)
+            + ". The run stopped; results.json marks the item (backend_failures).")
 
 
 def warn_untouched(listener: RunListener, title: str, item_index: int, document: dict[str, Any]) -> None:
@@ -368,6 +405,7 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
 
     recorder = RunRecorder()
     backends: set[tuple[str, str]] = set()
+    failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
     with terminate_on_signals(), Ledger.open("run") as ledger:
         if options.attach:
             lab = Lab.attach(options.attach, _upstreams(selected), ledger, iface=options.iface,
@@ -401,9 +439,18 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
                     finally:
                         context.revert()
                     backends.update((b["type"], b["backend"]) for b in items[-1]["backends"])
+                    if items[-1].get("backend_failures"):  # never a silent pass: stop, write, exit 3
+                        failed = backend_failure_message(scenario.title, item_index, items[-1]["backend_failures"])
+                        break
                 listener.scenario_finished(index, {"title": scenario.title, "items": items})
+                if failed:
+                    break
 
     recorder.top = {"capabilities": capabilities.to_dict(),
                     "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
     document = recorder.write(options.results_path, records_path, keep_query=options.keep_query)
+    if failed:
+        raise EnvironmentProblem(failed, hint="a backend process died or stopped answering (e.g. an nfqueue holder "
+                                 "killed by a value it could not handle, or the OOM killer); the item's faults were "
+                                 "not realised from then on")
     return RunOutcome(document, options.results_path, records_path)

@@ -113,6 +113,23 @@ class AppliedPlan:
                 result[fault_id] = values
         return result
 
+    def failures(self) -> list[dict[str, object]]:
+        """Faults whose backend failed while applied (an nfqueue holder that stopped answering or exited, cut out
+        of the path by its watchdog): fault id, type, backend, reason and when (CLOCK_MONOTONIC ns). Read before
+        revert(), as counters()."""
+        planned = {fault.id: fault for fault in self.plan.faults}
+        result: list[dict[str, object]] = []
+        for ids, handle in self.handles:
+            failure = getattr(handle, "failure", None)
+            if failure is None:
+                continue
+            for fault_id in ids:
+                fault = planned.get(fault_id)
+                result.append({"fault": fault_id, "type": getattr(fault, "type", None),
+                               "backend": getattr(fault, "backend", None), "reason": failure.reason,
+                               "at_ns": failure.at_ns})
+        return result
+
     def __enter__(self) -> AppliedPlan:
         return self
 

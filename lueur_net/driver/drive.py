@@ -40,7 +40,8 @@ class ItemRun:
     records: list[CallRecord]
     t0: float  # the item's origin on CLOCK_MONOTONIC (time.monotonic())
     workers: int = 1
-    notes: dict[str, int] = field(default_factory=dict)  # load: peak_in_flight, capped, max_in_flight
+    notes: dict[str, int | float] = field(default_factory=dict)  # load: peak_in_flight, capped, max_in_flight,
+    # and after a stall: missed (calls not sent), stalled_s (the longest lateness)
 
 
 def drive_item(spec: ItemSpec) -> list[CallRecord]:
@@ -150,7 +151,7 @@ def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
         children[read_end] = pid
     chunks = _read_all(children)
     records: list[CallRecord] = []
-    notes = {"peak_in_flight": 0, "capped": 0, "max_in_flight": share * workers}
+    notes: dict[str, int | float] = {"peak_in_flight": 0, "capped": 0, "max_in_flight": share * workers}
     problems: list[str] = []
     for fd, pid in children.items():
         os.waitpid(pid, 0)
@@ -165,6 +166,9 @@ def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
         records.extend(worker_records)
         notes["peak_in_flight"] += worker_notes["peak_in_flight"]
         notes["capped"] += worker_notes["capped"]
+        if worker_notes.get("missed"):
+            notes["missed"] = notes.get("missed", 0) + worker_notes["missed"]
+            notes["stalled_s"] = max(notes.get("stalled_s", 0.0), worker_notes["stalled_s"])
     if problems:
         raise EnvironmentProblem("; ".join(problems))
     ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item).end()

@@ -122,6 +122,15 @@ class ItemSpec:
         return "load" if self.load is not None else "repeat" if self.repeat is not None else "single"
 
     @property
+    def span_s(self) -> float:
+        """The longest the faults applied at one t0 are needed: a load's duration plus one call's timeout (its last
+        call may leave just before the end); a single call's timeout; for a repeat, one call's timeout (the run
+        applies the faults again before each call). The run's fail-open deadline is t0 + this + a margin."""
+        if self.load is not None:
+            return self.load.duration_s + self.call.timeout_s
+        return self.call.timeout_s
+
+    @property
     def planned_calls(self) -> int:
         """How many calls the item will make (before failfast), for progress displays."""
         if self.load is not None:

@@ -19,6 +19,12 @@ from lueur_net.driver.progress import ProgressWriter
 from lueur_net.driver.spec import ANCHOR_ITEM, FaultWindow, ItemSpec, LoadSpec
 from lueur_net.records.call import PHASE_BASELINE, PHASE_FAULT, CallRecord, call_failures
 
+# Open loop, bounded: a call the driver reaches more than this long after its intended send time (the driver was
+# stalled: SIGSTOP, a debugger, a frozen VM) is not sent but recorded as missed. Sending every missed call at once
+# after a stall would hit the service with a burst it never asked for (measured before: send lag up to 91 s).
+MISSED_AFTER_S = 1.0
+ERROR_MISSED = "missed"  # error_class of a call that was due but not sent (see MISSED_AFTER_S)
+
 
 def lists_fault(window: FaultWindow, record: CallRecord) -> bool:
     """Whether `window` overlaps the call from its actual send to its end, on the window's own clock.
@@ -168,16 +174,34 @@ class LoadState:
     in_flight: int = 0
     peak_in_flight: int = 0
     capped: int = 0
+    missed: int = 0  # calls not sent because the driver reached them more than MISSED_AFTER_S late
+    stalled_s: float = 0.0  # the longest such lateness: how long the driver was stalled, at least
     records: list[CallRecord] = field(default_factory=list)
+
+
+def missed_record(spec: ItemSpec, seq: int, intended_s: float, client: int, reached_s: float) -> CallRecord:
+    """A due call the driver reached at `reached_s` (from t0), more than MISSED_AFTER_S late: recorded, not sent.
+
+    `sent_s` is when the driver reached it (so its send lag is how late it was); no time, status or bytes."""
+    record = new_record(spec, iteration=0, phase=PHASE_FAULT, client=client, seq=seq, intended_s=intended_s)
+    record.sent_s = reached_s
+    record.error_class = ERROR_MISSED
+    record.error = (f"not sent: the driver reached this call {reached_s - intended_s:.1f} s after its intended send "
+                    f"time (stalled); calls more than {MISSED_AFTER_S:g} s late are recorded as missed, not sent "
+                    "in a burst")
+    settle_faults(spec, record)
+    return record
 
 
 async def run_load(
     spec: ItemSpec, start: Callable[[], float], progress: ProgressWriter, clients: list[int], max_in_flight: int
-) -> tuple[list[CallRecord], dict[str, int], float]:
+) -> tuple[list[CallRecord], dict[str, int | float], float]:
     """Open loop: each call starts at its intended time whether or not earlier calls have finished.
 
     At most `max_in_flight` calls run at once; a call due while the cap is reached waits for a slot and is
-    marked `capped` (its latency still counts from its intended time, so the wait shows in the results).
+    marked `capped` (its latency still counts from its intended time, so the wait shows in the results). A call
+    the loop reaches more than MISSED_AFTER_S after its intended time (the driver was stalled) is recorded as
+    missed and not sent (notes: `missed`, `stalled_s`).
     `start()` gives t0 once every client is built and warmed (the schedule counts from it); returns the records,
     the load notes and that t0.
     """
@@ -212,6 +236,14 @@ async def run_load(
             if delay > 0:
                 collector.maybe_collect(delay)
                 await sleep_until(t0 + intended)
+            reached = time.monotonic() - t0
+            if reached - intended > MISSED_AFTER_S:
+                missed_call = missed_record(spec, seq, intended, client_id, reached)
+                state.missed += 1
+                state.stalled_s = max(state.stalled_s, reached - intended)
+                state.records.append(missed_call)
+                progress.call_finished(True)
+                continue
             record = new_record(spec, iteration=0, phase=PHASE_FAULT, client=client_id, seq=seq, intended_s=intended)
             if slots.locked():
                 record.capped = True
@@ -229,5 +261,9 @@ async def run_load(
         collector.stop()
         for client in http_clients.values():
             await client.aclose()
-    notes = {"peak_in_flight": state.peak_in_flight, "capped": state.capped, "max_in_flight": max_in_flight}
+    notes: dict[str, int | float] = {"peak_in_flight": state.peak_in_flight, "capped": state.capped,
+                                     "max_in_flight": max_in_flight}
+    if state.missed:
+        notes["missed"] = state.missed
+        notes["stalled_s"] = round(state.stalled_s, 3)
     return state.records, notes, t0

@@ -5,7 +5,8 @@ It realises planned faults of type packetloss, blackhole, police, httperror, dns
   destination at egress); dns faults match any DNS answer from port 53 on the interface instead, since the
   resolver need not be the peer;
 - windows: the plan's windows (seconds on the item's clock) become CLOCK_MONOTONIC instants from
-  `context.t0_ns`, and `context.deadline_ns` is the program's fail-open deadline;
+  `context.t0_ns`, and `context.deadline_ns` is the program's fail-open deadline (the run gives the end of the
+  item plus a margin); the heartbeat (lueur_net.dataplane.heartbeat) makes a frozen controller fail open sooner;
 - httperror and dns act on responses: planned on a hook where requests flow, they go on the response hook of
   the same end (client: ingress, server: egress), and the handle says so in `moved_from`.
 """
@@ -49,6 +50,7 @@ class EbpfHandle:
             "eligible": counters.eligible,
             "affected": counters.affected,
             "past_deadline": counters.past_deadline,
+            "stale": counters.stale,
         }
 
 

@@ -4,17 +4,25 @@ One public function per fault kind (attach_loss, attach_blackhole, attach_police
 attach_dns, attach_reset), each returning an EbpfFault with counters() and revert(). They all take the
 interface as an Endpoint (lueur_net.lab.topology) and a Hook, plus an optional scope, active windows, a
 fail-open deadline and the run's ledger.
+
+Fail-open, twice: the deadline (the end of the item plus a margin, given by the run) and the heartbeat. Every fault
+registers with lueur_net.dataplane.heartbeat, whose thread writes the time into the program's `lueur_alive` map
+every 0.5 s; the program passes everything (and counts `stale`) once that beat is older than MAX_STALL_S. So a
+controller frozen by SIGSTOP, a debugger or a stalled machine stops faulting within MAX_STALL_S + 0.5 s (measured:
+README "Reliability"), and faults again when it resumes (the calls are then recorded by a driver that knows).
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypedDict, Unpack
 
+from lueur_net.dataplane import heartbeat
 from lueur_net.dataplane.ebpf import maps
 from lueur_net.dataplane.ebpf.attach import ClsBpfFilter, TcxLink, attach_cls_bpf, attach_tcx, tcx_unsupported
 from lueur_net.dataplane.ebpf.libbpf import BpfObject
@@ -25,7 +33,10 @@ from lueur_net.ledger import Ledger
 
 OBJECTS_DIR = Path(__file__).parent / "objects"
 KINDS = ("loss", "blackhole", "police", "httperror", "dns", "reset")
-COUNTER_NAMES = ("seen", "matched", "eligible", "affected", "past_deadline")  # enum lueur_counter
+COUNTER_NAMES = ("seen", "matched", "eligible", "affected", "past_deadline", "stale")  # enum lueur_counter
+# A program passes everything once the controller's heartbeat (every heartbeat.INTERVAL_S) is older than this:
+# six missed beats, so a busy machine does not lift a fault by mistake, and a frozen one lifts it within seconds.
+MAX_STALL_S = 3.0
 Mode = Literal["auto", "tcx", "cls_bpf"]
 DEFAULT_POLICE_BURST_MIN = 256 * 1024  # bytes; must exceed one GSO packet (64 KiB) or TCP collapses
 DNS_ANSWERS = {"servfail": 2, "nxdomain": 3, "refused": 5}
@@ -39,6 +50,7 @@ class Placement(TypedDict, total=False):
     deadline_ns: int | None
     ledger: Ledger | None
     mode: Mode
+    max_stall_s: float | None
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class Counters:
     eligible: int = 0  # matched and of the kind the fault acts on
     affected: int = 0  # dropped, rewritten or reset
     past_deadline: int = 0  # in scope but passed because the deadline was over
+    stale: int = 0  # in scope but passed because the controller's heartbeat was older than its maximum age
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTER_NAMES}
@@ -69,16 +82,33 @@ class EbpfFault:
     """One program attached to one hook. revert() is idempotent; the fault is also a context manager."""
 
     def __init__(
-        self, kind: str, endpoint: Endpoint, hook: Hook, bpf: BpfObject, attachment: TcxLink | ClsBpfFilter
+        self,
+        kind: str,
+        endpoint: Endpoint,
+        hook: Hook,
+        bpf: BpfObject,
+        attachment: TcxLink | ClsBpfFilter,
+        max_stall_s: float | None = None,
     ) -> None:
         self.kind = kind
         self.endpoint = endpoint
         self.hook = hook
         self.attached_at_ns = time.monotonic_ns()
+        self.max_stall_ns = 0 if max_stall_s is None else int(max_stall_s * 1e9)
         self._bpf = bpf
         self._attachment = attachment
         self._counters = bpf.map("lueur_counters")
+        self._alive = bpf.map("lueur_alive")
+        self._beat_lock = threading.Lock()  # a beat never writes to a map whose fd revert() closed
         self._final: Counters | None = None
+        if self.max_stall_ns:
+            heartbeat.register(self)
+
+    def beat(self) -> None:
+        """The heartbeat thread's call: the controller is alive now."""
+        with self._beat_lock:
+            if self._final is None:
+                self._alive.update(0, alive_value(self.max_stall_ns))
 
     @property
     def mechanism(self) -> str:
@@ -99,12 +129,14 @@ class EbpfFault:
         """Detach and free the program; returns the final counters."""
         if self._final is not None:
             return self._final
+        heartbeat.unregister(self)
         final = self.counters()
-        try:
-            self._attachment.detach()
-        finally:
-            self._bpf.close()
-            self._final = final
+        with self._beat_lock:
+            try:
+                self._attachment.detach()
+            finally:
+                self._bpf.close()
+                self._final = final
         return final
 
     def __enter__(self) -> EbpfFault:
@@ -129,9 +161,16 @@ def attach(
     deadline_ns: int | None = None,
     ledger: Ledger | None = None,
     mode: Mode = "auto",
+    max_stall_s: float | None = MAX_STALL_S,
 ) -> EbpfFault:
     """Load objects/<kind>.bpf.o, fill its maps (before attaching: the first packet already sees them), and
-    attach program lueur_<kind> at `hook` of `endpoint`'s interface, by tcx where possible."""
+    attach program lueur_<kind> at `hook` of `endpoint`'s interface, by tcx where possible.
+
+    `max_stall_s`: the program passes everything while this process's heartbeat is older than that (None: no
+    heartbeat check, only the deadline)."""
+    if max_stall_s is not None and not 0 < max_stall_s <= 3600:
+        raise BadInput(f"max_stall_s must be between 0 and 3600 seconds, got {max_stall_s}")
+    max_stall_ns = 0 if max_stall_s is None else int(max_stall_s * 1e9)
     if kind not in KINDS:
         raise BadInput(f"unknown eBPF fault kind '{kind}' (known: {', '.join(KINDS)})")
     hook = Hook(hook)
@@ -140,6 +179,7 @@ def attach(
     try:
         bpf.map("lueur_scope").update(0, maps.encode_scope(scope or Scope()))
         bpf.map("lueur_timing").update(0, maps.encode_timing(timing))
+        bpf.map("lueur_alive").update(0, alive_value(max_stall_ns))
         bpf.map("lueur_params").update(0, params)
         program_fd = bpf.program_fd(f"lueur_{kind}")
         name = f"lueur_{kind}"
@@ -161,7 +201,12 @@ def attach(
     except BaseException:
         bpf.close()
         raise
-    return EbpfFault(kind, endpoint, hook, bpf, attachment)
+    return EbpfFault(kind, endpoint, hook, bpf, attachment, max_stall_s)
+
+
+def alive_value(max_age_ns: int, now_ns: int | None = None) -> maps.AliveValue:
+    """The `lueur_alive` value of a beat at `now_ns` (default: now)."""
+    return maps.AliveValue(last_ns=time.monotonic_ns() if now_ns is None else now_ns, max_age_ns=max_age_ns)
 
 
 # --- one function per fault kind -------------------------------------------------------------------

@@ -42,6 +42,12 @@ class TimingValue(ctypes.Structure):
     _fields_ = [("deadline_ns", u64), ("count", u32), ("pad", u32), ("windows", WindowValue * MAX_WINDOWS)]
 
 
+class AliveValue(ctypes.Structure):
+    """struct lueur_alive: the controller's last heartbeat and how old it may get (0 = no check)."""
+
+    _fields_ = [("last_ns", u64), ("max_age_ns", u64)]
+
+
 class LossParams(ctypes.Structure):
     _fields_ = [
         ("mode", u32),

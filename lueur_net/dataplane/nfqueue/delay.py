@@ -10,15 +10,24 @@ Order on start: the holder (ledger kind `process`) is started and bound to a fre
 (kind `iptables_rule`) is recorded and inserted, so no packet is ever queued to a number nobody holds. The
 process entry is recorded right after the fork (its pid does not exist before); the gap is covered because the
 holder exits by itself, releasing every held packet, when its control socket closes (the owner died).
+
+Watchdog (docs/nfqueue.md, "When the holder stalls"): every delay registers with lueur_net.dataplane.heartbeat,
+whose thread pings the holder every 0.5 s. The pings are also the holder's sign that its owner lives (it passes
+everything after OWNER_MAX_STALL_S without one). A holder that does not answer within PING_TIMEOUT_S (stopped,
+stuck) or has exited is cut out of the path at once: its rule is removed, so packets flow again, and `failure`
+says what happened and when, for the run to mark the item and fail loudly.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +43,7 @@ from lueur_net.dataplane.nfqueue.rule import (
     queue_candidates,
     rule_args,
 )
+from lueur_net.dataplane import heartbeat
 from lueur_net.dataplane.nfqueue.spec import DelaySpec, Match, Window
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.ledger import Entry, Ledger, process_start_time
@@ -41,6 +51,16 @@ from lueur_net.removers import remove_process
 
 DEFAULT_MAX_LEN = 16384  # packets held at once before the kernel drops new ones (100 ms at ~160k packets/s)
 READY_TIMEOUT_S = float(os.environ.get("LUEUR_NFQUEUE_READY_TIMEOUT", 30))
+PING_TIMEOUT_S = 1.0  # a holder that does not answer a ping within this is stalled: the watchdog cuts it out
+OWNER_MAX_STALL_S = 3.0  # the holder passes everything when its owner's pings stop for this long
+
+
+@dataclass(frozen=True)
+class HolderFailure:
+    """Why and when (CLOCK_MONOTONIC ns) the watchdog cut a holder out of the path."""
+
+    reason: str
+    at_ns: int
 
 
 @dataclass
@@ -60,35 +80,92 @@ class NfqueueDelay:
     _rule_entry: Entry | None = None
     _rule_fields: dict[str, Any] = field(default_factory=dict)
     _final: dict[str, int] | None = None
+    failure: HolderFailure | None = None  # set by the watchdog when it cut the holder out of the path
+    _lock: threading.RLock = field(default_factory=threading.RLock)  # one request at a time on the control socket
+    _last_counters: dict[str, int] = field(default_factory=dict)
 
     def _request(self, command: str, timeout: float = 10.0) -> dict[str, int]:
-        self._control.settimeout(timeout)
-        self._control.sendall((json.dumps({"cmd": command}) + "\n").encode())
-        reader = self._control.makefile("rb")
-        line = reader.readline()
-        if not line:
-            raise EnvironmentProblem(f"the nfqueue holder (pid {self._process.pid}) is gone")
-        return json.loads(line)  # type: ignore[no-any-return]
+        with self._lock:
+            if self.failure is not None:  # a late answer may still sit in the socket: never read it again
+                raise EnvironmentProblem(f"the nfqueue holder (pid {self._process.pid}) failed: {self.failure.reason}")
+            self._control.settimeout(timeout)
+            self._control.sendall((json.dumps({"cmd": command}) + "\n").encode())
+            reader = self._control.makefile("rb")
+            line = reader.readline()
+            if not line:
+                raise EnvironmentProblem(f"the nfqueue holder (pid {self._process.pid}) is gone")
+            answer: dict[str, int] = json.loads(line)
+            self._last_counters = answer
+            return answer
 
     def counters(self) -> dict[str, int]:
-        """packets, affected (held), passed (at once), held (now), max_held, late_over_1ms, max_late_us, late_sum_us."""
+        """packets, affected (held), passed (at once), held (now), max_held, late_over_1ms, max_late_us, late_sum_us,
+        owner_stalls. After the watchdog cut the holder out: the last counters it answered."""
         if self._final is not None:
             return dict(self._final)
-        return self._request("counters")
+        if self.failure is not None:
+            return dict(self._last_counters)
+        try:
+            return self._request("counters")
+        except (OSError, ValueError, EnvironmentProblem) as error:  # died since the last ping: say so too
+            with self._lock:
+                if self.failure is None:
+                    self._cut_out(self._death_reason(error))
+            return dict(self._last_counters)
 
-    def revert(self) -> None:
-        """Remove the rule, release every held packet, end the holder. Idempotent."""
+    def _death_reason(self, error: BaseException) -> str:
+        try:
+            status = self._process.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            return f"the holder's control socket failed: {error}"
+        return f"the holder exited with status {status}"
+
+    def beat(self) -> None:
+        """The heartbeat thread's call: ping the holder (it knows its owner lives); cut it out if it is stalled or
+        gone."""
+        with self._lock:
+            if self._final is not None or self.failure is not None:
+                return
+            status = self._process.poll()
+            if status is not None:
+                self._cut_out(f"the holder exited with status {status}")
+                return
+            try:
+                self._request("counters", timeout=PING_TIMEOUT_S)
+            except (TimeoutError, socket.timeout):
+                self._cut_out(f"the holder did not answer within {PING_TIMEOUT_S:g} s (stopped or stuck)")
+            except (OSError, ValueError, EnvironmentProblem) as error:
+                self._cut_out(self._death_reason(error))
+
+    def _cut_out(self, reason: str) -> None:
+        """Packets must flow again now: remove the rule (what the holder held is lost or late; TCP resends it)."""
+        self.failure = HolderFailure(reason, time.monotonic_ns())
+        self._remove_rule()
+
+    def _remove_rule(self) -> None:
         if self._rule_entry is not None:
             from lueur_net.dataplane.nfqueue.rule import remove_rule
 
             remove_rule(self._rule_fields)
             self._ledger.done(self._rule_entry)
             self._rule_entry = None
-        if self._final is None:
-            try:
-                self._final = self._request("stop")
-            except (OSError, ValueError, EnvironmentProblem):
-                self._final = {}
+
+    def revert(self) -> None:
+        """Remove the rule, release every held packet, end the holder. Idempotent."""
+        heartbeat.unregister(self)
+        with self._lock:
+            self._remove_rule()
+            if self._final is not None:
+                return
+            if self.failure is None:
+                try:
+                    self._final = self._request("stop")
+                except (OSError, ValueError, EnvironmentProblem):
+                    self._final = dict(self._last_counters)
+            else:
+                self._final = dict(self._last_counters)
+                if self._process.poll() is None:  # stopped or stuck: SIGTERM would wait for a SIGCONT
+                    os.kill(self._process.pid, signal.SIGKILL)
             self._control.close()
             try:
                 self._process.wait(timeout=10)
@@ -134,18 +211,22 @@ def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> 
 
 
 def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger, *, match: Match | None = None,
-                windows: Sequence[Window] = (), max_len: int = DEFAULT_MAX_LEN, leaving: bool = False) -> NfqueueDelay:
+                windows: Sequence[Window] = (), max_len: int = DEFAULT_MAX_LEN, leaving: bool = False,
+                watchdog: bool = True) -> NfqueueDelay:
     """Delay the packets arriving on `ifname` in `netns` (the receiving end of the path) by `spec`; with `leaving`,
     the packets `netns` sends out through `ifname` (OUTPUT chain: for an end whose peer we may not change).
 
     `windows` are absolute CLOCK_MONOTONIC ns ranges (time.monotonic_ns()); none = always active.
+    `max_len`: packets waiting for a verdict at once; beyond it the kernel passes packets undelayed (fail-open).
+    `watchdog` False: no pings (then the holder never sees its owner stall either); for tests of the queue alone.
     """
     match = match or Match()
     windows = tuple(windows)
     save = iptables_save(netns)
     mark_bit = mark_bit_for(netns, save)
     config = {"spec": spec.to_dict(), "windows": [window.__dict__ for window in windows],
-              "candidates": queue_candidates(netns, save=save), "max_len": max_len, "mark_bit": mark_bit}
+              "candidates": queue_candidates(netns, save=save), "max_len": max_len, "mark_bit": mark_bit,
+              "owner_max_stall_ns": int(OWNER_MAX_STALL_S * 1e9) if watchdog else 0}
     process, control, process_entry, reply = _start_holder(netns, config, ledger)
     queue = int(reply["queue"])
     delay = NfqueueDelay(netns, ifname, queue, spec, match, windows, ledger, process, control, process_entry)
@@ -160,4 +241,6 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
     except BaseException:
         delay.revert()
         raise
+    if watchdog:
+        heartbeat.register(delay)
     return delay

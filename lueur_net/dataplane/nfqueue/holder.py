@@ -10,6 +10,12 @@ line from the control socket, binds the first free queue number among the candid
   (Holder.release: mark bit + repeat, so further nfqueue rules on the same interface still see them);
 - the control socket: {"cmd": "counters"} answers the counters; {"cmd": "stop"} or EOF (the owner died) accepts
   every held packet (fail-open: nothing is lost), answers the final counters and exits.
+Fail-open when something stalls (docs/nfqueue.md):
+- the queue is bound with NFQA_CFG_F_FAIL_OPEN (set over nfnetlink on the queue's own socket: NetfilterQueue 1.1
+  exposes no flags): when `max_len` packets wait for a verdict (this holder stopped, or overwhelmed), the kernel
+  accepts further packets at once instead of dropping them;
+- the owner pings every 0.5 s (lueur_net.dataplane.heartbeat); when no message came for `owner_max_stall_ns` (the
+  owner is frozen), the holder releases what it holds and passes every packet until the owner speaks again.
 SIGTERM and SIGINT also end it cleanly (`lueur-net clean` sends SIGTERM). Single-threaded by design: verdicts,
 heap and counters never race.
 """
@@ -24,6 +30,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import time
 import warnings
@@ -39,6 +46,15 @@ TFD_TIMER_ABSTIME = 1
 PR_SET_TIMERSLACK = 29
 PR_SET_NAME = 15
 COPY_META = 1  # netfilterqueue.COPY_META: we never read payloads
+# nfnetlink queue configuration (linux/netfilter/nfnetlink_queue.h, linux/netlink.h)
+NFNL_SUBSYS_QUEUE = 3
+NFQNL_MSG_CONFIG = 2
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLMSG_ERROR = 0x2
+NFQA_CFG_MASK = 4
+NFQA_CFG_FLAGS = 5
+NFQA_CFG_F_FAIL_OPEN = 0x1
 
 
 class _Timespec(ctypes.Structure):
@@ -91,6 +107,7 @@ class Counters:
     late_over_1ms: int = 0  # released more than 1 ms after their due time
     max_late_us: int = 0
     late_sum_us: int = 0
+    owner_stalls: int = 0  # times the owner's pings stopped for longer than its maximum stall
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -102,6 +119,7 @@ class Holder:
     mark_bit: int = 0  # see release(): 0 = plain accept
     counters: Counters = field(default_factory=Counters)
     heap: list[tuple[int, int, Any]] = field(default_factory=list)
+    owner_stalled: bool = False  # the owner's pings stopped: pass everything (see serve())
     _seq: int = 0
 
     def release(self, packet: Any) -> None:
@@ -117,7 +135,7 @@ class Holder:
     def on_packet(self, packet: Any) -> None:
         now = time.monotonic_ns()
         self.counters.packets += 1
-        due = self.planner.due_ns(now)
+        due = None if self.owner_stalled else self.planner.due_ns(now)
         if due is None or due <= now:
             self.release(packet)
             self.counters.passed += 1
@@ -165,6 +183,41 @@ def bind_first_free(queue: Any, callback: Any, candidates: list[int], max_len: i
     raise OSError(f"no free NFQUEUE number among {len(candidates)} candidates: {last_error}")
 
 
+def config_message(queue: int, flags: int, mask: int, seq: int = 1) -> bytes:
+    """An NFQNL_MSG_CONFIG request (with ACK) setting `flags` under `mask` on queue `queue`."""
+
+    def attribute(kind: int, value: int) -> bytes:
+        return struct.pack("=HH", 8, kind) + struct.pack(">I", value)  # 4-byte payload: no padding
+
+    body = struct.pack("=BBH", socket.AF_UNSPEC, 0, socket.htons(queue))  # nfgenmsg: family, version, res_id
+    body += attribute(NFQA_CFG_MASK, mask) + attribute(NFQA_CFG_FLAGS, flags)
+    header = struct.pack("=IHHII", 16 + len(body), (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_CONFIG,
+                         NLM_F_REQUEST | NLM_F_ACK, seq, 0)
+    return header + body
+
+
+def netlink_ack_error(reply: bytes) -> int:
+    """The error code of a netlink ACK (0 = success, else a negative errno); raises ValueError on anything else."""
+    if len(reply) < 20:
+        raise ValueError(f"short netlink reply ({len(reply)} bytes)")
+    _, kind, _, _, _ = struct.unpack("=IHHII", reply[:16])
+    if kind != NLMSG_ERROR:
+        raise ValueError(f"unexpected netlink message type {kind} (wanted an ACK)")
+    return int(struct.unpack("=i", reply[16:20])[0])
+
+
+def set_fail_open(queue_fd: int, queue: int, timeout_s: float = 2.0) -> None:
+    """Set NFQA_CFG_F_FAIL_OPEN on `queue`, through the socket that bound it (the kernel takes a queue's config only
+    from its owner). Called before the iptables rule exists, so the only message coming back is the ACK."""
+    os.write(queue_fd, config_message(queue, NFQA_CFG_F_FAIL_OPEN, NFQA_CFG_F_FAIL_OPEN))
+    readable, _, _ = select.select([queue_fd], [], [], timeout_s)
+    if not readable:
+        raise OSError(f"no answer from the kernel setting fail-open on queue {queue}")
+    error = netlink_ack_error(os.read(queue_fd, 65536))
+    if error:
+        raise OSError(-error, f"setting fail-open on queue {queue}: {os.strerror(-error)}")
+
+
 def _send(control: socket.socket, message: dict[str, Any]) -> None:
     control.sendall((json.dumps(message) + "\n").encode())
 
@@ -183,9 +236,11 @@ def serve(control: socket.socket) -> int:
     queue = NetfilterQueue()
     try:
         number = bind_first_free(queue, holder.on_packet, list(config["candidates"]), int(config["max_len"]))
+        set_fail_open(queue.get_fd(), number)
     except OSError as error:
         _send(control, {"ready": False, "error": str(error)})
         return 1
+    owner_max_stall_ns = int(config.get("owner_max_stall_ns") or 0)  # 0: the owner does not ping
     _libc.prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)  # wake up at the due time, not up to 50 µs later
     timer = Timer()
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -201,9 +256,19 @@ def serve(control: socket.socket) -> int:
     poller.register(wake_read, select.EPOLLIN)
     _send(control, {"ready": True, "queue": number, "pid": os.getpid()})
     buffer = b""
+    last_heard_ns = time.monotonic_ns()
     try:
         while not stopping:
-            for fd, _ in poller.poll():
+            timeout_s = -1.0
+            if owner_max_stall_ns and not holder.owner_stalled:
+                timeout_s = max(0.0, (last_heard_ns + owner_max_stall_ns - time.monotonic_ns()) / 1e9) + 0.001
+            events = poller.poll(timeout_s)
+            if owner_max_stall_ns and not holder.owner_stalled and \
+                    time.monotonic_ns() - last_heard_ns > owner_max_stall_ns:
+                holder.owner_stalled = True  # the owner is frozen: fail open until it speaks again
+                holder.counters.owner_stalls += 1
+                holder.release_all()
+            for fd, _ in events:
                 if fd == queue_fd:
                     queue.run(block=False)
                 elif fd == timer.fd:
@@ -217,6 +282,8 @@ def serve(control: socket.socket) -> int:
                         stopping.append(True)  # the owner is gone: fail open
                         break
                     buffer += data
+                    last_heard_ns = time.monotonic_ns()
+                    holder.owner_stalled = False
                     while b"\n" in buffer:
                         line, buffer = buffer.split(b"\n", 1)
                         command = json.loads(line).get("cmd")

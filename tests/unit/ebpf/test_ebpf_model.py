@@ -117,6 +117,7 @@ def test_python_layouts_match_the_objects(kind: str) -> None:
     try:
         assert bpf.map("lueur_scope").value_size == ctypes.sizeof(maps.ScopeValue)
         assert bpf.map("lueur_timing").value_size == ctypes.sizeof(maps.TimingValue)
+        assert bpf.map("lueur_alive").value_size == ctypes.sizeof(maps.AliveValue)
         assert bpf.map("lueur_params").value_size == ctypes.sizeof(PARAMS[kind])
         assert bpf.map("lueur_counters").value_size == 8
     finally:
