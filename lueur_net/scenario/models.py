@@ -7,6 +7,7 @@ thresholds), the load duration is in seconds, probabilities are 0..1 floats. See
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal, Union
 from urllib.parse import urlsplit
@@ -27,18 +28,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lueur_net.scenario import units
+from lueur_net.scenario import limits, units
 from lueur_net.scenario.faults import Fault, FaultBase
 from lueur_net.scenario.periods import Window
 from lueur_net.scenario.types import (
-    NonNegativeMs,
+    NonNegativeDelayMs,
     NonNegativeNumber,
     PositiveInt,
-    PositiveMs,
     PositiveNumber,
-    PositiveSeconds,
+    RunSeconds,
     StatusCode,
     Text,
+    TimeoutMs,
 )
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
@@ -124,7 +125,7 @@ class Call(_Model):
     url: Url = Field(description="http(s) URL; {name} placeholders come from config.http.paths.segments.")
     headers: dict[str, Text] = Field(default_factory=dict)
     body: StrictStr | None = None
-    timeout: PositiveMs | None = Field(default=None, description="Call timeout, ms.")
+    timeout: TimeoutMs | None = Field(default=None, description="Call timeout, ms (at most an hour).")
     meta: CallMeta | None = None
 
     @property
@@ -137,7 +138,7 @@ class Expect(_Model):
     """What each call must show. Under `load` it applies to every call (lueur ignores it there)."""
 
     status: StatusCode | None = Field(default=None, description="Expected HTTP status 100..599.")
-    response_time_under: PositiveMs | None = Field(default=None, description="Upper bound, ms.")
+    response_time_under: TimeoutMs | None = Field(default=None, description="Upper bound, ms (at most an hour).")
     all_slo_are_valid: StrictBool | None = Field(default=None, description="Require every SLO of the item to pass.")
 
 
@@ -157,11 +158,34 @@ class Slo(_Model):
     def _threshold_fits_type(self) -> Slo:
         if self.slo_type == "latency" and self.threshold <= 0:
             raise PydanticCustomError("slo", "a latency SLO threshold (ms) must be greater than 0")
+        if self.slo_type == "latency" and self.threshold > limits.MAX_TIMEOUT_MS:
+            raise PydanticCustomError(
+                "slo", "a latency SLO threshold of {value} ms is above the limit of {limit} ms: {why}",
+                {"value": limits.shown(self.threshold), "limit": limits.shown(limits.MAX_TIMEOUT_MS),
+                 "why": limits.WHY_TIMEOUT},
+            )
         if self.slo_type == "error" and self.threshold > 100:
             raise PydanticCustomError("slo", "an error SLO threshold is a percentage, at most 100")
         if self.objective <= 0:
             raise PydanticCustomError("slo", "objective must be greater than 0")
         return self
+
+
+RepeatCount = Annotated[
+    PositiveInt,
+    *limits.within(None, limits.MAX_REPEAT_COUNT, "",
+                   "a repeat re-applies its faults before every call; 10000 calls already take hours"),
+]
+Clients = Annotated[
+    PositiveInt,
+    *limits.within(None, limits.MAX_CLIENTS, "", "the load keeps one HTTP client per virtual client"),
+]
+Rps = Annotated[
+    PositiveNumber,
+    *limits.within(limits.MIN_RPS, limits.MAX_LOAD_CALLS, " rps",
+                   "below one call in 1000 s the schedule's interval means nothing; above, the load would exceed "
+                   "1000000 calls"),
+]
 
 
 class SingleStrategy(_Model):
@@ -174,10 +198,10 @@ class RepeatStrategy(_Model):
     """`count` calls one after another; each adds `step` ms to the latency faults' mean (step x iteration)."""
 
     mode: Literal["repeat"]
-    step: NonNegativeMs = Field(default=0.0, description="Latency mean increase per iteration, ms.")
-    count: PositiveInt
+    step: NonNegativeDelayMs = Field(default=0.0, description="Latency mean increase per iteration, ms.")
+    count: RepeatCount
     failfast: StrictBool = False
-    wait: NonNegativeMs = Field(default=0.0, description="Pause between calls, ms.")
+    wait: NonNegativeDelayMs = Field(default=0.0, description="Pause between calls, ms.")
     add_baseline_call: StrictBool = Field(default=False, description="First one call with no fault.")
 
 
@@ -185,9 +209,14 @@ class LoadStrategy(_Model):
     """`clients` concurrent clients, each sending `rps` requests per second, for `duration` seconds."""
 
     mode: Literal["load"]
-    duration: PositiveSeconds = Field(description="Seconds ('10s', '1m'; a bare number is seconds).")
-    clients: PositiveInt
-    rps: PositiveNumber = Field(description="Requests per second per client.")
+    duration: RunSeconds = Field(description="Seconds ('10s', '1m'; a bare number is seconds); at most a day.")
+    clients: Clients
+    rps: Rps = Field(description="Requests per second per client (clients x rps x duration: at most 1000000 calls).")
+
+    @property
+    def total_calls(self) -> int:
+        """How many calls the load sends (the driver's ceil(clients x rps x duration))."""
+        return math.ceil(self.clients * self.rps * self.duration)
 
 
 def _strategy_or_single(value: object) -> object:
