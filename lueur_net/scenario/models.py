@@ -265,7 +265,10 @@ class Context(_Model):
     """
 
     upstreams: tuple[Url, ...] = ()
-    faults: tuple[Fault, ...] = ()
+    faults: tuple[Fault, ...] = Field(
+        default=(), max_length=limits.MAX_FAULTS_PER_ITEM,
+        description=f"At most {limits.MAX_FAULTS_PER_ITEM} faults (each is one or more kernel objects).",
+    )
     strategy: Strategy = Field(default_factory=SingleStrategy)
     slo: tuple[Slo, ...] = ()
     proxy: ProxySettings | None = None
@@ -328,7 +331,10 @@ class Scenario(_Model):
 
     title: StrictStr = Field(min_length=1)
     description: StrictStr | None = None
-    items: tuple[Item, ...] = Field(min_length=1)
+    items: tuple[Item, ...] = Field(
+        min_length=1, max_length=limits.MAX_ITEMS_PER_SCENARIO,
+        description=f"At most {limits.MAX_ITEMS_PER_SCENARIO} items (the loader counts them before building any).",
+    )
     config: Config | None = None
 
     @property
