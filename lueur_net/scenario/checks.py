@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from lueur_net.dataplane.netem_tables import pareto_centre, pareto_spread
-from lueur_net.scenario import limits
+from lueur_net.scenario import limits, urls
 from lueur_net.scenario.faults import (
     BandwidthFault,
     HttpErrorFault,
@@ -23,7 +23,14 @@ from lueur_net.scenario.faults import (
     ReorderFault,
     fault_hooks,
 )
-from lueur_net.scenario.models import DEFAULT_CALL_TIMEOUT_MS, Item, LoadStrategy, RepeatStrategy, placeholders
+from lueur_net.scenario.models import (
+    DEFAULT_CALL_TIMEOUT_MS,
+    Item,
+    LoadStrategy,
+    RepeatStrategy,
+    fill_placeholders,
+    placeholders,
+)
 from lueur_net.scenario.problems import Path
 
 Finding = tuple[Path, Literal["error", "warning"], str]
@@ -40,6 +47,7 @@ def check_item(item: Item, segments: dict[str, str]) -> list[Finding]:
     if isinstance(strategy, RepeatStrategy) and strategy.step > 0:
         if not any(isinstance(fault, LatencyFault) for fault in item.context.faults):
             findings.append((("context", "strategy", "step"), "warning", "step has no latency fault to raise"))
+    findings.extend(_check_filled_url(item, segments))
     for name in placeholders(item.call.url):
         if name not in segments:
             findings.append(
@@ -227,3 +235,19 @@ def _strategy_limits(item: Item) -> list[Finding]:
              f"{limits.MAX_LOAD_CALLS}: the load keeps its whole schedule and every call's record in memory")
         )
     return findings
+
+
+def _check_filled_url(item: Item, segments: dict[str, str]) -> list[Finding]:
+    """The URL as it is called, with config.http.paths.segments filled in, must still be a URL (a segment value
+    such as 'a:b' in the host makes a bad port; '{host}' left without a value is no host name)."""
+    names = placeholders(item.call.url)
+    if not names:
+        return []
+    sent = fill_placeholders(item.call.url, segments)  # a placeholder with no value is sent as written
+    problem = urls.url_problem(sent)
+    if problem is None:
+        return []
+    used = [name for name in names if name in segments]
+    how = (f"with config.http.paths.segments {', '.join(repr(name) for name in used)} filled in" if used
+           else "as sent, its placeholders having no value")
+    return [(("call", "url"), "error", f"URL '{sent}' ({how}) {problem}")]

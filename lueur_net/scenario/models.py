@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from typing import Annotated, Literal, Union
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -28,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lueur_net.scenario import limits, units
+from lueur_net.scenario import limits, units, urls
 from lueur_net.scenario.faults import Fault, FaultBase
 from lueur_net.scenario.periods import Window
 from lueur_net.scenario.types import (
@@ -43,7 +42,7 @@ from lueur_net.scenario.types import (
 )
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
-URL_SCHEMES = ("http", "https")
+URL_SCHEMES = urls.URL_SCHEMES
 # A single call or a repeat has no duration of its own; percentage periods refer to the call's timeout, and to
 # this when the call has none. The driver uses the same value as its default call timeout.
 DEFAULT_CALL_TIMEOUT_MS = 30_000.0
@@ -69,31 +68,28 @@ def _method(value: object) -> object:
 
 
 def _url(value: str) -> str:
-    # {param} placeholders (config.http.paths.segments) may sit anywhere; check the URL with them filled in.
-    filled = _PLACEHOLDER.sub("x", value.strip())
-    try:
-        parts = urlsplit(filled)
-        port = parts.port
-    except ValueError as error:
-        raise PydanticCustomError("url", "bad URL '{url}': {why}", {"url": value, "why": str(error)}) from None
-    if not parts.scheme or "://" not in filled:
-        raise PydanticCustomError(
-            "url", "URL '{url}' has no scheme; write e.g. 'http://{url}'", {"url": value.strip()}
-        )
-    if parts.scheme.lower() not in URL_SCHEMES:
-        raise PydanticCustomError(
-            "url",
-            "URL '{url}' has scheme '{scheme}'; only http and https are supported",
-            {"url": value, "scheme": parts.scheme},
-        )
-    if not parts.hostname:
-        raise PydanticCustomError("url", "URL '{url}' has no host", {"url": value})
-    if port == 0:
-        raise PydanticCustomError("url", "URL '{url}' has port 0", {"url": value})
-    return value.strip()
+    # {param} placeholders (config.http.paths.segments) may sit anywhere; check the URL with them filled in (with
+    # the scenario's values too: checks.py). Every problem says "URL '<url>' <why>".
+    written = value.strip()
+    filled = _PLACEHOLDER.sub("x", written)
+    problem = urls.url_problem(filled)
+    if problem == "has no scheme":
+        problem = f"has no scheme; write e.g. 'http://{written}'"
+    if problem is not None:
+        raise PydanticCustomError("url", "URL '{url}' {why}", {"url": written, "why": problem})
+    return written
+
+
+def _segment(value: str) -> str:
+    # A segment's value is pasted into URLs as written: a character no URL may hold is refused here, at the value.
+    problem = urls.bad_character(value)
+    if problem is not None:
+        raise PydanticCustomError("url", "segment value contains {why}", {"why": problem})
+    return value
 
 
 Url = Annotated[StrictStr, AfterValidator(_url)]
+Segment = Annotated[Text, AfterValidator(_segment)]
 def _any_case(word: str) -> str:
     # JSON Schema patterns (ECMA 262) have no case-insensitive flag: spell each letter as a class.
     return "".join(f"[{char.upper()}{char.lower()}]" for char in word)
@@ -314,7 +310,10 @@ class Item(_Model):
 
 
 class HttpPaths(_Model):
-    segments: dict[str, Text] = Field(default_factory=dict, description="Values for {name} placeholders in URLs.")
+    segments: dict[str, Segment] = Field(
+        default_factory=dict, description="Values for {name} placeholders in URLs (no whitespace or control "
+        "character: they are pasted in as written)."
+    )
 
 
 class HttpConfig(_Model):
@@ -344,8 +343,7 @@ class Scenario(_Model):
 
     def url_of(self, item: Item) -> str:
         """The item's URL with {name} placeholders filled from config.http.paths.segments (unknown ones kept)."""
-        segments = self.segments
-        return _PLACEHOLDER.sub(lambda match: segments.get(match.group(1), match.group(0)), item.call.url)
+        return fill_placeholders(item.call.url, self.segments)
 
     def headers_of(self, item: Item) -> dict[str, str]:
         """config.http.headers, then the call's own headers on top."""
@@ -353,6 +351,11 @@ class Scenario(_Model):
         merged = dict(http.headers) if http else {}
         merged.update(item.call.headers)
         return merged
+
+
+def fill_placeholders(url: str, segments: dict[str, str]) -> str:
+    """`url` with each {name} that `segments` has replaced by its value (the others kept as written)."""
+    return _PLACEHOLDER.sub(lambda match: segments.get(match.group(1), match.group(0)), url)
 
 
 def placeholders(url: str) -> list[str]:
