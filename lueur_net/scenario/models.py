@@ -88,8 +88,24 @@ def _segment(value: str) -> str:
     return value
 
 
+def _header_name(name: str) -> str:
+    problem = urls.header_name_problem(name)
+    if problem is not None:
+        raise PydanticCustomError("header", "header name '{name}' {why}", {"name": name, "why": problem})
+    return name
+
+
+def _header_value(value: str) -> str:
+    # A CR/LF would split the request (h11 then fails every call); non-ASCII fails httpx's encoding of the request.
+    problem = urls.header_value_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("header", "header value {why}", {"why": problem})
+    return value
+
+
 Url = Annotated[StrictStr, AfterValidator(_url)]
 Segment = Annotated[Text, AfterValidator(_segment)]
+Headers = dict[Annotated[StrictStr, AfterValidator(_header_name)], Annotated[Text, AfterValidator(_header_value)]]
 def _any_case(word: str) -> str:
     # JSON Schema patterns (ECMA 262) have no case-insensitive flag: spell each letter as a class.
     return "".join(f"[{char.upper()}{char.lower()}]" for char in word)
@@ -119,7 +135,7 @@ class Call(_Model):
 
     method: HttpMethod = Field(description="HTTP method, upper-cased on reading.")
     url: Url = Field(description="http(s) URL; {name} placeholders come from config.http.paths.segments.")
-    headers: dict[str, Text] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     body: StrictStr | None = None
     timeout: TimeoutMs | None = Field(default=None, description="Call timeout, ms (at most an hour).")
     meta: CallMeta | None = None
@@ -317,7 +333,7 @@ class HttpPaths(_Model):
 
 
 class HttpConfig(_Model):
-    headers: dict[str, Text] = Field(default_factory=dict, description="Headers added to every call.")
+    headers: Headers = Field(default_factory=dict, description="Headers added to every call.")
     paths: HttpPaths | None = None
 
 

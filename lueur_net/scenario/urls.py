@@ -1,4 +1,5 @@
-"""URL checks at load time: a URL that validates here is one the driver (httpx) and the lab can use.
+"""URL and header checks at load time: a URL or header that validates here is one the driver (httpx) and the lab
+can use.
 
 Before, `http://a/x\\r\\n` validated and `run` failed with httpx.InvalidURL after the lab was built. Every check
 is syntax only (no name is resolved here); each returns the reason a URL is refused, or None. Pure.
@@ -22,6 +23,8 @@ def _shown_char(char: str) -> str:
     """'\\r', '\\x00', 'U+2028' or ' ' (space): a character as the user can read it in a one-line message."""
     if char == " ":
         return "a space"
+    if char.isprintable():
+        return f"'{char}'"
     escaped = char.encode("unicode_escape").decode()
     return f"'{escaped}'" if escaped != char else f"'{char}'"
 
@@ -99,3 +102,32 @@ def url_problem(url: str) -> str | None:
     if port == 0:
         return "has port 0 (a port is a number 1-65535)"
     return _host_problem(parts)
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 field-name (token)
+
+
+def header_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an HTTP header name (a token: letters, digits and !#$%&'*+-.^_`|~), or None."""
+    if _TOKEN.match(name):
+        return None
+    if not name:
+        return "is empty"
+    character = bad_character(name)
+    if character is not None:
+        return f"contains {character.partition(';')[0]}; a header name is letters, digits and !#$%&'*+-.^_`|~"
+    return "has a character a header name cannot have (letters, digits and !#$%&'*+-.^_`|~ only)"
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why `value` cannot be sent as a header value: CR, LF, NUL or another control character (a tab is fine), or
+    a non-ASCII character (httpx encodes header values as ASCII); None when it can."""
+    for position, char in enumerate(value):
+        if char == "\t":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return f"contains a control character ({_shown_char(char)}) at position {position}"
+        if not char.isascii():
+            return (f"contains a non-ASCII character ({_shown_char(char)}) at position {position}; httpx sends "
+                    "header values as ASCII (percent-encode it)")
+    return None

@@ -1,4 +1,5 @@
-"""URLs are validated fully when the file is read: a URL that validates is one httpx and the lab can use.
+"""URLs (and headers) are validated fully when the file is read: a URL that validates is one httpx and the lab
+can use.
 
 Before, `http://a/x\\r\\nX: y` validated and `run` failed with httpx.InvalidURL after the lab was built (leaving
 0-byte results files); spaces, ports above 65535, bad IPv4/IPv6 literals and segment values with control
@@ -96,3 +97,31 @@ def test_every_url_we_accept_httpx_accepts(host: str, port: int | str | None, pa
     url = f"http://{host}{'' if port is None else f':{port}'}/{path}"
     if url_problem(url) is None:
         httpx.URL(url)  # would raise httpx.InvalidURL in the driver, after the lab is built
+
+
+@pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        ('{"x-a": "b\\r\\nX-Injected: y"}', "config.http.headers.x-a: header value contains a control character ('\\r')"),
+        ('{"x-a": "\\u00e9t\\u00e9"}', "header value contains a non-ASCII character ('\u00e9') at position 0; httpx"),
+        ('{"bad name": "v"}', "header name 'bad name' contains whitespace (a space) at position 3"),
+        ('{"x(y)": "v"}', "header name 'x(y)' has a character a header name cannot have"),
+    ],
+)
+def test_a_header_httpx_cannot_send_is_refused(headers: str, says: str) -> None:
+    errors = _errors("http://a/", f"config: {{http: {{headers: {headers}}}}}\n")
+    assert len(errors) == 1 and says in errors[0], errors
+
+
+def test_ordinary_headers_still_validate() -> None:
+    assert _errors("http://a/", 'config: {http: {headers: {"X-Request-Id": 5, "Accept": "a/b; q=0.5\\tx"}}}\n') == []
+
+
+@settings(max_examples=int(os.environ.get("LUEUR_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(name=st.text(max_size=8), value=st.text(max_size=12))
+def test_every_header_we_accept_httpx_builds_into_a_request(name: str, value: str) -> None:
+    from lueur_net.scenario.urls import header_name_problem, header_value_problem
+
+    if header_name_problem(name) is None and header_value_problem(value) is None:
+        request = httpx.Request("GET", "http://a/", headers={name: value})
+        assert b"\r" not in request.headers.raw[-1][1] and b"\n" not in request.headers.raw[-1][1]
