@@ -18,7 +18,8 @@ from lueur_net.cli.main import main
 from lueur_net.dataplane import capabilities
 from lueur_net.errors import BadInput
 
-SCENARIO = "title: t\nitems:\n- call: {method: GET, url: 'http://127.0.0.1:9/'}\n  context:\n    faults: [{type: latency}]\n"
+SCENARIO = ("title: t\nitems:\n- call: {method: GET, url: 'http://127.0.0.1:9/'}\n"
+            "  context:\n    faults: [{type: latency}]\n")
 
 
 def _tree(folder: Path) -> dict[str, tuple[int, int]]:

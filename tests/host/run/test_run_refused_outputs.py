@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 LUEUR_NET = [sys.executable, "-m", "lueur_net.cli.main"]
-SCENARIO = "title: t\nitems:\n- call: {method: GET, url: 'http://127.0.0.1:9/'}\n  context:\n    faults: [{type: latency}]\n"
+SCENARIO = ("title: t\nitems:\n- call: {method: GET, url: 'http://127.0.0.1:9/'}\n"
+            "  context:\n    faults: [{type: latency}]\n")
 
 
 def _tree(folder: Path) -> dict[str, tuple[int, int]]:

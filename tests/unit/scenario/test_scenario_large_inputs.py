@@ -67,8 +67,8 @@ def test_more_items_than_the_limit_are_refused_after_yaml_and_before_any_model(t
 
 
 def test_exactly_the_item_limit_is_accepted() -> None:
-    loaded, problems = load_text(_items(limits.MAX_ITEMS_PER_SCENARIO, "  - call: {{method: GET, url: 'http://a/{i}'}}\n"),
-                                 "s.yaml")
+    small = "  - call: {{method: GET, url: 'http://a/{i}'}}\n"
+    loaded, problems = load_text(_items(limits.MAX_ITEMS_PER_SCENARIO, small), "s.yaml")
     assert not [problem for problem in problems if problem.severity == "error"]
     assert len(loaded[0].scenario.items) == limits.MAX_ITEMS_PER_SCENARIO
 

@@ -258,8 +258,9 @@ def test_each_value_the_issue_names_is_refused_at_its_field_with_the_limit_and_w
     ],
 )
 def test_strategy_counts_and_times_are_bounded(problems, context: str, where: str, says: str) -> None:
-    found = [problem for problem in problems(item("[{type: latency, mean: 10}]", context)) if problem.path.endswith(where)]
-    assert found and says in found[0].message, problems(item("[{type: latency, mean: 10}]", context))
+    every = problems(item("[{type: latency, mean: 10}]", context))
+    found = [problem for problem in every if problem.path.endswith(where)]
+    assert found and says in found[0].message, every
 
 
 def test_call_timeout_and_latency_slo_are_bounded(problems) -> None:

@@ -90,7 +90,8 @@ def test_a_placeholder_without_value_in_the_host_is_refused() -> None:
     assert len(errors) == 1 and "as sent, its placeholders having no value" in errors[0]
 
 
-@settings(max_examples=int(os.environ.get("LUEUR_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("LUEUR_FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(host=st.text(max_size=12), port=st.one_of(st.none(), st.integers(-5, 70_000), st.text(max_size=4)),
        path=st.text(max_size=12))
 def test_every_url_we_accept_httpx_accepts(host: str, port: int | str | None, path: str) -> None:
@@ -102,7 +103,8 @@ def test_every_url_we_accept_httpx_accepts(host: str, port: int | str | None, pa
 @pytest.mark.parametrize(
     ("headers", "says"),
     [
-        ('{"x-a": "b\\r\\nX-Injected: y"}', "config.http.headers.x-a: header value contains a control character ('\\r')"),
+        ('{"x-a": "b\\r\\nX-Injected: y"}',
+         "config.http.headers.x-a: header value contains a control character ('\\r')"),
         ('{"x-a": "\\u00e9t\\u00e9"}', "header value contains a non-ASCII character ('\u00e9') at position 0; httpx"),
         ('{"bad name": "v"}', "header name 'bad name' contains whitespace (a space) at position 3"),
         ('{"x(y)": "v"}', "header name 'x(y)' has a character a header name cannot have"),
