@@ -279,18 +279,39 @@ def describe(fault: Any) -> str:
 
 
 def _check_writable(path: Path | None) -> None:
-    """Create an output's folder and make sure the file can be written, before the run (not after a minute)."""
+    """Refuse an output that cannot be written, before the run (not after a minute), without creating or
+    truncating anything: a refused run (exit 2, 3) leaves the output folder exactly as it was. The folder is made
+    and the file written only when the run has something to write (`_make_folders`, then the recorder)."""
     if path is None:
         return
     if path.suffix not in (".json", ".parquet", ".csv"):
         raise BadInput(f"{path}: unknown output format '{path.suffix}' (use .json for results, .parquet or .csv "
                        "for records)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8"):
-            pass
-    except OSError as error:
-        raise BadInput(f"cannot write {path}: {error.strerror}") from None
+    if path.is_dir():
+        raise BadInput(f"cannot write {path}: it is a directory")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise BadInput(f"cannot write {path}: permission denied or read-only file system")
+        return
+    # The nearest folder that exists must be a folder we may create entries in (the rest is made at the end).
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {path}: {folder} is not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot write {path}: cannot create files in {folder} (permission denied or read-only "
+                       "file system)")
+
+
+def _make_folders(*paths: Path | None) -> None:
+    """The outputs' folders, made when the run has results to write (never before: see `_check_writable`)."""
+    for path in paths:
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise BadInput(f"cannot write {path}: {error.strerror}") from None
 
 
 def _upstreams(selected: Sequence[LoadedScenario]) -> list[str]:
@@ -448,6 +469,7 @@ def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
 
     recorder.top = {"capabilities": capabilities.to_dict(),
                     "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
+    _make_folders(options.results_path, records_path)
     document = recorder.write(options.results_path, records_path, keep_query=options.keep_query)
     if failed:
         raise EnvironmentProblem(failed, hint="a backend process died or stopped answering (e.g. an nfqueue holder "

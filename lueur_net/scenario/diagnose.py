@@ -241,6 +241,12 @@ def without_echoes(described: list[Described]) -> list[Described]:
     return [entry for entry in described if not (entry.message.startswith("missing required") and entry.path in stand_ins)]
 
 
+_TOO_LONG_WHY = {
+    "faults": "each fault is one or more kernel objects on every call; split the item",
+    "items": "split them into several scenarios or files",
+}
+
+
 def describe(error: ErrorDetails, document: Document) -> Described | None:
     """Path, mark and message for one pydantic error in `document`; None for an error that only echoes others."""
     loc = tuple(error["loc"])
@@ -303,6 +309,12 @@ def describe(error: ErrorDetails, document: Document) -> Described | None:
         minimum = context.get("min_length", 1)
         noun = "item" if minimum == 1 else "items"
         return Described(path, document.value_mark(path), f"is empty; needs at least {minimum} {noun}")
+
+    if kind == "too_long" and isinstance(value, (list, tuple)):
+        maximum = context.get("max_length")
+        why = _TOO_LONG_WHY.get(str(path[-1]) if path else "", "see 'Limits' in docs/scenario.md")
+        return Described(path, document.value_mark(path),
+                         f"{len(value)} entries, above the limit of {maximum}: {why}")
 
     if kind == "string_too_short":
         return Described(path, document.value_mark(path), "must not be empty")

@@ -24,16 +24,39 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lueur_net.scenario import periods, units
+from lueur_net.scenario import limits, periods, units
 from lueur_net.scenario.periods import Period
 from lueur_net.scenario.types import (
-    NonNegativeMs,
+    NonNegativeDelayMs,
+    PositiveDelayMs,
     PositiveInt,
-    PositiveMs,
     PositiveNumber,
     Probability,
+    SpreadMs,
     StatusCode,
 )
+
+ParetoShape = Annotated[
+    PositiveNumber,
+    *limits.within(limits.MIN_PARETO_SHAPE, limits.MAX_PARETO_SHAPE, "",
+                   "the 4096-entry table spans scale to scale x 4096^(1/shape): below 0.1 that overflows every "
+                   "delay field, above 1000 every entry is the scale"),
+]
+# The pareto scale is a bare number of milliseconds (lueur's), so it is a number, not a duration string.
+ParetoScaleMs = Annotated[PositiveNumber, *limits.within(None, limits.MAX_DELAY_MS, " ms", limits.WHY_DELAY)]
+JitterHz = Annotated[
+    PositiveNumber,
+    *limits.within(limits.MIN_JITTER_HZ, limits.MAX_JITTER_HZ, " Hz",
+                   "the backends redraw the delay in userspace, at most 200 times a second and at least once "
+                   "in 1000 s"),
+]
+PoliceBurst = Annotated[
+    PositiveInt,
+    *limits.within(1500, limits.MAX_POLICE_BURST, " bytes",
+                   "the bucket must hold one full packet, and the eBPF policer adds up to 10 s of refill to it in "
+                   "a u64 (capped like TBF's u32 burst)"),
+]
+Gap = Annotated[PositiveInt, *limits.within(None, limits.MAX_GAP, "", "netem's gap is a u32")]
 
 Side = Literal["client", "server"]
 Direction = Literal["ingress", "egress", "both"]
@@ -110,15 +133,18 @@ class LatencyFault(FaultBase):
     """
 
     type: Literal["latency"]
-    mean: PositiveMs | None = Field(default=None, description="Mean delay, ms (default 100: normal, pareto-normal).")
-    stddev: NonNegativeMs | None = Field(
-        default=None, description="Standard deviation, ms (default 20: normal, pareto-normal)."
+    mean: PositiveDelayMs | None = Field(
+        default=None, description="Mean delay, ms (default 100: normal, pareto-normal)."
+    )
+    stddev: SpreadMs | None = Field(
+        default=None, description="Standard deviation, ms (default 20: normal, pareto-normal); at most 2147.48 ms, "
+        "netem's s32 sigma."
     )
     distribution: Literal["uniform", "normal", "pareto", "pareto-normal"] = "normal"
-    min: NonNegativeMs | None = Field(default=None, description="Uniform lower bound, ms (default 20).")
-    max: PositiveMs | None = Field(default=None, description="Uniform upper bound, ms (default 20).")
-    shape: PositiveNumber | None = Field(default=None, description="Pareto shape (alpha) (default 20).")
-    scale: PositiveNumber | None = Field(default=None, description="Pareto scale (x_m), ms (default 20).")
+    min: NonNegativeDelayMs | None = Field(default=None, description="Uniform lower bound, ms (default 20).")
+    max: PositiveDelayMs | None = Field(default=None, description="Uniform upper bound, ms (default 20).")
+    shape: ParetoShape | None = Field(default=None, description="Pareto shape (alpha), 0.1..1000 (default 20).")
+    scale: ParetoScaleMs | None = Field(default=None, description="Pareto scale (x_m), ms (default 20).")
     global_: StrictBool = Field(
         default=True, alias="global", description="lueur: apply once per connection (true) or per read (false)."
     )
@@ -160,11 +186,12 @@ class JitterFault(FaultBase):
     """Variable delay of up to `amplitude` ms, changing `frequency` times per second."""
 
     type: Literal["jitter"]
-    amplitude: PositiveMs = Field(default=DEFAULT_JITTER_AMPLITUDE_MS, description="Maximum added delay, ms (20).")
-    frequency: PositiveNumber = Field(
+    amplitude: PositiveDelayMs = Field(
+        default=DEFAULT_JITTER_AMPLITUDE_MS, description="Maximum added delay, ms (20)."
+    )
+    frequency: JitterHz = Field(
         default=DEFAULT_JITTER_FREQUENCY_HZ,
-        le=200,
-        description="How often the delay changes, Hz (5; at most 200: the backends redraw it in userspace).",
+        description="How often the delay changes, Hz (5; 0.001..200: the backends redraw it in userspace).",
     )
 
 
@@ -197,8 +224,9 @@ class PoliceFault(FaultBase, _RateMixin):
     """Police traffic to `rate` `unit` with a `burst` bucket (bytes): packets above the rate are dropped."""
 
     type: Literal["police"]
-    burst: PositiveInt | None = Field(
-        default=None, ge=1500, description="Bucket size in bytes, at least one full packet (default: see burst_bytes)."
+    burst: PoliceBurst | None = Field(
+        default=None,
+        description="Bucket size in bytes, at least one full packet, at most 4 GiB - 1 (default: see burst_bytes).",
     )
 
     @computed_field  # type: ignore[prop-decorator]
@@ -358,7 +386,9 @@ class ReorderFault(FaultBase):
     type: Literal["reorder"]
     probability: Probability = Field(description="0..1.")
     correlation: Probability = Field(default=0.0, description="0..1.")
-    gap: PositiveInt | None = Field(default=None, description="Reorder every gap-th packet (netem 'gap').")
+    gap: Gap | None = Field(
+        default=None, description="Reorder every gap-th packet (netem 'gap', a u32)."
+    )
 
 
 Fault = Annotated[

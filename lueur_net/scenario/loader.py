@@ -10,15 +10,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
 from lueur_net.errors import BadInput
-from lueur_net.scenario import checks, diagnose
+from lueur_net.scenario import checks, diagnose, limits
 from lueur_net.scenario.models import Item, Scenario
 from lueur_net.scenario.problems import Path as FieldPath
 from lueur_net.scenario.problems import Problem, ScenarioError, dotted
 from lueur_net.scenario.yamlsource import Document, Mark, read_documents
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
-MAX_FILE_BYTES = 16 * 1024 * 1024
+# Checked on the file's size before it is read, so a huge file costs nothing (limits.py).
+MAX_FILE_BYTES = limits.MAX_FILE_BYTES
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def _load_file(path: Path) -> tuple[list[LoadedScenario], list[Problem]]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return [], [Problem(source, 1, 1, "", f"file too large for a scenario ({size} bytes)")]
+            return [], [_too_large(source, size)]
         raw = path.read_bytes()
     except OSError as error:
         return [], [Problem(source, 1, 1, "", f"cannot read: {error.strerror or error}")]
@@ -121,9 +124,31 @@ def _line_column(before: bytes) -> tuple[int, int]:
     return line, column
 
 
+def _too_large(source: str, size: int) -> Problem:
+    return Problem(source, 1, 1, "", f"file too large for a scenario: {size} bytes, above the limit of "
+                   f"{MAX_FILE_BYTES} bytes (1 MiB; split it into several files)")
+
+
+def _count_items(node: Node) -> tuple[Mark, str] | None:
+    """Refuse a document with too many items from its composed nodes, before any value or model is built."""
+    if not isinstance(node, MappingNode):
+        return None
+    for key, value in node.value:
+        if isinstance(key, ScalarNode) and key.value == "items" and isinstance(value, SequenceNode):
+            count = len(value.value)
+            if count > limits.MAX_ITEMS_PER_SCENARIO:
+                where = Mark(value.start_mark.line + 1, value.start_mark.column + 1)
+                return where, (f"items: {count} items, above the limit of {limits.MAX_ITEMS_PER_SCENARIO} per "
+                               "scenario (split them into several scenarios or files)")
+    return None
+
+
 def load_text(text: str, source: str) -> tuple[list[LoadedScenario], list[Problem]]:
     """The valid scenarios of `text` and every problem (errors only; warnings ride on the LoadedScenario)."""
-    documents, syntax = read_documents(text)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        return [], [_too_large(source, size)]
+    documents, syntax = read_documents(text, max_documents=limits.MAX_DOCUMENTS_PER_FILE, check=_count_items)
     loaded: list[LoadedScenario] = []
     problems: list[Problem] = []
     empty: list[Problem] = []

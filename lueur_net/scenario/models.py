@@ -7,9 +7,9 @@ thresholds), the load duration is in seconds, probabilities are 0..1 floats. See
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal, Union
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -27,22 +27,22 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lueur_net.scenario import units
+from lueur_net.scenario import limits, units, urls
 from lueur_net.scenario.faults import Fault, FaultBase
 from lueur_net.scenario.periods import Window
 from lueur_net.scenario.types import (
-    NonNegativeMs,
+    NonNegativeDelayMs,
     NonNegativeNumber,
     PositiveInt,
-    PositiveMs,
     PositiveNumber,
-    PositiveSeconds,
+    RunSeconds,
     StatusCode,
     Text,
+    TimeoutMs,
 )
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
-URL_SCHEMES = ("http", "https")
+URL_SCHEMES = urls.URL_SCHEMES
 # A single call or a repeat has no duration of its own; percentage periods refer to the call's timeout, and to
 # this when the call has none. The driver uses the same value as its default call timeout.
 DEFAULT_CALL_TIMEOUT_MS = 30_000.0
@@ -68,31 +68,44 @@ def _method(value: object) -> object:
 
 
 def _url(value: str) -> str:
-    # {param} placeholders (config.http.paths.segments) may sit anywhere; check the URL with them filled in.
-    filled = _PLACEHOLDER.sub("x", value.strip())
-    try:
-        parts = urlsplit(filled)
-        port = parts.port
-    except ValueError as error:
-        raise PydanticCustomError("url", "bad URL '{url}': {why}", {"url": value, "why": str(error)}) from None
-    if not parts.scheme or "://" not in filled:
-        raise PydanticCustomError(
-            "url", "URL '{url}' has no scheme; write e.g. 'http://{url}'", {"url": value.strip()}
-        )
-    if parts.scheme.lower() not in URL_SCHEMES:
-        raise PydanticCustomError(
-            "url",
-            "URL '{url}' has scheme '{scheme}'; only http and https are supported",
-            {"url": value, "scheme": parts.scheme},
-        )
-    if not parts.hostname:
-        raise PydanticCustomError("url", "URL '{url}' has no host", {"url": value})
-    if port == 0:
-        raise PydanticCustomError("url", "URL '{url}' has port 0", {"url": value})
-    return value.strip()
+    # {param} placeholders (config.http.paths.segments) may sit anywhere; check the URL with them filled in (with
+    # the scenario's values too: checks.py). Every problem says "URL '<url>' <why>".
+    written = value.strip()
+    filled = _PLACEHOLDER.sub("x", written)
+    problem = urls.url_problem(filled)
+    if problem == "has no scheme":
+        problem = f"has no scheme; write e.g. 'http://{written}'"
+    if problem is not None:
+        raise PydanticCustomError("url", "URL '{url}' {why}", {"url": written, "why": problem})
+    return written
+
+
+def _segment(value: str) -> str:
+    # A segment's value is pasted into URLs as written: a character no URL may hold is refused here, at the value.
+    problem = urls.bad_character(value)
+    if problem is not None:
+        raise PydanticCustomError("url", "segment value contains {why}", {"why": problem})
+    return value
+
+
+def _header_name(name: str) -> str:
+    problem = urls.header_name_problem(name)
+    if problem is not None:
+        raise PydanticCustomError("header", "header name '{name}' {why}", {"name": name, "why": problem})
+    return name
+
+
+def _header_value(value: str) -> str:
+    # A CR/LF would split the request (h11 then fails every call); non-ASCII fails httpx's encoding of the request.
+    problem = urls.header_value_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("header", "header value {why}", {"why": problem})
+    return value
 
 
 Url = Annotated[StrictStr, AfterValidator(_url)]
+Segment = Annotated[Text, AfterValidator(_segment)]
+Headers = dict[Annotated[StrictStr, AfterValidator(_header_name)], Annotated[Text, AfterValidator(_header_value)]]
 def _any_case(word: str) -> str:
     # JSON Schema patterns (ECMA 262) have no case-insensitive flag: spell each letter as a class.
     return "".join(f"[{char.upper()}{char.lower()}]" for char in word)
@@ -122,9 +135,9 @@ class Call(_Model):
 
     method: HttpMethod = Field(description="HTTP method, upper-cased on reading.")
     url: Url = Field(description="http(s) URL; {name} placeholders come from config.http.paths.segments.")
-    headers: dict[str, Text] = Field(default_factory=dict)
+    headers: Headers = Field(default_factory=dict)
     body: StrictStr | None = None
-    timeout: PositiveMs | None = Field(default=None, description="Call timeout, ms.")
+    timeout: TimeoutMs | None = Field(default=None, description="Call timeout, ms (at most an hour).")
     meta: CallMeta | None = None
 
     @property
@@ -137,7 +150,7 @@ class Expect(_Model):
     """What each call must show. Under `load` it applies to every call (lueur ignores it there)."""
 
     status: StatusCode | None = Field(default=None, description="Expected HTTP status 100..599.")
-    response_time_under: PositiveMs | None = Field(default=None, description="Upper bound, ms.")
+    response_time_under: TimeoutMs | None = Field(default=None, description="Upper bound, ms (at most an hour).")
     all_slo_are_valid: StrictBool | None = Field(default=None, description="Require every SLO of the item to pass.")
 
 
@@ -157,11 +170,34 @@ class Slo(_Model):
     def _threshold_fits_type(self) -> Slo:
         if self.slo_type == "latency" and self.threshold <= 0:
             raise PydanticCustomError("slo", "a latency SLO threshold (ms) must be greater than 0")
+        if self.slo_type == "latency" and self.threshold > limits.MAX_TIMEOUT_MS:
+            raise PydanticCustomError(
+                "slo", "a latency SLO threshold of {value} ms is above the limit of {limit} ms: {why}",
+                {"value": limits.shown(self.threshold), "limit": limits.shown(limits.MAX_TIMEOUT_MS),
+                 "why": limits.WHY_TIMEOUT},
+            )
         if self.slo_type == "error" and self.threshold > 100:
             raise PydanticCustomError("slo", "an error SLO threshold is a percentage, at most 100")
         if self.objective <= 0:
             raise PydanticCustomError("slo", "objective must be greater than 0")
         return self
+
+
+RepeatCount = Annotated[
+    PositiveInt,
+    *limits.within(None, limits.MAX_REPEAT_COUNT, "",
+                   "a repeat re-applies its faults before every call; 10000 calls already take hours"),
+]
+Clients = Annotated[
+    PositiveInt,
+    *limits.within(None, limits.MAX_CLIENTS, "", "the load keeps one HTTP client per virtual client"),
+]
+Rps = Annotated[
+    PositiveNumber,
+    *limits.within(limits.MIN_RPS, limits.MAX_LOAD_CALLS, " rps",
+                   "below one call in 1000 s the schedule's interval means nothing; above, the load would exceed "
+                   "1000000 calls"),
+]
 
 
 class SingleStrategy(_Model):
@@ -174,10 +210,10 @@ class RepeatStrategy(_Model):
     """`count` calls one after another; each adds `step` ms to the latency faults' mean (step x iteration)."""
 
     mode: Literal["repeat"]
-    step: NonNegativeMs = Field(default=0.0, description="Latency mean increase per iteration, ms.")
-    count: PositiveInt
+    step: NonNegativeDelayMs = Field(default=0.0, description="Latency mean increase per iteration, ms.")
+    count: RepeatCount
     failfast: StrictBool = False
-    wait: NonNegativeMs = Field(default=0.0, description="Pause between calls, ms.")
+    wait: NonNegativeDelayMs = Field(default=0.0, description="Pause between calls, ms.")
     add_baseline_call: StrictBool = Field(default=False, description="First one call with no fault.")
 
 
@@ -185,9 +221,14 @@ class LoadStrategy(_Model):
     """`clients` concurrent clients, each sending `rps` requests per second, for `duration` seconds."""
 
     mode: Literal["load"]
-    duration: PositiveSeconds = Field(description="Seconds ('10s', '1m'; a bare number is seconds).")
-    clients: PositiveInt
-    rps: PositiveNumber = Field(description="Requests per second per client.")
+    duration: RunSeconds = Field(description="Seconds ('10s', '1m'; a bare number is seconds); at most a day.")
+    clients: Clients
+    rps: Rps = Field(description="Requests per second per client (clients x rps x duration: at most 1000000 calls).")
+
+    @property
+    def total_calls(self) -> int:
+        """How many calls the load sends (the driver's ceil(clients x rps x duration))."""
+        return math.ceil(self.clients * self.rps * self.duration)
 
 
 def _strategy_or_single(value: object) -> object:
@@ -236,7 +277,10 @@ class Context(_Model):
     """
 
     upstreams: tuple[Url, ...] = ()
-    faults: tuple[Fault, ...] = ()
+    faults: tuple[Fault, ...] = Field(
+        default=(), max_length=limits.MAX_FAULTS_PER_ITEM,
+        description=f"At most {limits.MAX_FAULTS_PER_ITEM} faults (each is one or more kernel objects).",
+    )
     strategy: Strategy = Field(default_factory=SingleStrategy)
     slo: tuple[Slo, ...] = ()
     proxy: ProxySettings | None = None
@@ -282,11 +326,14 @@ class Item(_Model):
 
 
 class HttpPaths(_Model):
-    segments: dict[str, Text] = Field(default_factory=dict, description="Values for {name} placeholders in URLs.")
+    segments: dict[str, Segment] = Field(
+        default_factory=dict, description="Values for {name} placeholders in URLs (no whitespace or control "
+        "character: they are pasted in as written)."
+    )
 
 
 class HttpConfig(_Model):
-    headers: dict[str, Text] = Field(default_factory=dict, description="Headers added to every call.")
+    headers: Headers = Field(default_factory=dict, description="Headers added to every call.")
     paths: HttpPaths | None = None
 
 
@@ -299,7 +346,10 @@ class Scenario(_Model):
 
     title: StrictStr = Field(min_length=1)
     description: StrictStr | None = None
-    items: tuple[Item, ...] = Field(min_length=1)
+    items: tuple[Item, ...] = Field(
+        min_length=1, max_length=limits.MAX_ITEMS_PER_SCENARIO,
+        description=f"At most {limits.MAX_ITEMS_PER_SCENARIO} items (the loader counts them before building any).",
+    )
     config: Config | None = None
 
     @property
@@ -309,8 +359,7 @@ class Scenario(_Model):
 
     def url_of(self, item: Item) -> str:
         """The item's URL with {name} placeholders filled from config.http.paths.segments (unknown ones kept)."""
-        segments = self.segments
-        return _PLACEHOLDER.sub(lambda match: segments.get(match.group(1), match.group(0)), item.call.url)
+        return fill_placeholders(item.call.url, self.segments)
 
     def headers_of(self, item: Item) -> dict[str, str]:
         """config.http.headers, then the call's own headers on top."""
@@ -318,6 +367,11 @@ class Scenario(_Model):
         merged = dict(http.headers) if http else {}
         merged.update(item.call.headers)
         return merged
+
+
+def fill_placeholders(url: str, segments: dict[str, str]) -> str:
+    """`url` with each {name} that `segments` has replaced by its value (the others kept as written)."""
+    return _PLACEHOLDER.sub(lambda match: segments.get(match.group(1), match.group(0)), url)
 
 
 def placeholders(url: str) -> list[str]:

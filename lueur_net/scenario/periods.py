@@ -16,7 +16,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from lueur_net.scenario import units
+from lueur_net.scenario import limits, units
 
 PERIOD_KEYS = ("start", "duration")
 _TIME = rf"(?:{units.NUMBER}\s*%|(?:{units.NUMBER}\s*(?:us|µs|ms|s|m|h)\s*)+|{units.NUMBER})"
@@ -108,6 +108,12 @@ def _time_point(key: str, text: str, whole: str) -> TimePoint:
         ) from None
     if seconds < 0:
         raise PydanticCustomError("period", "{key} is negative in period '{whole}'", {"key": key, "whole": whole})
+    if seconds > limits.MAX_RUN_S:
+        raise PydanticCustomError(
+            "period", "{key} {value} s is above the limit of {limit} s in period '{whole}': {why}",
+            {"key": key, "value": limits.shown(seconds), "limit": limits.shown(limits.MAX_RUN_S), "whole": whole,
+             "why": limits.WHY_RUN},
+        )
     return TimePoint(seconds=seconds)
 
 

@@ -6,38 +6,50 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StrictInt, WithJsonSchema
 
-from lueur_net.scenario import units
+from lueur_net.scenario import limits, units
 
 
-def _duration_schema(minimum_key: str, bare: str, description: str) -> dict[str, Any]:
+def _duration_schema(minimum_key: str, bare: str, description: str, maximum: float | None = None) -> dict[str, Any]:
+    number: dict[str, Any] = {"type": "number", minimum_key: 0}
+    if maximum is not None:
+        number["maximum"] = maximum
     return {
         "anyOf": [
-            {"type": "number", minimum_key: 0},
+            number,
             {"type": "string", "pattern": units.DURATION_PATTERN},
         ],
         "description": f"{description} A bare number is in {bare}; text takes a unit: ms, s, m, h ('500ms', '1m30s').",
     }
 
 
-# Durations exposed in milliseconds (float). Bare numbers are milliseconds, as lueur reads them.
-PositiveMs = Annotated[
-    float,
-    BeforeValidator(units.milliseconds),
-    Field(gt=0),
-    WithJsonSchema(_duration_schema("exclusiveMinimum", "milliseconds", "Duration > 0.")),
-]
-NonNegativeMs = Annotated[
-    float,
-    BeforeValidator(units.milliseconds),
-    Field(ge=0),
-    WithJsonSchema(_duration_schema("minimum", "milliseconds", "Duration >= 0.")),
-]
+def _ms(*, positive: bool, maximum_ms: float, why: str, what: str = "Duration") -> Any:
+    """A duration in milliseconds (bare numbers are ms, as lueur reads them), > 0 or >= 0, at most `maximum_ms`."""
+    bound = "> 0" if positive else ">= 0"
+    return Annotated[
+        float,
+        BeforeValidator(units.milliseconds),
+        Field(gt=0) if positive else Field(ge=0),
+        limits.at_most(maximum_ms, " ms", why),
+        WithJsonSchema(_duration_schema(
+            "exclusiveMinimum" if positive else "minimum", "milliseconds",
+            f"{what} {bound}, at most {limits.shown(maximum_ms)} ms.", maximum_ms)),
+    ]
+
+
+# Durations exposed in milliseconds (float), each with its limit (limits.py says why).
+PositiveDelayMs = _ms(positive=True, maximum_ms=limits.MAX_DELAY_MS, why=limits.WHY_DELAY, what="Delay")
+NonNegativeDelayMs = _ms(positive=False, maximum_ms=limits.MAX_DELAY_MS, why=limits.WHY_DELAY, what="Delay")
+SpreadMs = _ms(positive=False, maximum_ms=limits.MAX_SPREAD_MS, why=limits.WHY_SPREAD, what="Spread")
+TimeoutMs = _ms(positive=True, maximum_ms=limits.MAX_TIMEOUT_MS, why=limits.WHY_TIMEOUT)
 # Durations exposed in seconds (float). Bare numbers are seconds.
-PositiveSeconds = Annotated[
+RunSeconds = Annotated[
     float,
     BeforeValidator(units.seconds),
     Field(gt=0),
-    WithJsonSchema(_duration_schema("exclusiveMinimum", "seconds", "Duration > 0.")),
+    limits.at_most(limits.MAX_RUN_S, " s", limits.WHY_RUN),
+    WithJsonSchema(_duration_schema("exclusiveMinimum", "seconds",
+                                    f"Duration > 0, at most {limits.shown(limits.MAX_RUN_S)} s (a day).",
+                                    limits.MAX_RUN_S)),
 ]
 
 # 0..1 float; a percentage string ("5%") is accepted and divided by 100.

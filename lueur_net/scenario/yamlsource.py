@@ -7,6 +7,7 @@ keys, which PyYAML would silently collapse, are reported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from lueur_net.scenario.problems import Path
 
-MAX_NODES = 200_000  # guards against alias bombs ("billion laughs")
+# Values in one document, counted after aliases: guards against alias bombs ("billion laughs"). A document of
+# 1000 items (limits.MAX_ITEMS_PER_SCENARIO) of a few dozen values each stays well below it; an alias bomb is
+# refused after building this many values (about 0.25 s).
+MAX_NODES = 100_000
 # libyaml's parser is ~10x faster and gives the same marks; the pure-Python one is the fallback.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
 
@@ -130,8 +134,19 @@ def _problem_from_yaml_error(error: yaml.YAMLError, text: str) -> YamlProblem:
     return YamlProblem(Mark(mark.line + 1, mark.column + 1), text)
 
 
-def read_documents(text: str) -> tuple[list[Document], YamlProblem | None]:
-    """Every document up to the first syntax error, and that error (None when the text parses)."""
+# A check of a document's composed nodes before any value is built (the loader counts items there): None, or
+# where and why the document is refused.
+NodeCheck = Callable[[Node], tuple[Mark, str] | None]
+
+
+def read_documents(
+    text: str, *, max_documents: int | None = None, check: NodeCheck | None = None
+) -> tuple[list[Document], YamlProblem | None]:
+    """Every document up to the first syntax error, and that error (None when the text parses).
+
+    With `max_documents`, reading stops at the first document past it, with a problem there. `check` sees each
+    document's nodes before its values are built; a refusal is the document's problem and nothing is built.
+    """
     documents: list[Document] = []
     try:
         loader = _Loader(text)  # the reader rejects control characters here already
@@ -144,7 +159,17 @@ def read_documents(text: str) -> tuple[list[Document], YamlProblem | None]:
             if node is None:
                 index += 1
                 continue
+            if max_documents is not None and index >= max_documents:
+                return documents, YamlProblem(
+                    _mark(node), f"more than {max_documents} documents in this file (the limit; split the file)"
+                )
             document = Document(index=index, data=None, start=_mark(node))
+            refused = check(node) if check is not None else None
+            if refused is not None:
+                document.problems.append(refused)
+                documents.append(document)
+                index += 1
+                continue
             try:
                 document.data = _Builder(loader, document).build(node, ())
             except YamlProblem as problem:

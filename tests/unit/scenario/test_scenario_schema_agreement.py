@@ -47,6 +47,10 @@ LOADER_ONLY: dict[str, str] = {
     "needs 'p'": "packetloss: gilbert-elliott needs p",
     "do not apply to 'model: gilbert-elliott'": "packetloss: rate/correlation not with gilbert-elliott",
     "SLO threshold": "latency threshold > 0, error threshold <= 100: depends on slo_type",
+    # limits (limits.py) on a duration written as text ('2h'), inside a period string, or on a value that depends
+    # on another field: a rate in its unit, a delay's spread, a repeat's step x count, a load's number of calls
+    "above the limit of": "a limit a pattern or a single field's maximum cannot express",
+    "below 1 byte per second": "a rate in its unit",
     # URL syntax beyond a string
     "URL '": "scheme, host and port of a URL",
     "bad URL": "scheme, host and port of a URL",
