@@ -126,7 +126,7 @@ def _line_column(before: bytes) -> tuple[int, int]:
 
 def _too_large(source: str, size: int) -> Problem:
     return Problem(source, 1, 1, "", f"file too large for a scenario: {size} bytes, above the limit of "
-                   f"{MAX_FILE_BYTES} bytes (1 MiB; split it into several files)")
+                   f"{MAX_FILE_BYTES} bytes ({MAX_FILE_BYTES // 1_048_576} MiB; split it into several files)")
 
 
 def _count_items(node: Node) -> tuple[Mark, str] | None:
