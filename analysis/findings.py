@@ -33,10 +33,11 @@ from lueur_net.analysis.callstats import (
     windows_of,
 )
 from lueur_net.analysis.model import KIND_SLO, Check, Item, Run, Window
+from lueur_net.records.call import ERROR_MISSED
 from lueur_net.analysis.stats import DRIVER_LAG_BOUND_MS, FaultSpan, driver_lag, untouched_faults
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-MISSED = "missed"  # lueur_net.driver.strategies.ERROR_MISSED: a call due while the driver was stalled, not sent
+MISSED = ERROR_MISSED  # a call due while the driver was stalled: recorded, not sent
 
 SENSIBLE_WAIT_MS = 2_000.0  # a call without a client timeout that waits longer than this waited too long
 MIN_CALLS_FOR_TAIL = 5  # fewer calls per phase than this: no tail-amplification finding

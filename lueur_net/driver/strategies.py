@@ -17,13 +17,13 @@ import httpx
 from lueur_net.driver.call import ShardedClient, make_client, perform_call, tls_context
 from lueur_net.driver.progress import ProgressWriter
 from lueur_net.driver.spec import ANCHOR_ITEM, FaultWindow, ItemSpec, LoadSpec
-from lueur_net.records.call import PHASE_BASELINE, PHASE_FAULT, CallRecord, call_failures
+from lueur_net.records.call import ERROR_MISSED, PHASE_BASELINE, PHASE_FAULT, CallRecord, call_failures
 
 # Open loop, bounded: a call the driver reaches more than this long after its intended send time (the driver was
 # stalled: SIGSTOP, a debugger, a frozen VM) is not sent but recorded as missed. Sending every missed call at once
 # after a stall would hit the service with a burst it never asked for (measured before: send lag up to 91 s).
 MISSED_AFTER_S = 1.0
-ERROR_MISSED = "missed"  # error_class of a call that was due but not sent (see MISSED_AFTER_S)
+
 
 
 def lists_fault(window: FaultWindow, record: CallRecord) -> bool:

@@ -24,7 +24,8 @@ ERROR_RESET = "reset"  # ECONNRESET / EPIPE on an established connection
 ERROR_DNS = "dns"  # the name did not resolve
 ERROR_PROTOCOL = "protocol"  # the peer broke HTTP (closed without a response, malformed response)
 ERROR_OTHER = "other"  # anything else (unreachable network, TLS failure, ...): see `error`
-ERROR_CLASSES = (ERROR_TIMEOUT, ERROR_REFUSED, ERROR_RESET, ERROR_DNS, ERROR_PROTOCOL, ERROR_OTHER)
+ERROR_MISSED = "missed"  # due, but not sent: the driver reached it more than 1 s late (it was stalled)
+ERROR_CLASSES = (ERROR_TIMEOUT, ERROR_REFUSED, ERROR_RESET, ERROR_DNS, ERROR_PROTOCOL, ERROR_OTHER, ERROR_MISSED)
 
 
 @dataclass

@@ -40,6 +40,7 @@ LOADER_ONLY: dict[str, str] = {
     "must be greater than 0": "a zero duration written as text ('0s', '0ms')",
     "too large": "a duration written as text that overflows ('1e400s')",
     "must be a finite number": "a percentage written as text that overflows ('1e400%')",
+    "must be less than or equal to 1, got '": "a probability written as a percentage above 100% ('150%')",
     # one field against another
     "must be below max": "uniform latency: min < max",
     "reorder needs a latency fault": "reorder needs a latency on the same side and direction",
