@@ -244,7 +244,7 @@ def dry_run(paths: Sequence[str], only: str | None = None, *, attach: str | None
         if root:
             from lueur_net.lab.attach import attach as resolve_attachment
 
-            path = resolve_attachment(attach, iface).path
+            path = resolve_attachment(attach, iface, allow_host_interface=allow_host_interface).path
             ends = allowed_ends(path, allow_host_interface)
         else:
             ends = ("client",)

@@ -40,6 +40,30 @@ _libc = ctypes.CDLL(None, use_errno=True)
 T = TypeVar("T")
 
 
+UNREADABLE_HINT = (
+    "opening another process's network namespace needs ptrace access to it (root with CAP_SYS_PTRACE and no "
+    "Yama/LSM rule or user namespace in the way); give the namespace another way (an ip netns name, another pid)"
+)
+
+
+def unreadable(target: str, path: Path | str, error: OSError) -> EnvironmentProblem:
+    """The error for a namespace that exists but this process may not open (EACCES/EPERM): exit 3, one line."""
+    return EnvironmentProblem(
+        f"cannot open network namespace {target} ({path}): {error.strerror or error}", hint=UNREADABLE_HINT
+    )
+
+
+def _exists(path: Path, target: str) -> bool:
+    """Whether the namespace file exists; a permission error is an EnvironmentProblem, not a missing file."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except PermissionError as error:
+        raise unreadable(target, path, error) from None
+    return True
+
+
 def netns_path(target: str) -> Path:
     """An `ip netns` name, `pid:PID`, or a path such as /proc/PID/ns/net, as a path to open."""
     if target.startswith("pid:"):
@@ -47,18 +71,26 @@ def netns_path(target: str) -> Path:
         if not pid.isdigit():
             raise BadInput(f"'{target}' is not pid:NUMBER")
         path = Path(f"/proc/{pid}/ns/net")
-        if not os.path.lexists(path):
-            raise BadInput(f"process {pid} does not exist (dead pid?), so it has no network namespace")
+        try:
+            os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise BadInput(f"process {pid} does not exist (dead pid?), so it has no network namespace") from None
+        except PermissionError as error:
+            raise unreadable(target, path, error) from None
+        _exists(path, target)  # the link exists; following it is what ptrace access decides
         return path
     path = Path(target) if "/" in target else NETNS_RUN_DIR / target
-    if not path.exists():
+    if not _exists(path, target):
         raise BadInput(f"network namespace '{target}' does not exist ({path} not found)")
     return path
 
 
 def setns(path: Path, nstype: int = CLONE_NEWNET) -> None:
     """Move the calling thread into the namespace at `path`."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except PermissionError as error:
+        raise unreadable(str(path), path, error) from None
     try:
         if _libc.setns(fd, nstype) != 0:
             errno = ctypes.get_errno()

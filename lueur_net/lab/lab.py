@@ -375,16 +375,8 @@ class Lab:
         Creates nothing. Every URL maps to the one path (the attached interface and, if found, its host peer).
         """
         require_root()
-        attachment = attach(target, iface)
-        from lueur_net.lab.attach import is_host_netns
-
-        if is_host_netns(attachment.target) and not allow_host_interface:
-            from lueur_net.lab.safety import ALLOW_FLAG
-
-            raise BadInput(
-                f"{target} is the host's own network namespace: faults there would hit the host's interfaces",
-                hint=f"pass {ALLOW_FLAG} if you really mean it",
-            )
+        # Refuses the host's namespace (lueur-net's own or the machine's initial one) unless allowed.
+        attachment = attach(target, iface, allow_host_interface=allow_host_interface)
         lab = cls(ledger=ledger, client_netns=attachment.target, attached=True)
         lab.deadline = deadline_after(max_lifetime)
         lab.host_path = attachment.path

@@ -66,3 +66,51 @@ def test_a_container_runtime_that_fails_is_an_environment_problem(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(EnvironmentProblem, match="Cannot connect"):
         attach.container_pid("abc123")
+
+
+def _deny_proc_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make following /proc/1/ns/net fail with EACCES, as it does for root when pid 1 is a supervisor that ptrace
+    access rules protect (seen on the development VM) or under an LSM."""
+    real_stat, real_open = os.stat, os.open
+
+    def denied(path: object) -> bool:
+        return str(path).startswith("/proc/1/")
+
+    def stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if denied(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    def open_(path: object, *args: object, **kwargs: object) -> int:
+        if denied(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "open", open_)
+
+
+def test_an_unreadable_namespace_is_an_environment_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lueur_net.lab.enter import setns
+
+    _deny_proc_1(monkeypatch)
+    for target in ("pid:1", "/proc/1/ns/net"):
+        with pytest.raises(EnvironmentProblem) as raised:
+            attach.resolve_target(target)
+        assert raised.value.message == f"cannot open network namespace {target} (/proc/1/ns/net): Permission denied"
+        assert raised.value.exit_code == 3 and raised.value.hint is not None
+    with pytest.raises(EnvironmentProblem, match="Permission denied"):
+        setns(Path("/proc/1/ns/net"))
+
+
+def test_the_cli_says_so_in_one_line_and_exits_3(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from lueur_net.cli.main import main
+    from lueur_net.lab import lab
+
+    monkeypatch.setattr(lab, "require_root", lambda: None)  # no kernel object is made: resolution fails first
+    _deny_proc_1(monkeypatch)
+    assert main(["shell", "--attach", "pid:1", "--", "true"]) == 3
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "lueur-net: error: cannot open network namespace pid:1 (/proc/1/ns/net): Permission denied"
+    assert len(lines) == 2 and lines[1].startswith("  hint: ")
