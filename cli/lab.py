@@ -14,8 +14,8 @@ import click
 
 from lueur_net.errors import EnvironmentProblem
 
-POOL_HELP = ("Private IPv4 range the labs take their /29 blocks from [default: $LUEUR_NET_LAB_POOL, else "
-             "10.213.0.0/16].")
+POOL_HELP = ("Range the labs take their /29 blocks from, inside 10/8, 172.16/12, 192.168/16 or 100.64/10 "
+             "[default: $LUEUR_NET_LAB_POOL, else 10.213.0.0/16].")
 
 URL_PATTERN = re.compile(r"https?://[^\s'\"]+")
 

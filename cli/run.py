@@ -76,8 +76,11 @@ class TerminalProgress:
             failed = sum(item["tests_failed"] for item in items)
             checks = sum(item.get("checks_run", 0) for item in items)
             checks_failed = sum(item.get("checks_failed", 0) for item in items)
-            mark = "✘" if failed else "✔"  # lueur's mark: its tests only
+            broken = [failure for item in items for failure in item.get("backend_failures", [])]
+            mark = "✘" if failed or broken else "✔"  # lueur's mark (its tests), unless a fault was not realised
             outcome = f"  ({failed} failed)" if failed else ""
+            if broken:
+                outcome += f"  [backend failed: {', '.join(str(b.get('fault')) for b in broken)}]"
             if checks_failed:  # an SLO or load expectation lueur does not count as a failed test
                 outcome += f"  [checks: {checks_failed} of {checks} failed]"
             line = (f"{mark} {run}/{run} {document['title']} {'▮' * run}{outcome}"
@@ -116,8 +119,8 @@ def _banner(text: str) -> str:
               help="Where to write every call (.parquet or .csv) [default: next to --result, .calls.parquet].")
 @click.option("--only", metavar="TEXT", help="Run only the scenarios whose title contains TEXT (case-insensitive).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the equivalent tc/ip commands; change nothing.")
-@click.option("--pool", metavar="CIDR", help="Private IPv4 range the labs take their /29 blocks from [default: "
-              "$LUEUR_NET_LAB_POOL, else 10.213.0.0/16].")
+@click.option("--pool", metavar="CIDR", help="Range the labs take their /29 blocks from, inside 10/8, 172.16/12, "
+              "192.168/16 or 100.64/10 [default: $LUEUR_NET_LAB_POOL, else 10.213.0.0/16].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the faults' random draws.")
 @click.option("--attach", metavar="TARGET", help="Run the calls in an existing namespace instead of a new lab: an "
               "`ip netns` name, /proc/PID/ns/net, pid:PID or container:ID (a pod on a Kubernetes node).")

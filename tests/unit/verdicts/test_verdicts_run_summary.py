@@ -75,3 +75,17 @@ def test_help_documents_the_exit_status_and_fail_on(capsys: pytest.CaptureFixtur
     text = " ".join(capsys.readouterr().out.split())
     assert "--fail-on [tests|checks|never]" in text
     assert "1 some failed" in text and "Checks: C, failed: F" in text
+
+
+def test_the_progress_line_does_not_tick_an_item_whose_backend_failed() -> None:
+    import io
+
+    from lueur_net.cli.run import TerminalProgress
+
+    stream = io.StringIO()
+    progress = TerminalProgress(stream)
+    item = {"tests_run": 1, "tests_failed": 0, "checks_run": 1, "checks_failed": 0,
+            "backend_failures": [{"fault": "f0", "backend": "nfqueue", "reason": "the holder exited"}]}
+    progress.scenario_finished(0, {"title": "Spike", "items": [item]})
+    line = stream.getvalue()
+    assert line.startswith("✘ 1/1 Spike") and "backend failed: f0" in line
