@@ -7,6 +7,8 @@ keys, which PyYAML would silently collapse, are reported.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +65,11 @@ class YamlProblem(Exception):
         self.message = message
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+# YAML 1.2's core-schema float (the one lueur's serde_yaml reads) that YAML 1.1 leaves as text: an exponent with no dot.
+_YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")
+
+
 def _mark(node: Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -82,6 +89,8 @@ class _Builder:
         if id(node) in self.active:
             raise YamlProblem(_mark(node), "recursive alias")
         if isinstance(node, ScalarNode):
+            if node.tag == _STR_TAG and not node.style and _YAML12_FLOAT.match(node.value):  # plain: not quoted
+                return float(node.value)  # `1e6`: text to PyYAML (YAML 1.1), a number to lueur (YAML 1.2)
             return self.loader.construct_object(node, deep=True)
         self.active.add(id(node))
         try:

@@ -177,3 +177,18 @@ def test_an_httperror_body_is_a_warning_that_only_the_status_is_rewritten(scenar
     ]
     assert "only the status is rewritten; the body is the server's" in loaded.warnings[0].message
     assert scenarios(item("[{type: httperror, status_code: 503}]"))[0].warnings == ()
+
+
+def test_an_exponent_without_a_dot_is_a_number_as_in_lueur() -> None:
+    """lueur reads YAML 1.2, where `1e6` is a float; PyYAML (YAML 1.1) reads it as text. Quoted, it stays text."""
+    from lueur_net.scenario import loads
+    from lueur_net.scenario.loader import load_text
+
+    text = ("title: t\nitems:\n- call: {method: GET, url: 'http://a/'}\n  context:\n"
+            "    faults: [{type: bandwidth, rate: 1e6, unit: Bps}]\n"
+            "    strategy: {mode: load, duration: 10s, clients: 1, rps: 5E-1}\n")
+    item = loads(text)[0].scenario.items[0]
+    assert item.context.faults[0].bytes_per_second == 1_000_000
+    assert item.context.strategy.rps == 0.5
+    _, problems = load_text(text.replace("rate: 1e6", "rate: '1e6'"), "s.yaml")
+    assert any("expected a number, got text '1e6'" in problem.message for problem in problems)

@@ -12,6 +12,7 @@ Bounded (max_examples) so the unit tier stays fast; LUEUR_SCHEMA_EXAMPLES=5000 f
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from typing import Any
@@ -177,7 +178,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _loader_errors(document: dict[str, Any]) -> list[str]:
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    # JSON is YAML with every string quoted: a text like '1e6' stays text (plain, YAML 1.2 reads it as a number).
+    text = json.dumps(document, ensure_ascii=False)
     return [problem.message for problem in load_text(text, "generated.yaml")[1] if problem.severity == "error"]
 
 
