@@ -35,6 +35,7 @@ from lueur_net.analysis.callstats import (
 from lueur_net.analysis.model import KIND_SLO, Check, Item, Run, Window
 from lueur_net.records.call import ERROR_MISSED
 from lueur_net.analysis.stats import DRIVER_LAG_BOUND_MS, FaultSpan, driver_lag, untouched_faults
+from lueur_net.analysis.units import format_ms
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 MISSED = ERROR_MISSED  # a call due while the driver was stalled: recorded, not sent
@@ -84,7 +85,7 @@ def _fmt(value: float | None, unit: str = "ms") -> str:
     if value is None:
         return "n/a"
     if unit == "ms":
-        return f"{value:.1f} ms" if value < 1000 else f"{value / 1000:.2f} s"
+        return format_ms(value)
     if unit == "%":
         return f"{value:.1f}%"
     return f"{value:g}{unit}"

@@ -16,6 +16,7 @@ from lueur_net.analysis.callstats import (
 )
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import KIND_SLO, Check, Item, Run
+from lueur_net.analysis.units import format_ms
 
 COUNTS_LEGEND = ("Tests: lueur's count (one per call of a single or repeat item, baseline included, and one per "
                  "load item; only a call that misses its expectation fails one). Checks: lueur-net's strict count "
@@ -51,12 +52,6 @@ class DashboardRow:
     total: int
     passed: int
     failed: int
-
-
-def format_ms(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.1f} ms" if value < 10_000 else f"{value / 1000:.1f} s"
 
 
 def objective_text(check: Check) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 from lueur_net.analysis.callstats import call_stats, errors_by_class
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import Run
-from lueur_net.analysis.overview import dashboard_rows, format_ms, posture_text, slo_failure_rows
+from lueur_net.analysis.overview import dashboard_rows, posture_text, slo_failure_rows
 from lueur_net.analysis.redact import Redactor
+from lueur_net.analysis.units import format_ms
 
 # Budgets keep every prompt inside the context window asked for (LlmOptions.num_ctx, ~4 characters a token):
 # facts ~10k characters, earlier sections 5 x 2.5k, source 16k (causes and recommendations steps only).

@@ -18,7 +18,6 @@ from lueur_net.analysis.model import Item, Run
 from lueur_net.analysis.overview import (
     COUNTS_LEGEND,
     dashboard_rows,
-    format_ms,
     item_counts_text,
     objective_text,
     observed_text,
@@ -26,6 +25,7 @@ from lueur_net.analysis.overview import (
     slo_failure_rows,
 )
 from lueur_net.analysis.redact import Redactor
+from lueur_net.analysis.units import format_ms
 from lueur_net.analysis.render_markdown import REPORT_TITLE, slo_value_text, window_text
 from lueur_net.analysis.svg import COLOUR_FAULT, COLOUR_OK, Band, Point, distribution, error_timeline
 from lueur_net.analysis.svg import latency_timeline, thin_points

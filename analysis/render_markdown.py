@@ -19,7 +19,6 @@ from lueur_net.analysis.model import Check, Item, Run, Scenario, Window
 from lueur_net.analysis.overview import (
     COUNTS_LEGEND,
     dashboard_rows,
-    format_ms,
     item_counts_text,
     objective_text,
     observed_text,
@@ -27,6 +26,7 @@ from lueur_net.analysis.overview import (
     slo_failure_rows,
 )
 from lueur_net.analysis.redact import Redactor
+from lueur_net.analysis.units import format_ms
 
 REPORT_TITLE = "lueur-net resilience report"
 

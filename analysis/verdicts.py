@@ -211,9 +211,3 @@ def item_verdict(frame: pd.DataFrame, rules: ItemRules) -> ItemVerdict:
         )
     return verdict
 
-
-def planned_tests(strategy: str, count: int = 1, add_baseline_call: bool = False) -> int:
-    """How many tests an item counts before it runs (the progress line's denominator: 1/1, 6/6)."""
-    if strategy == "repeat":
-        return count + (1 if add_baseline_call else 0)
-    return 1

@@ -6,11 +6,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lueur_net.errors import EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:  # the run's modules load when a run starts: `--help` stays quick
+    from lueur_net.driver.progress import ScenarioTally
+    from lueur_net.driver.spec import ItemSpec
+    from lueur_net.runner import RunOutcome
 
 NEXT_TO_RESULT = ""  # what --html/--junit hold when given without a path
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -45,7 +50,7 @@ class TerminalProgress:
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty()
         self.lock = threading.Lock()
-        self.tally: Any = None
+        self.tally: ScenarioTally | None = None
         self.tick = 0
         self.began = 0.0
 
@@ -55,7 +60,7 @@ class TerminalProgress:
             self.stream.write(f"\r\033[K{SPINNER[self.tick % len(SPINNER)]} {self.tally.line()}")
             self.stream.flush()
 
-    def scenario_started(self, index: int, total: int, title: str, specs: list[Any]) -> None:
+    def scenario_started(self, index: int, total: int, title: str, specs: list[ItemSpec]) -> None:
         from lueur_net.driver.progress import ScenarioTally
 
         with self.lock:
@@ -205,7 +210,7 @@ def exit_status(summary: dict[str, Any], fail_on: str) -> int:
         else EXIT_OK
 
 
-def _write_reports(outcome: Any, folder: Path, markdown: Path | None, html: str | None, junit: str | None,
+def _write_reports(outcome: RunOutcome, folder: Path, markdown: Path | None, html: str | None, junit: str | None,
                    analyze: bool, model: str | None, ollama_host: str | None, source_dir: Path | None,
                    role: str) -> None:
     """The reports after results.json; an LLM problem is a warning, never a change of the exit status."""

@@ -1,58 +1,64 @@
-"""Build the driver's ItemSpec from the scenario model (the only driver module that knows pydantic models)."""
+"""Build the driver's ItemSpec from the scenario model and the item's plan (the only driver module that knows
+pydantic models and the plan).
+
+The driver computes no fault windows of its own: the planner resolved each fault's periods once, and
+`plan_windows` only restates the plan's windows in the driver's terms (names, anchors), so the records' `faults`
+column and the data plane agree by construction.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 from lueur_net.driver.spec import (
     ANCHOR_CALL,
     ANCHOR_ITEM,
-    DEFAULT_MAX_IN_FLIGHT,
     CallSpec,
     Expect,
     FaultWindow,
-    IterationHook,
     ItemSpec,
     LoadSpec,
     RepeatSpec,
 )
 from lueur_net.scenario.models import LoadStrategy, RepeatStrategy, Scenario
 
+if TYPE_CHECKING:
+    from lueur_net.plan.model import FaultPlan, PlannedFault
 
-def fault_windows(scenario: Scenario, item_index: int) -> tuple[FaultWindow, ...]:
-    """The item's faults as windows named like the planner's ids (`f<index>`), from their periods.
 
-    A fault without a period is active the whole item. Load items count windows from the item's t0; single and
-    repeat items from each call's send (lueur's periods refer to the call's timeout there).
+def window_name(fault: PlannedFault) -> str:
+    """The window a planned fault belongs to: the scenario fault's, `f<index>`. The planner gives a fault written
+    with `direction: both` one planned fault per direction, `f<index>.<direction>`; both share the fault's window."""
+    return fault.id.removesuffix(f".{fault.requested_direction}")
+
+
+def plan_windows(plan: FaultPlan) -> tuple[FaultWindow, ...]:
+    """The plan's fault windows for the driver: each fault's windows once (not once per direction), in plan order.
+
+    A fault without windows is active the whole item. Load items (plan anchor "run") count windows from the item's
+    t0; single and repeat items from each call's send (lueur's periods refer to the call's timeout there).
     """
-    item = scenario.items[item_index]
-    anchor = ANCHOR_ITEM if item.window_anchor == "run" else ANCHOR_CALL
+    anchor = ANCHOR_ITEM if plan.anchor == "run" else ANCHOR_CALL
+    seen: set[str] = set()
     windows: list[FaultWindow] = []
-    for index, fault in enumerate(item.context.faults):
-        resolved = item.fault_windows(fault)
-        if resolved is None:
-            windows.append(FaultWindow(name=f"f{index}", anchor=anchor))
+    for fault in plan.faults:
+        name = window_name(fault)
+        if name in seen:
             continue
-        windows.extend(
-            FaultWindow(name=f"f{index}", start_s=window.start, end_s=window.end, anchor=anchor) for window in resolved
-        )
+        seen.add(name)
+        if not fault.windows:
+            windows.append(FaultWindow(name=name, anchor=anchor))
+        windows.extend(FaultWindow(name=name, start_s=w.start_s, end_s=w.end_s, anchor=anchor) for w in fault.windows)
     return tuple(windows)
 
 
 def item_spec(
-    scenario: Scenario,
-    item_index: int,
-    *,
-    scenario_index: int = 0,
-    t0: float | None = None,
-    windows: tuple[FaultWindow, ...] | None = None,
-    hook: IterationHook | None = None,
-    progress_fd: int | None = None,
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-    workers: int = 0,
+    scenario: Scenario, item_index: int, *, windows: tuple[FaultWindow, ...], scenario_index: int = 0
 ) -> ItemSpec:
     """The ItemSpec for `scenario.items[item_index]`: URL segments filled, config headers merged, units in s.
 
-    `windows`: the planner's windows when given, else derived from the scenario's periods (`fault_windows`).
+    `windows`: the item's fault windows, from its plan (`plan_windows`). The run adds the start gate or the
+    iteration hook when it drives the spec (lueur_net.driver.remote.drive_in_netns).
     """
     item = scenario.items[item_index]
     body = item.call.body.encode() if item.call.body is not None else None
@@ -78,8 +84,6 @@ def item_spec(
             duration_s=strategy.duration,
             clients=strategy.clients,
             rps=strategy.rps,
-            max_in_flight=max_in_flight,
-            workers=workers,
         )
     expect = Expect()
     if item.expect is not None:
@@ -92,8 +96,5 @@ def item_spec(
         repeat=repeat,
         load=load,
         expect=expect,
-        windows=fault_windows(scenario, item_index) if windows is None else windows,
-        t0=t0,
-        hook=hook,
-        progress_fd=progress_fd,
+        windows=windows,
     )

@@ -38,8 +38,8 @@ def drive_in_netns(
     """
     with ExitStack() as stack:
         changes: dict[str, Any] = {}
-        iteration = on_iteration if spec.repeat is not None else None
-        ready = on_ready if spec.repeat is None else None
+        iteration = on_iteration if spec.is_repeat else None
+        ready = on_ready if not spec.is_repeat else None
         if iteration is not None or ready is not None:
             server = stack.enter_context(HookServer(iteration, on_ready=ready))
             if iteration is not None:

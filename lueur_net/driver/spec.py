@@ -122,6 +122,18 @@ class ItemSpec:
         return "load" if self.load is not None else "repeat" if self.repeat is not None else "single"
 
     @property
+    def is_repeat(self) -> bool:
+        """The one question "is this a repeat?": the run then applies iteration i's faults before call i (none before
+        the baseline call) through `hook`, instead of once at the start gate."""
+        return self.repeat is not None
+
+    @property
+    def fault_iterations(self) -> int:
+        """How many distinct fault plans the item runs under: a repeat's count (its step grows the delay per
+        iteration), else one."""
+        return self.repeat.count if self.repeat is not None else 1
+
+    @property
     def span_s(self) -> float:
         """The longest the faults applied at one t0 are needed: a load's duration plus one call's timeout (its last
         call may leave just before the end); a single call's timeout; for a repeat, one call's timeout (the run

@@ -30,8 +30,8 @@ def _tree(folder: Path) -> dict[str, tuple[int, int]]:
 
 def test_checking_an_output_creates_no_folder_and_no_file(tmp_path: Path) -> None:
     target = tmp_path / "out" / "deeper" / "results.json"
-    runner._check_writable(target)
-    runner._check_writable(target.with_name("results.calls.parquet"))
+    runner.check_writable(target)
+    runner.check_writable(target.with_name("results.calls.parquet"))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -40,7 +40,7 @@ def test_checking_an_existing_results_file_neither_truncates_nor_touches_it(tmp_
     target.write_text('{"earlier": "run"}\n')
     os.utime(target, ns=(1_000_000_000, 1_000_000_000))
     before = _tree(tmp_path)
-    runner._check_writable(target)
+    runner.check_writable(target)
     assert _tree(tmp_path) == before and target.read_text() == '{"earlier": "run"}\n'
 
 
@@ -52,7 +52,7 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_run(tmp_path: Pa
               "bad suffix": tmp_path / "results.txt"}[case]
     before = _tree(tmp_path)
     with pytest.raises(BadInput, match="cannot write|unknown output format"):
-        runner._check_writable(target)
+        runner.check_writable(target)
     assert _tree(tmp_path) == before
 
 

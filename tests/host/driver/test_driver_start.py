@@ -15,17 +15,16 @@ from driver_servers import LocalServer
 
 from lueur_net.driver import CallSpec, ItemSpec, LoadSpec
 from lueur_net.driver.remote import drive_in_netns
-from lueur_net.runner import START_MARGIN_S, _ItemContext
+from lueur_net.runner.item import START_MARGIN_S, ItemFaults
 
 SLOW_APPLY_S = START_MARGIN_S + 0.05  # longer than the first margin: forces the re-anchoring path
 
 
-class SlowApply(_ItemContext):
-    """An item context whose data plane takes SLOW_APPLY_S to apply (no kernel objects: this tests the timing)."""
+class SlowApply(ItemFaults):
+    """An item's faults whose data plane takes SLOW_APPLY_S to apply (no kernel objects: this tests the timing)."""
 
     def __init__(self) -> None:
-        super().__init__(scenario=None, item_index=0, paths=[], capabilities=None, ledger=None, deadline_ns=0,
-                         seed=0)
+        super().__init__(paths=[], apply_plan=None, ledger=None, deadline_ns=0, seed=0)  # type: ignore[arg-type]
         self.anchors: list[int] = []
 
     def apply(self, iteration: int, t0_ns: int) -> None:

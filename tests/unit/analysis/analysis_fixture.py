@@ -1,8 +1,8 @@
 """A synthetic run shaped like the reference guide's, written by the real results/records code.
 
 The scenarios are YAML parsed by lueur_net.scenario; the calls are CallRecords with made-up but deterministic
-timings; results.json and calls.parquet come from lueur_net.records (results_document, write_results,
-write_records), so these tests follow the results_v1 schema as its owners change it.
+timings; results.json and calls.parquet come from lueur_net.results (results_document, write_results) and
+lueur_net.records (write_records), so these tests follow the results_v1 schema as its owners change it.
 
 Scenarios: a single latency spike; a stair-step repeat with a baseline call; periodic latency pulses under load
 (its p95 SLO fails); a bandwidth cap under load with payloads of three sizes; a 1 s blackhole under load with a
@@ -17,13 +17,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from lueur_net.driver.build import item_spec
+from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.driver.build import item_spec, plan_windows
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import ItemSpec
+from lueur_net.plan import plan_item
 from lueur_net.records.call import CallRecord
 from lueur_net.records.frame import records_frame, write_records
-from lueur_net.records.results import item_document, results_document, write_results
+from lueur_net.results import item_document, results_document, write_results
 from lueur_net.scenario.loader import loads
+from lueur_net.scenario.models import Scenario
 
 SECRET = "hunter2-sekrit"
 API_KEY = "key-5f1e2d3c"
@@ -94,6 +97,12 @@ items:
 """
 
 
+def planned_spec(scenario: Scenario, item_index: int, *, scenario_index: int = 0) -> ItemSpec:
+    """The item's spec as the run builds it: fault windows from its plan (for a kernel with every feature)."""
+    plan = plan_item(scenario.items[item_index], Capabilities.all_present())
+    return item_spec(scenario, item_index, windows=plan_windows(plan), scenario_index=scenario_index)
+
+
 def _record(spec: ItemSpec, *, seq: int, t: float, latency: float, phase: str = "fault", client: int = 0,
             iteration: int = 0, status: int | None = 200, error_class: str | None = None,
             error: str | None = None, bytes_in: int = 160) -> CallRecord:
@@ -159,7 +168,7 @@ def build_run(directory: Path) -> tuple[Path, Path]:
     all_records: list[CallRecord] = []
     scenario_docs: list[tuple[Any, str | None, list[dict[str, Any]]]] = []
     for index, entry in enumerate(loaded):
-        spec = item_spec(entry.scenario, 0, scenario_index=index)
+        spec = planned_spec(entry.scenario, 0, scenario_index=index)
         records = _calls(index, spec, rng)
         all_records += records
         frame = records_frame(records)

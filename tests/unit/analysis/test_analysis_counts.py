@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from analysis_fixture import planned_spec
 
 from lueur_net.analysis.findings import analyze
 from lueur_net.analysis.loading import run_from_document
@@ -14,11 +15,10 @@ from lueur_net.analysis.model import Run
 from lueur_net.analysis.render_html import render_html
 from lueur_net.analysis.render_junit import render_junit
 from lueur_net.analysis.render_markdown import render_markdown
-from lueur_net.driver.build import item_spec
 from lueur_net.driver.drive import ItemRun
 from lueur_net.records.call import CallRecord
 from lueur_net.records.frame import records_frame
-from lueur_net.records.results import item_document, results_document
+from lueur_net.results import item_document, results_document
 from lueur_net.scenario.loader import loads
 
 # Neither item declares an expectation or an SLO; the load's last call times out (500 ms client timeout).
@@ -58,7 +58,7 @@ def _no_checks_run() -> Run:
     ]
     scenario_docs: list[tuple[Any, str | None, list[dict[str, Any]]]] = []
     for index, entry in enumerate(loaded):
-        spec = item_spec(entry.scenario, 0, scenario_index=index)
+        spec = planned_spec(entry.scenario, 0, scenario_index=index)
         document = item_document(entry.scenario, 0, spec, ItemRun(records=calls[index], t0=0.0),
                                  records_frame(calls[index]))
         scenario_docs.append((entry.scenario, "scenario.yaml", [document]))

@@ -8,6 +8,7 @@ import os
 import pickle
 import socket
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -196,24 +197,47 @@ config:
 """
 
 
-def test_item_spec_from_the_scenario_model() -> None:
-    from lueur_net.driver.build import item_spec
+def _plans(scenario: Any, item_index: int) -> Any:
+    from lueur_net.dataplane.capabilities import Capabilities
+    from lueur_net.plan import plan_item
+
+    return plan_item(scenario.items[item_index], Capabilities.all_present())
+
+
+def test_item_spec_from_the_scenario_model_and_the_plans_windows() -> None:
+    from lueur_net.driver.build import item_spec, plan_windows
     from lueur_net.scenario.models import Scenario
 
     scenario = Scenario.model_validate(yaml.safe_load(SCENARIO_YAML))
-    load = item_spec(scenario, 0, scenario_index=3, t0=12.5)
+    load = item_spec(scenario, 0, windows=plan_windows(_plans(scenario, 0)), scenario_index=3)
     assert load.call.url == "http://localhost:9090/users/42"
     assert dict(load.call.headers) == {"Authorization": "Bearer x", "X-Call": "1"}
     assert load.call.body == b'{"a": 1}' and load.call.timeout_s == 30.0
     assert load.load == LoadSpec(duration_s=10.0, clients=3, rps=2.0)
     assert load.windows == (FaultWindow("f0", 1.0, 2.5, ANCHOR_ITEM), FaultWindow("f1", 0.0, None, ANCHOR_ITEM))
     assert load.expect.status == 200 and load.expect.response_time_under_ms == 100.0
-    assert (load.scenario_index, load.item, load.t0) == (3, 0, 12.5)
-    repeat = item_spec(scenario, 1)
+    assert (load.scenario_index, load.item, load.t0) == (3, 0, None)
+    assert not load.is_repeat and load.fault_iterations == 1
+    repeat = item_spec(scenario, 1, windows=plan_windows(_plans(scenario, 1)))
     assert repeat.repeat == RepeatSpec(count=5, step=100.0, wait_s=0.02, add_baseline_call=True)
+    assert repeat.is_repeat and repeat.fault_iterations == 5
     assert repeat.call.timeout_s == 0.5
     assert repeat.windows == (FaultWindow("f0", 0.15, 0.35, ANCHOR_CALL),)
     pickle.dumps(repeat)
+
+
+def test_a_fault_in_both_directions_is_one_window_named_like_the_fault() -> None:
+    """The planner makes `f0.ingress` and `f0.egress` of one `direction: both` fault; the calls list `f0` once."""
+    from lueur_net.driver.build import plan_windows
+    from lueur_net.scenario.models import Scenario
+
+    scenario = Scenario.model_validate(yaml.safe_load(
+        "title: both\nitems:\n  - call: {method: GET, url: 'http://localhost:9090/'}\n    context:\n"
+        "      faults:\n        - {type: latency, mean: 10, direction: both, period: 'start:10%,duration:20%'}\n"
+        "        - {type: packetloss, direction: both}\n"))
+    plan = _plans(scenario, 0)
+    assert [fault.id for fault in plan.faults] == ["f0.ingress", "f0.egress", "f1.ingress", "f1.egress"]
+    assert plan_windows(plan) == (FaultWindow("f0", 3.0, 9.0, ANCHOR_CALL), FaultWindow("f1", 0.0, None, ANCHOR_CALL))
 
 
 def test_pipe_hook_waits_for_the_server_answer() -> None:

@@ -6,11 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
-from lueur_net.dataplane import apply as apply_module
 from lueur_net.driver import CallSpec, ItemSpec, LoadSpec, RepeatSpec
-from lueur_net.runner import DEADLINE_MARGIN_S, _ItemContext, fault_deadline_ns
+from lueur_net.runner.item import DEADLINE_MARGIN_S, ItemFaults, PathPlans, fault_deadline_ns
 
 S = 1_000_000_000
 LAB_DEADLINE_NS = 10_000 * S  # the lab's lifetime cap, an hour or so away
@@ -39,17 +36,15 @@ class _Plan:
         return {}
 
 
-def test_the_item_context_applies_with_the_item_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_item_faults_are_applied_with_the_item_deadline() -> None:
     seen: list[int | None] = []
 
     def fake_apply_plan(plan: Any, path: Any, ledger: Any, **kwargs: Any) -> Any:
         seen.append(kwargs["deadline_ns"])
         return SimpleNamespace(counters=dict, revert=lambda: None, failures=list)
 
-    monkeypatch.setattr(apply_module, "apply_plan", fake_apply_plan)
     path = SimpleNamespace(client=SimpleNamespace(ifname="c"), server=SimpleNamespace(ifname="s"))
-    context = _ItemContext(scenario=None, item_index=0, paths=[path], capabilities=None, ledger=None,
-                           deadline_ns=LAB_DEADLINE_NS, seed=0, span_s=20.0 + 2.0)
-    monkeypatch.setattr(context, "checked_plan", lambda path, iteration: _Plan())
-    context.apply(0, 50 * S)
+    faults = ItemFaults([PathPlans(path, (_Plan(),))], fake_apply_plan, ledger=None,  # type: ignore[arg-type]
+                        deadline_ns=LAB_DEADLINE_NS, seed=0, span_s=20.0 + 2.0)
+    faults.apply(0, 50 * S)
     assert seen == [50 * S + int((22.0 + DEADLINE_MARGIN_S) * S)]  # before: the lab's deadline, an hour away

@@ -17,7 +17,7 @@ EXAMPLE = str(REPO / "examples" / "fastapi-sqlite" / "scenario.yaml")
 @pytest.fixture(autouse=True)
 def not_root(monkeypatch: pytest.MonkeyPatch) -> None:
     """Plan for a stock kernel without probing this one (the unit tier touches no kernel object)."""
-    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
 
 
 def section(text: str, title: str) -> str:

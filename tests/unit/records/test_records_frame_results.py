@@ -10,12 +10,21 @@ import pandas as pd
 import pytest
 import yaml
 
-from lueur_net.driver.build import item_spec
+from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.driver.build import item_spec, plan_windows
 from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.spec import ItemSpec
+from lueur_net.plan import plan_item
 from lueur_net.records.call import CallRecord, call_failures, is_error
 from lueur_net.records.frame import COLUMNS, read_records, records_frame, write_records
-from lueur_net.records.results import SCHEMA_VERSION, item_document, results_document, write_results
+from lueur_net.results import SCHEMA_VERSION, item_document, results_document, write_results
 from lueur_net.scenario.models import Scenario
+
+
+def planned_spec(scenario: Scenario, item_index: int, *, scenario_index: int = 0) -> ItemSpec:
+    """The item's spec as the run builds it: fault windows from its plan (for a kernel with every feature)."""
+    plan = plan_item(scenario.items[item_index], Capabilities.all_present())
+    return item_spec(scenario, item_index, windows=plan_windows(plan), scenario_index=scenario_index)
 
 
 def record(seq: int, **changes: object) -> CallRecord:
@@ -95,12 +104,12 @@ items:
 
 def test_results_document_counts_tests_like_lueur(tmp_path: Path) -> None:
     scenarios = [Scenario.model_validate(doc) for doc in yaml.safe_load_all(SCENARIOS)]
-    repeat_spec = item_spec(scenarios[0], 0, scenario_index=0)
+    repeat_spec = planned_spec(scenarios[0], 0, scenario_index=0)
     repeat_records = [
         record(k, phase="baseline" if k == 0 else "fault", iteration=max(0, k - 1), status=200 if k != 3 else 500)
         for k in range(6)
     ]
-    load_spec = item_spec(scenarios[1], 0, scenario_index=1)
+    load_spec = planned_spec(scenarios[1], 0, scenario_index=1)
     load_records = [
         record(k, scenario_index=1, intended_s=k / 6, sent_s=k / 6, latency_ms=400.0 if 1.0 <= k / 6 < 2.5 else 5.0,
                faults=["f0"] if 1.0 <= k / 6 < 2.5 else [])

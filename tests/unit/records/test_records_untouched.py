@@ -8,7 +8,7 @@ from typing import Any
 from lueur_net.analysis.stats import FaultSpan, untouched_faults
 from lueur_net.records.call import CallRecord
 from lueur_net.records.frame import records_frame
-from lueur_net.records.results import attach_data_plane
+from lueur_net.results import attach_data_plane
 from lueur_net.runner import warn_untouched
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lueur_net.analysis.stats import NO_FAULT, call_stats, failed_mask, item_stats, percentiles
-from lueur_net.analysis.verdicts import ItemRules, SloRule, item_verdict, planned_tests, slo_check
+from lueur_net.analysis.verdicts import ItemRules, SloRule, item_verdict, slo_check
 from lueur_net.records.call import CallRecord
 from lueur_net.records.frame import records_frame
 
@@ -67,7 +67,6 @@ def test_repeat_counts_one_test_per_call_and_failfast_shortens_it() -> None:
     assert verdict.tests[3].reasons == ("status 500 != 200",)
     assert verdict.tests[0].phase == "baseline"
     assert verdict.expectations[0].failed_calls == 1 and not verdict.expectations[0].passed
-    assert planned_tests("repeat", 5, True) == 6 and planned_tests("single") == 1 and planned_tests("load") == 1
 
 
 def test_load_is_one_test_that_never_fails_while_its_check_does() -> None:

@@ -1,8 +1,9 @@
 """results.json, schema `results_v1` (docs/results-schema.md): lueur's summary plus our statistics and verdicts.
 
 Build one item document per driven item with `item_document(...)`, then the whole file with `results_document(...)`
-and `write_results(...)`. The run command fills the placeholders it owns: per item `plan`, `backends`, `counters`
-and each window's `backend`/`counters`; at the top `plan`, `backends`, `capabilities`, `counters`.
+and `write_results(...)`. The run fills the placeholders it owns with `attach_data_plane(...)` (per item `plan`,
+`backends`, `counters`, `untouched` and each window's `backend`/`counters`/`traffic`) and `mark_backend_failures`;
+at the top `backends`, `capabilities` (RunRecorder.top).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import os
 import platform
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 
 from lueur_net import __version__
@@ -24,7 +26,8 @@ from lueur_net.analysis.stats import item_stats, spans_from_documents, untouched
 from lueur_net.analysis.verdicts import ItemRules, SloRule, item_verdict
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import ItemSpec
-from lueur_net.scenario.models import LoadStrategy, RepeatStrategy, Scenario
+from lueur_net.scenario.faults import Fault
+from lueur_net.scenario.models import Item, LoadStrategy, RepeatStrategy, Scenario
 
 SCHEMA = "lueur-net/results"
 SCHEMA_VERSION = 1
@@ -58,28 +61,34 @@ def _strategy(scenario: Scenario, item_index: int) -> dict[str, Any]:
     return {"mode": "single"}
 
 
-def _windows(scenario: Scenario, item_index: int, spec: ItemSpec) -> list[dict[str, Any]]:
-    faults = scenario.items[item_index].context.faults
+def window_faults(item: Item, spec: ItemSpec) -> Mapping[str, Fault]:
+    """The scenario fault behind each window name of `spec`.
+
+    `spec.windows` come from the item's plan (lueur_net.driver.build.plan_windows): one or more windows per fault,
+    in the order of `item.context.faults`, every fault with at least one. So the distinct names, in order, pair
+    with the faults one to one; nothing is read back out of a name."""
+    names = dict.fromkeys(window.name for window in spec.windows)
+    return dict(zip(names, item.context.faults))
+
+
+def _windows(item: Item, spec: ItemSpec) -> list[dict[str, Any]]:
+    faults = window_faults(item, spec)
     documents = []
     for window in spec.windows:
-        fault = None
-        if window.name.startswith("f"):
-            index_text = window.name[1:].split(".")[0]
-            if index_text.isdigit() and int(index_text) < len(faults):
-                fault = faults[int(index_text)]
+        fault = faults.get(window.name)
         params = (
             fault.model_dump(mode="json", by_alias=True, exclude={"type", "period"}, exclude_none=True) if fault else {}
         )
         documents.append(
             {
                 "name": window.name,
-                "type": getattr(fault, "type", None),
+                "type": fault.type if fault else None,
                 "start_s": window.start_s,
                 "end_s": window.end_s,
                 "anchor": window.anchor,
                 "params": params,
-                "backend": None,  # filled by the run command
-                "counters": {},  # filled by the run command
+                "backend": None,  # filled by attach_data_plane
+                "counters": {},  # filled by attach_data_plane
             }
         )
     return documents
@@ -110,16 +119,16 @@ def item_document(
         "expect": item.expect.model_dump(mode="json", exclude_none=True) if item.expect else {},
         "slo": [slo.model_dump(mode="json") for slo in item.context.slo],
         "upstreams": list(item.context.upstreams),
-        "windows": _windows(scenario, item_index, spec),
+        "windows": _windows(item, spec),
         "driver": {
             "t0_monotonic": run.t0 if run else None,
             "workers": run.workers if run else None,
             **(run.notes if run else {}),
         },
-        "plan": None,  # filled by the run command (the FaultPlan that ran)
-        "backends": [],  # filled by the run command
-        "counters": {},  # filled by the run command: data plane counters per window name
-        "untouched": [],  # filled by the run command: faults that touched no packet, with the reason
+        "plan": None,  # filled by attach_data_plane (the FaultPlan that ran)
+        "backends": [],  # filled by attach_data_plane
+        "counters": {},  # filled by attach_data_plane: data plane counters per planner fault id
+        "untouched": [],  # filled by attach_data_plane: faults that touched no packet, with the reason
         "stats": item_stats(frame, rules.windows),
         "tests": [test.to_dict() for test in verdict.tests],
         "tests_run": len(verdict.tests),
@@ -135,8 +144,6 @@ def item_document(
 
 def host_facts() -> dict[str, Any]:
     uname = os.uname()
-    import httpx
-
     return {
         "hostname": socket.gethostname(),
         "kernel": uname.release,
@@ -278,3 +285,16 @@ def attach_data_plane(
     if calls is not None:
         document["untouched"] = untouched_faults(spans_from_documents(document.get("windows", [])), calls)
     return document
+
+
+def mark_backend_failures(document: dict[str, Any], failures: Sequence[Mapping[str, Any]], t0: float) -> None:
+    """A backend that failed during the item (its fault was not realised as asked from then on): the item document
+    lists it (`backend_failures`: fault, type, backend, reason, at_s from the item's t0) and fails."""
+    if not failures:
+        return
+    document["backend_failures"] = [
+        {key: value for key, value in failure.items() if key != "at_ns"}
+        | {"at_s": round(int(failure["at_ns"]) / 1e9 - t0, 3)}
+        for failure in failures
+    ]
+    document["passed"] = False

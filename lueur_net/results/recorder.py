@@ -20,10 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from lueur_net.analysis.redact import Redactor
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import ItemSpec
 from lueur_net.records.frame import COLUMNS, records_frame, write_records
-from lueur_net.records.results import item_document, results_document, write_results
+from lueur_net.results.document import item_document, results_document, write_results
 from lueur_net.scenario.models import Scenario
 
 
@@ -89,8 +90,6 @@ class RunRecorder:
         Both are kept and shared, so both are redacted (lueur_net.analysis.redact): secret query parameters in
         URLs, secret-looking values in error texts and fields. Returns the (redacted) document.
         """
-        from lueur_net.analysis.redact import Redactor
-
         self.finished_at = datetime.now(timezone.utc)
         redactor = Redactor(keep_query=keep_query)
         self.top["redaction"] = {"query": "kept" if keep_query else "redacted"}  # reports re-render the same way

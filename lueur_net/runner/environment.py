@@ -1,0 +1,125 @@
+"""What a run does to the machine, as one injectable object: root check, capability probe, ledger, lab, the data
+plane's apply, the driver in the client namespace, the signal guard, and the planner.
+
+The orchestration (lueur_net.runner.run) and the item execution (lueur_net.runner.item) call only these, so their
+unit tests hand in fakes that record calls (tests/unit/runner): no root, no namespaces, no kernel objects.
+`kernel_environment()` is the real one; it looks each function up when it is built, at the start of a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lueur_net.dataplane import apply as apply_module
+from lueur_net.dataplane import capabilities as capabilities_module
+from lueur_net.driver.remote import drive_in_netns
+from lueur_net.lab import Lab, terminate_on_signals
+from lueur_net.lab import lab as lab_module
+from lueur_net.ledger import Ledger
+from lueur_net.plan import plan_item
+
+if TYPE_CHECKING:
+    from lueur_net.dataplane.capabilities import Capabilities
+    from lueur_net.driver.drive import ItemRun
+    from lueur_net.driver.spec import ItemSpec
+    from lueur_net.lab.serve import ServeSpec
+    from lueur_net.lab.topology import Path
+    from lueur_net.plan.model import FaultPlan, Side
+    from lueur_net.scenario.models import Item
+
+
+class AppliedFaults(Protocol):
+    """What applying a plan on one path leaves in hand (lueur_net.dataplane.apply.AppliedPlan)."""
+
+    def counters(self) -> Mapping[str, Mapping[str, int]]: ...
+
+    def failures(self) -> list[dict[str, Any]]: ...
+
+    def revert(self) -> None: ...
+
+
+class ApplyPlan(Protocol):
+    """lueur_net.dataplane.apply.apply_plan."""
+
+    def __call__(self, plan: FaultPlan, path: Path, ledger: Ledger, *, t0_ns: int | None = None,
+                 deadline_ns: int | None = None, seed: int = 0, allow_foreign: bool = False) -> AppliedFaults: ...
+
+
+class Planner(Protocol):
+    """lueur_net.plan.plan_item."""
+
+    def __call__(self, item: Item, capabilities: Capabilities, *, iteration: int = 0, peer_is_ours: bool = True,
+                 ends: tuple[Side, ...] = ("client", "server")) -> FaultPlan: ...
+
+
+class Drive(Protocol):
+    """lueur_net.driver.remote.drive_in_netns."""
+
+    def __call__(self, netns: str | None, spec: ItemSpec, *,
+                 on_progress: Callable[[dict[str, Any]], None] | None = None,
+                 on_iteration: Callable[[int, str], None] | None = None,
+                 on_ready: Callable[[float], float] | None = None) -> ItemRun: ...
+
+
+class RunLab(Protocol):
+    """What the run uses of a lueur_net.lab.Lab: it is entered as a context manager (closing reverts it)."""
+
+    run_id: str
+    setup_seconds: float
+    client_netns: str
+    attached: bool
+
+    @property
+    def deadline_ns(self) -> int: ...
+
+    def path_for(self, url: str) -> Path: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> Any: ...
+
+
+class CreateLab(Protocol):
+    """lueur_net.lab.Lab.create."""
+
+    def __call__(self, upstreams: list[str], ledger: Ledger, serve: ServeSpec | None = None, *,
+                 pool: str | None = None, dns: bool = False) -> RunLab: ...
+
+
+class AttachLab(Protocol):
+    """lueur_net.lab.Lab.attach."""
+
+    def __call__(self, target: str, upstreams: list[str], ledger: Ledger, *, iface: str | None = None,
+                 allow_host_interface: bool = False) -> RunLab: ...
+
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    require_root: Callable[[], None]
+    probe: Callable[[], Capabilities]
+    open_ledger: Callable[[], AbstractContextManager[Ledger]]
+    create_lab: CreateLab
+    attach_lab: AttachLab
+    apply_plan: ApplyPlan
+    drive: Drive
+    guard_signals: Callable[[], AbstractContextManager[object]]
+    plan: Planner = plan_item
+
+
+def kernel_environment() -> RunEnvironment:
+    """The real machine. Attributes are read now, not at import, so a test that replaces one (say, the probe) before
+    the run starts is honoured."""
+    return RunEnvironment(
+        require_root=lab_module.require_root,
+        probe=capabilities_module.probe_capabilities,
+        open_ledger=lambda: Ledger.open("run"),
+        create_lab=Lab.create,
+        attach_lab=Lab.attach,
+        apply_plan=apply_module.apply_plan,
+        drive=drive_in_netns,
+        guard_signals=terminate_on_signals,
+        plan=plan_item,
+    )

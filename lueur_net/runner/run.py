@@ -1,0 +1,172 @@
+"""`lueur-net run`: scenario files -> plan -> lab -> data plane -> driver -> records -> results.
+
+The order follows DESIGN principle 3 (refuse before touching): every file is loaded and every item planned
+against the probed capabilities before the first kernel change. Then one lab serves the whole run (the server
+under test is started once, as a user would run it); each item's plans for its paths are made and checked before
+the first fault is applied; each item then gets its faults applied on the paths of its upstreams, its calls driven
+from the client namespace, and its faults reverted before the next item (lueur_net.runner.item).
+
+Everything that touches the machine comes from a RunEnvironment (lueur_net.runner.environment), the real one by
+default, fakes in tests/unit/runner. The CLI (cli/run.py) only parses and prints: it hands a RunListener.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lueur_net.errors import BadInput, EnvironmentProblem
+from lueur_net.lab import ServeSpec
+from lueur_net.results import RunRecorder
+from lueur_net.runner.environment import RunEnvironment, kernel_environment
+from lueur_net.runner.item import ItemFaults, PathPlans, backend_failure_message, drive_item
+from lueur_net.runner.outputs import check_writable, make_folders
+from lueur_net.runner.plans import PlannedItem, checked_plans, plan_run
+from lueur_net.scenario import LoadedScenario, load
+
+if TYPE_CHECKING:
+    from lueur_net.lab.topology import Path as LabPath
+    from lueur_net.ledger import Ledger
+    from lueur_net.runner.environment import RunLab
+    from lueur_net.runner.listener import RunListener
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    paths: tuple[str, ...]
+    serve: str | None = None
+    results_path: Path | None = Path("results.json")
+    records_path: Path | None = None
+    only: str | None = None
+    pool: str | None = None
+    seed: int = 0
+    attach: str | None = None  # an existing namespace: ip netns name, /proc/PID/ns/net, pid:PID, container:ID
+    iface: str | None = None  # with attach: the interface (default: the namespace's default-route interface)
+    allow_host_interface: bool = False
+    keep_query: bool = False  # keep non-secret query values and fragments in what the run writes
+
+
+@dataclass
+class RunOutcome:
+    document: dict[str, Any]
+    results_path: Path | None
+    records_path: Path | None
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.document["summary"]["passed"])
+
+
+SERVE_AND_ATTACH = "--serve and --attach exclude each other: --attach runs the calls in an existing namespace"
+
+
+def select(loaded: Sequence[LoadedScenario], only: str | None) -> list[LoadedScenario]:
+    if only is None:
+        return list(loaded)
+    chosen = [entry for entry in loaded if only.lower() in entry.scenario.title.lower()]
+    if not chosen:
+        titles = "; ".join(entry.scenario.title for entry in loaded)
+        raise BadInput(f"--only {only!r} matches no scenario title (titles: {titles})")
+    return chosen
+
+
+def upstreams(selected: Sequence[LoadedScenario]) -> list[str]:
+    """Every URL the run calls or names as an upstream, each once, in order: the lab reaches each."""
+    urls: dict[str, None] = {}
+    for entry in selected:
+        for item in entry.scenario.items:
+            urls[entry.scenario.url_of(item)] = None
+            for upstream in item.context.upstreams:
+                urls[upstream] = None
+    return list(urls)
+
+
+def item_paths(lab: RunLab, planned: PlannedItem) -> list[LabPath]:
+    """The lab paths an item's faults go on: one per distinct path of its upstreams (else of its call's URL)."""
+    item = planned.ref.item
+    urls = list(item.context.upstreams) or [planned.ref.scenario.url_of(item)]
+    return list(dict.fromkeys(lab.path_for(url) for url in urls))
+
+
+def _item_faults(lab: RunLab, ledger: Ledger, planned: PlannedItem, paths: list[LabPath], options: RunOptions,
+                 environment: RunEnvironment) -> ItemFaults:
+    """The item's faults, with its plans for every path and iteration made and checked now, before the first
+    fault of the run is applied."""
+    per_path = [PathPlans(path, checked_plans(planned.plans, path, planned.spec.fault_iterations,
+                                              allow_host_interface=options.allow_host_interface))
+                for path in paths]
+    return ItemFaults(per_path, environment.apply_plan, ledger, lab.deadline_ns, options.seed,
+                      span_s=planned.spec.span_s, attached=lab.attached)
+
+
+def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None) -> RunOutcome:
+    """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
+    env = environment or kernel_environment()
+    selected = select(load(options.paths), options.only)
+    for entry in selected:
+        for warning in entry.warnings:
+            listener.note(str(warning))
+    env.require_root()
+    capabilities = env.probe()
+    run = plan_run(selected, capabilities, env.plan)  # refuse before touching
+    if options.serve and options.attach:
+        raise BadInput(SERVE_AND_ATTACH)
+    serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ)) if options.serve else None
+    needs_dns = any(fault.type == "dns" for entry in selected for item in entry.scenario.items
+                    for fault in item.context.faults)
+
+    records_path = options.records_path
+    if records_path is None and options.results_path is not None:
+        records_path = options.results_path.with_name(options.results_path.stem + ".calls.parquet")
+    for output in (options.results_path, records_path):
+        check_writable(output)
+
+    recorder = RunRecorder()
+    backends: set[tuple[str, str]] = set()
+    failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
+    with env.guard_signals(), env.open_ledger() as ledger:
+        if options.attach:
+            lab = env.attach_lab(options.attach, upstreams(selected), ledger, iface=options.iface,
+                                 allow_host_interface=options.allow_host_interface)
+        else:
+            lab = env.create_lab(upstreams(selected), ledger, serve=serve, pool=options.pool, dns=needs_dns)
+        with lab:
+            listener.note(f"lab {lab.run_id} ready in {lab.setup_seconds * 1000:.0f} ms"
+                          + (f"; server under test: {options.serve}" if options.serve else "")
+                          + (f"; attached to {options.attach}" if options.attach else ""))
+            paths = [[item_paths(lab, planned) for planned in items] for items in run]
+            # every path's plans, and the refusal of a forbidden target, before the first fault is applied
+            faults = [[_item_faults(lab, ledger, planned, item_paths_, options, env)
+                       for planned, item_paths_ in zip(items, scenario_paths)]
+                      for items, scenario_paths in zip(run, paths)]
+            for index, items in enumerate(run):
+                scenario = selected[index].scenario
+                listener.scenario_started(index, len(selected), scenario.title, [planned.spec for planned in items])
+                documents = []
+                for planned, item_faults in zip(items, faults[index]):
+                    try:
+                        documents.append(drive_item(env.drive, lab.client_netns, planned.ref, planned.spec,
+                                                    item_faults, recorder, listener))
+                    finally:
+                        item_faults.revert()
+                    backends.update((b["type"], b["backend"]) for b in documents[-1]["backends"])
+                    if documents[-1].get("backend_failures"):  # never a silent pass: stop, write, exit 3
+                        failed = backend_failure_message(scenario.title, planned.ref.item_index,
+                                                         documents[-1]["backend_failures"])
+                        break
+                listener.scenario_finished(index, {"title": scenario.title, "items": documents})
+                if failed:
+                    break
+
+    recorder.top = {"capabilities": capabilities.to_dict(),
+                    "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
+    make_folders(options.results_path, records_path)
+    document = recorder.write(options.results_path, records_path, keep_query=options.keep_query)
+    if failed:
+        raise EnvironmentProblem(failed, hint="a backend process died or stopped answering (e.g. an nfqueue holder "
+                                 "killed by a value it could not handle, or the OOM killer); the item's faults were "
+                                 "not realised from then on")
+    return RunOutcome(document, options.results_path, records_path)

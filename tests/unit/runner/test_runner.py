@@ -1,0 +1,338 @@
+"""The run's orchestration on fakes: the capability probe, the lab, the data plane's apply and the driver are
+injected (lueur_net.runner.RunEnvironment) and record what they are asked, so no root and no kernel object.
+
+What these pin down: each item is planned once per path and iteration (before: three times, in the up-front
+check, the check of the lab's paths and every application); the driver's fault windows are the plan's; a repeat
+applies iteration i's plan before call i and nothing before its baseline call; the start gate's t0 anchors the
+faults; refusals come before the lab; a backend that failed stops the run after writing results (exit 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lueur_net import runner
+from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.spec import FaultWindow
+from lueur_net.errors import BadInput, EnvironmentProblem
+from lueur_net.lab.topology import Endpoint
+from lueur_net.lab.topology import Path as LabPath
+from lueur_net.plan import plan_item
+from lueur_net.plan.model import FaultPlan
+from lueur_net.records.call import CallRecord
+from lueur_net.runner import RunEnvironment, RunOptions, execute
+
+SCENARIOS = """
+title: One spike
+items:
+  - call: {method: GET, url: "http://localhost:9090/"}
+    context:
+      faults:
+        - {type: latency, mean: 300, period: "start:10%,duration:20%"}
+        - {type: packetloss, direction: both}
+    expect: {status: 200}
+---
+title: Stairs
+items:
+  - call: {method: GET, url: "http://localhost:9090/slow"}
+    context:
+      faults: [{type: latency, mean: 100}]
+      strategy: {mode: repeat, count: 3, step: 100, add_baseline_call: true}
+  - call: {method: GET, url: "http://localhost:9090/"}
+    context:
+      faults: [{type: blackhole, period: "start:1s,duration:1s"}]
+      strategy: {mode: load, duration: 2s, clients: 1, rps: 2}
+"""
+
+
+class FakeLab:
+    """A lab of one path per upstream host, with ends that are ours (or, attached, a host peer that is not)."""
+
+    run_id = "fake01"
+    setup_seconds = 0.001
+    client_netns = "lueur-fake-c"
+
+    def __init__(self, attached: bool = False) -> None:
+        self.attached = attached
+        self.entered = self.closed = False
+
+    @property
+    def deadline_ns(self) -> int:
+        return time.monotonic_ns() + 3600 * 10**9
+
+    def path_for(self, url: str) -> LabPath:
+        return LabPath(Endpoint("lueur-fake-c", "lueur-c0", 2, "10.0.0.1"),
+                       Endpoint(None if self.attached else "lueur-fake-s", "lueur-s0", 3, "10.0.0.2",
+                                owned=not self.attached))
+
+    def __enter__(self) -> FakeLab:
+        self.entered = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.closed = True
+
+
+@dataclass
+class FakeApplied:
+    plan: FaultPlan
+    reverted: bool = False
+    dead: list[dict[str, Any]] = field(default_factory=list)
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        return {fault.id: {"packets": 10} for fault in self.plan.faults}
+
+    def failures(self) -> list[dict[str, Any]]:
+        return self.dead
+
+    def revert(self) -> None:
+        self.reverted = True
+
+
+@dataclass
+class Machine:
+    """Every fake, and what each was asked."""
+
+    attached: bool = False
+    failing_backend: bool = False
+    planned: list[tuple[str, int, bool, tuple[str, ...]]] = field(default_factory=list)
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    driven: list[Any] = field(default_factory=list)
+    iterations: list[tuple[int, str, int]] = field(default_factory=list)  # (iteration, phase, plans applied then)
+    starts: list[float] = field(default_factory=list)
+    labs: list[FakeLab] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+    def plan(self, item: Any, capabilities: Capabilities, *, iteration: int = 0, peer_is_ours: bool = True,
+             ends: tuple[str, ...] = ("client", "server")) -> FaultPlan:
+        self.planned.append((item.call.url, iteration, peer_is_ours, ends))
+        return plan_item(item, capabilities, iteration=iteration, peer_is_ours=peer_is_ours, ends=ends)  # type: ignore[arg-type]
+
+    def apply_plan(self, plan: FaultPlan, path: LabPath, ledger: Any, *, t0_ns: int | None = None,
+                   deadline_ns: int | None = None, seed: int = 0, allow_foreign: bool = False) -> FakeApplied:
+        self.events.append("apply")
+        self.applied.append({"plan": plan, "path": path, "t0_ns": t0_ns, "deadline_ns": deadline_ns, "seed": seed,
+                             "allow_foreign": allow_foreign})
+        dead = []
+        if self.failing_backend:
+            dead = [{"fault": plan.faults[0].id, "type": plan.faults[0].type, "backend": plan.faults[0].backend,
+                     "reason": "the holder died", "at_ns": t0_ns or 0}]
+        return FakeApplied(plan, dead=dead)
+
+    def drive(self, netns: str | None, spec: Any, *, on_progress: Callable[[dict[str, Any]], None] | None = None,
+              on_iteration: Callable[[int, str], None] | None = None,
+              on_ready: Callable[[float], float] | None = None) -> ItemRun:
+        """What drive_in_netns does with the run's callbacks, with made-up calls of 5 ms."""
+        self.driven.append(spec)
+        calls: list[tuple[int, str]] = []
+        if spec.is_repeat:
+            assert on_iteration is not None and on_ready is None
+            t0 = time.monotonic()
+            if spec.repeat.add_baseline_call:
+                calls.append((0, "baseline"))
+            calls += [(iteration, "fault") for iteration in range(spec.repeat.count)]
+            records = []
+            for seq, (iteration, phase) in enumerate(calls):
+                on_iteration(iteration, phase)
+                self.iterations.append((iteration, phase, len(self.applied)))
+                records.append(self._record(spec, seq, iteration, phase))
+        else:
+            assert on_ready is not None and on_iteration is None
+            t0 = on_ready(0.01)
+            self.starts.append(t0)
+            count = spec.planned_calls
+            records = [self._record(spec, seq, 0, "fault") for seq in range(count)]
+        return ItemRun(records, t0)
+
+    @staticmethod
+    def _record(spec: Any, seq: int, iteration: int, phase: str) -> CallRecord:
+        intended = seq * 0.5 if spec.load is not None else 0.0
+        active = [window.name for window in spec.windows if phase == "fault"
+                  and window.overlaps(*((intended, intended + 0.005) if window.anchor == "item" else (0.0, 0.005)))]
+        return CallRecord(spec.scenario, spec.scenario_index, spec.item, iteration, phase, 0, seq, spec.call.method,
+                          spec.call.url, intended, intended, total_ms=5.0, latency_ms=5.0, status=200,
+                          faults=list(dict.fromkeys(active)))
+
+    def create_lab(self, upstreams: list[str], ledger: Any, serve: Any = None, *, pool: str | None = None,
+                   dns: bool = False) -> FakeLab:
+        self.events.append("lab")
+        self.labs.append(FakeLab())
+        return self.labs[-1]
+
+    def attach_lab(self, target: str, upstreams: list[str], ledger: Any, *, iface: str | None = None,
+                   allow_host_interface: bool = False) -> FakeLab:
+        self.events.append("lab")
+        self.labs.append(FakeLab(attached=True))
+        return self.labs[-1]
+
+    def environment(self) -> RunEnvironment:
+        return RunEnvironment(
+            require_root=lambda: self.events.append("root"),
+            probe=lambda: Capabilities.all_present(),
+            open_ledger=lambda: contextlib.nullcontext(None),  # type: ignore[arg-type,return-value]
+            create_lab=self.create_lab,
+            attach_lab=self.attach_lab,
+            apply_plan=self.apply_plan,
+            drive=self.drive,  # type: ignore[arg-type]
+            guard_signals=contextlib.nullcontext,
+            plan=self.plan,  # type: ignore[arg-type]
+        )
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, list[Any]]] = []
+        self.finished: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+
+    def scenario_started(self, index: int, total: int, title: str, specs: list[Any]) -> None:
+        self.started.append((title, specs))
+
+    def progress(self, event: dict[str, Any]) -> None:
+        pass
+
+    def scenario_finished(self, index: int, document: dict[str, Any]) -> None:
+        self.finished.append(document)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def warning(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(SCENARIOS)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+def run(machine: Machine, scenario_file: Path, tmp_path: Path, **options: Any) -> tuple[runner.RunOutcome, Listener]:
+    listener = Listener()
+    outcome = execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "results.json",
+                                 **options), listener, machine.environment())
+    return outcome, listener
+
+
+def test_each_item_is_planned_once_per_path_and_iteration(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+    run(machine, scenario_file, tmp_path)
+    both = ("client", "server")
+    assert machine.planned == [
+        ("http://localhost:9090/", 0, True, both),  # the spike, before the lab; its path reuses this plan
+        ("http://localhost:9090/slow", 0, True, both),  # the repeat's first step, before the lab
+        ("http://localhost:9090/", 0, True, both),  # the load
+        ("http://localhost:9090/slow", 1, True, both),  # the repeat's other steps, once the lab's path is known,
+        ("http://localhost:9090/slow", 2, True, both),  # before the first fault is applied
+    ]
+    assert machine.events[:3] == ["root", "lab", "apply"]
+
+
+def test_an_attached_path_is_planned_once_more_for_its_placement(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+    run(machine, scenario_file, tmp_path, attach="pod", allow_host_interface=True, only="spike")
+    assert [(iteration, peer) for _, iteration, peer, _ in machine.planned] == [(0, True), (0, False)]
+    assert machine.applied[0]["allow_foreign"] is True
+    assert machine.applied[0]["plan"] is not None and machine.labs[0].attached
+
+
+def test_the_driver_gets_the_plans_windows(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+    outcome, listener = run(machine, scenario_file, tmp_path)
+    spike, stairs, load = machine.driven
+    assert spike.windows == (FaultWindow("f0", 3.0, 9.0, "call"), FaultWindow("f1", 0.0, None, "call"))
+    assert stairs.windows == (FaultWindow("f0", 0.0, None, "call"),)
+    assert load.windows == (FaultWindow("f0", 1.0, 2.0, "item"),)
+    assert [spec for _, specs in listener.started for spec in specs] == [spike, stairs, load]  # the same specs
+    windows = outcome.document["scenarios"][0]["items"][0]["windows"]
+    assert [(w["name"], w["type"], w["params"].get("mean"), w["counters"]) for w in windows] == [
+        ("f0", "latency", 300.0, {"packets": 10}),
+        ("f1", "packetloss", None, {"packets": 20}),  # f1.ingress and f1.egress, summed on the fault's window
+    ]
+
+
+def test_a_repeat_applies_step_i_before_call_i_and_nothing_before_its_baseline(scenario_file: Path,
+                                                                              tmp_path: Path) -> None:
+    machine = Machine()
+    outcome, _ = run(machine, scenario_file, tmp_path, only="stairs", seed=7)
+    assert machine.iterations[0] == (0, "baseline", 0)  # the baseline call: nothing applied yet
+    assert [(i, phase) for i, phase, _ in machine.iterations[1:]] == [(0, "fault"), (1, "fault"), (2, "fault")]
+    steps = [entry["plan"] for entry in machine.applied[:3]]
+    assert [plan.iteration for plan in steps] == [0, 1, 2]
+    assert [plan.faults[0].params.delay_ns for plan in steps] == [100_000_000, 200_000_000, 300_000_000]
+    assert [entry["seed"] for entry in machine.applied[:3]] == [7, 8, 9]
+    item = outcome.document["scenarios"][0]["items"][0]
+    assert [entry["iteration"] for entry in item["plan"]] == [0, 1, 2]
+    assert item["counters"] == {"f0": {"packets": 30}}
+
+
+def test_a_single_call_is_applied_once_at_the_start_gates_t0(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+    outcome, _ = run(machine, scenario_file, tmp_path, only="spike")
+    [applied] = machine.applied
+    [t0] = machine.starts
+    assert applied["t0_ns"] == int(t0 * 1e9)
+    assert applied["deadline_ns"] == runner.fault_deadline_ns(applied["t0_ns"], 30.0, machine.labs[0].deadline_ns)
+    item = outcome.document["scenarios"][0]["items"][0]
+    assert item["driver"]["t0_monotonic"] == t0 and "start_attempts" not in item["driver"]
+    assert {b["id"]: b["backend"] for b in item["backends"]} == {"f0": "netem", "f1.ingress": "netem",
+                                                                 "f1.egress": "netem"}
+    written = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert written["summary"]["passed"] and (tmp_path / "out" / "results.calls.parquet").exists()
+    assert outcome.passed and machine.labs[0].closed
+
+
+def test_a_fault_no_backend_can_realise_is_refused_before_the_lab(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+    environment = machine.environment()
+
+    def refuse(*args: Any, **kwargs: Any) -> FaultPlan:
+        raise EnvironmentProblem("f0: no backend here can delay packets")
+
+    with pytest.raises(EnvironmentProblem, match="no backend"):
+        execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "r.json"), Listener(),
+                RunEnvironment(**{**environment.__dict__, "plan": refuse}))
+    assert machine.events == ["root"] and not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_output_is_refused_before_the_lab(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+    with pytest.raises(BadInput, match="unknown output format"):
+        run(machine, scenario_file, tmp_path, records_path=tmp_path / "calls.txt")
+    assert "lab" not in machine.events
+
+
+def test_a_failed_backend_stops_the_run_after_writing_its_results(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine(failing_backend=True)
+    with pytest.raises(EnvironmentProblem, match="the netem backend of fault f0 .* the holder died"):
+        run(machine, scenario_file, tmp_path)
+    assert len(machine.driven) == 1  # the other scenarios never ran
+    written = json.loads((tmp_path / "out" / "results.json").read_text())
+    [item] = written["scenarios"][0]["items"]
+    assert item["passed"] is False and item["backend_failures"][0]["reason"] == "the holder died"
+    assert machine.labs[0].closed
+
+
+def test_a_fault_that_touched_no_call_is_a_warning(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+    _, listener = run(machine, scenario_file, tmp_path, only="spike")
+    # f0 is active 3-9 s into each call; the fake calls take 5 ms
+    assert listener.warnings == ["One spike / item 0: fault f0 (latency) touched no packet: its window 3-9 s "
+                                 "never overlapped a call (calls took 5 ms)"]
