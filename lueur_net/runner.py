@@ -223,8 +223,8 @@ def dry_run(paths: Sequence[str], only: str | None = None, *, attach: str | None
             iface: str | None = None, allow_host_interface: bool = False) -> str:
     """The plan of every item (each step of a repeat) and its equivalent tc/ip commands, for the lab `run` would
     build with the same options. Probes capabilities (and resolves --attach) only when root; changes nothing."""
-    from lueur_net.dataplane.capabilities import Capabilities, probe_capabilities
-    from lueur_net.plan import plan_item, render_plan
+    from lueur_net.dataplane.probe import probe_capabilities
+    from lueur_net.plan import Capabilities, plan_item, render_plan
 
     if serve and attach:
         raise BadInput("--serve and --attach exclude each other: --attach runs the calls in an existing namespace")
@@ -399,7 +399,7 @@ def warn_untouched(listener: RunListener, title: str, item_index: int, document:
 def execute(options: RunOptions, listener: RunListener) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
     from lueur_net.driver.build import item_spec
-    from lueur_net.dataplane.capabilities import probe_capabilities
+    from lueur_net.dataplane.probe import probe_capabilities
     from lueur_net.lab import Lab, ServeSpec, terminate_on_signals
     from lueur_net.lab.lab import require_root
     from lueur_net.ledger import Ledger

@@ -22,10 +22,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from lueur_net.dataplane.capabilities import Capabilities
-from lueur_net.dataplane.netem_tables import pareto_centre, pareto_spread
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.plan.backends import choose_backend
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.plan.compose import compose_hooks
 from lueur_net.plan.model import (
     BlackholeParams,
@@ -43,6 +42,7 @@ from lueur_net.plan.model import (
     Traffic,
     Window,
 )
+from lueur_net.plan.netem_tables import pareto_centre, pareto_spread
 
 MS = 1_000_000  # ns per ms
 ETHERNET_HEADER = 14

@@ -15,7 +15,7 @@ HOLDER = textwrap.dedent("""
     from pathlib import Path as FsPath
     from lueur_net.dataplane import apply_plan
     from lueur_net.lab import terminate_on_signals
-    from lueur_net.dataplane.capabilities import Capabilities
+    from capability_sets import host_like
     from lueur_net.lab.topology import Endpoint, Path
     from lueur_net.ledger import Ledger
     from lueur_net.plan import plan_item
@@ -27,7 +27,7 @@ HOLDER = textwrap.dedent("""
         {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "egress"},
         {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "ingress",
          "period": "start:1s,duration:1s"}]}})
-    plan = plan_item(item, Capabilities.host_like(), peer_is_ours=False)
+    plan = plan_item(item, host_like(), peer_is_ours=False)
     with Ledger.open("signal-test", run_dir=run_dir) as ledger, terminate_on_signals():
         applied = apply_plan(plan, path, ledger)
         try:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from lueur_net.dataplane.capabilities import Capabilities
+from capability_sets import host_like
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.plan import (
     BlackholeParams,
@@ -24,7 +25,7 @@ from lueur_net.plan import (
 from lueur_net.scenario import Item
 
 STOCK = Capabilities.all_present()
-HOST = Capabilities.host_like()
+HOST = host_like()
 
 FAULTS: dict[str, dict[str, Any]] = {
     "latency": {"mean": 100, "stddev": 10},

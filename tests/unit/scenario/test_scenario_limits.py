@@ -19,7 +19,8 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from lueur_net.dataplane.capabilities import Capabilities
+from capability_sets import host_like
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.dataplane.tc_encode import TC_H_ROOT, encode, netem_values, qdisc_message, tbf_values
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.plan import plan_item
@@ -193,7 +194,7 @@ def _refused_or_fits(fault: dict[str, Any], strategy: dict[str, Any] | None, tim
     item = loaded[0].scenario.items[0]
     repeat = item.context.strategy
     iterations = {0, repeat.count - 1} if getattr(repeat, "mode", "") == "repeat" else {0}
-    for capabilities in (Capabilities.all_present(), Capabilities.host_like()):
+    for capabilities in (Capabilities.all_present(), host_like()):
         for iteration in iterations:
             try:
                 plan = plan_item(item, capabilities, iteration=iteration)
