@@ -10,11 +10,11 @@ import pytest
 
 from capability_sets import host_like
 from lueur_net.dataplane.apply import apply_plan
-from lueur_net.plan.capabilities import Capabilities
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Path
 from lueur_net.ledger import read_ledger, remove_entry
 from lueur_net.plan import plan_item
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.scenario import Item
 
 CAPS = host_like()

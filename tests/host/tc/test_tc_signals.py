@@ -13,9 +13,9 @@ from typing import Any
 HOLDER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path as FsPath
+    from capability_sets import host_like
     from lueur_net.dataplane import apply_plan
     from lueur_net.lab import terminate_on_signals
-    from capability_sets import host_like
     from lueur_net.lab.topology import Endpoint, Path
     from lueur_net.ledger import Ledger
     from lueur_net.plan import plan_item

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from lueur_net.dataplane import apply as dispatch
 from capability_sets import host_like
+from lueur_net.dataplane import apply as dispatch
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Endpoint, Path
 from lueur_net.ledger import Ledger
