@@ -71,16 +71,17 @@ def describe_params(fault: PlannedFault) -> str:
     if isinstance(params, BlackholeParams):
         return {"all": "drop everything", "new": "drop connection attempts (SYN)",
                 "established": "drop packets after the handshake"}[params.only]
+    # The eBPF kinds: the fault's type is printed beside these (fault_line, other_backend_lines), so not repeated.
     if isinstance(params, PoliceParams):
-        return f"police {params.rate_bytes_per_s} B/s, bucket {params.burst_bytes} B (drops above the rate)"
+        return f"{params.rate_bytes_per_s} B/s, bucket {params.burst_bytes} B (drops above the rate)"
     if isinstance(params, HttpErrorParams):
         body = " (body not sent)" if params.body is not None else ""
         return f"status {params.status_code} for {fmt_percent(params.probability)} of responses{body}"
     if isinstance(params, DnsParams):
         answer = "drop the answer (timeout)" if params.answer == "timeout" else f"answer {params.answer.upper()}"
-        return f"dns {answer} for {fmt_percent(params.probability)} of queries"
+        return f"{answer} for {fmt_percent(params.probability)} of queries"
     if isinstance(params, ResetParams):
-        return f"reset {fmt_percent(params.probability)} of TCP packets' connections (RST)"
+        return f"{fmt_percent(params.probability)} of TCP packets' connections (RST)"
     raise TypeError(f"no description for {type(params).__name__}")
 
 

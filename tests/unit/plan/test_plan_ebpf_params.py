@@ -62,6 +62,7 @@ def test_each_ebpf_kind_is_planned_with_typed_params(fault: dict[str, Any], para
 
 def test_render_describes_each_kind() -> None:
     assert "police 524288 B/s, bucket 262144 B" in _rendered({"type": "police", "rate": 512, "unit": "KiBps"})
+    assert "police police" not in _rendered({"type": "police", "rate": 512, "unit": "KiBps"})
     assert "status 503 for 25% of responses (body not sent)" in _rendered(
         {"type": "httperror", "status_code": 503, "probability": 0.25, "body": "x"})
     assert "dns answer SERVFAIL for 50% of queries" in _rendered({"type": "dns", "kind": "servfail"})
