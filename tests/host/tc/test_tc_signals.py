@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -41,8 +42,11 @@ HOLDER = textwrap.dedent("""
 
 def test_sigterm_reverts_everything(veth_pair: Any, tc_tools: Any, tmp_path: FsPath) -> None:
     ends = {"client": vars(veth_pair.path.client), "server": vars(veth_pair.path.server)}
+    # The holder imports tests/capability_sets.py (a test fixture, not in the package): put tests/ on its path.
+    tests_dir = str(FsPath(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, json.dumps(ends), str(tmp_path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "applied", holder.stderr.read() if holder.stderr else ""
     assert "lueurifb" in tc_tools.links(veth_pair.client_ns)
