@@ -25,7 +25,7 @@ sys.path.insert(0, str(FsPath(__file__).resolve().parent.parent / "tests" / "ker
 from conftest import Pair, _permanent_neighbours, bulk, one_way  # noqa: E402
 
 from lueur_net.dataplane.apply import apply_plan  # noqa: E402
-from lueur_net.dataplane.capabilities import probe_capabilities  # noqa: E402
+from lueur_net.dataplane.probe import probe_capabilities  # noqa: E402
 from lueur_net.lab.topology import Endpoint, Path  # noqa: E402
 from lueur_net.ledger import Ledger  # noqa: E402
 from lueur_net.plan import plan_item  # noqa: E402

@@ -41,8 +41,9 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     files. For each missing feature, doctor says what to install or load. Exit status 3 when a fault type of
     lueur's format has no backend here.
     """
-    from lueur_net.dataplane.capabilities import INSTALL_HINTS, probe_capabilities
+    from lueur_net.dataplane.probe import probe_capabilities
     from lueur_net.plan.backends import PREFERENCES, backend_table
+    from lueur_net.plan.capabilities import INSTALL_HINTS
 
     if os.geteuid() != 0:
         raise EnvironmentProblem("doctor needs root to create its probe namespace", hint="sudo lueur-net doctor")

@@ -1,5 +1,6 @@
-"""The capability probe behind `lueur-net doctor` and the planner: try every feature for real, in a throw-away
-namespace `lueur-doctor-<pid>` (recorded in a ledger, removed afterwards, also on failure).
+"""The capability probe behind `lueur-net doctor` and the planner: `probe_capabilities()` tries every feature for
+real, in a throw-away namespace `lueur-doctor-<pid>` (recorded in a ledger, removed afterwards, also on failure),
+and returns the plan layer's `Capabilities` (lueur_net.plan.capabilities: plain data the planner decides from).
 
 Inside it (a forked child that entered the namespace, so BPF links, netlink and iptables all act there): a veth
 pair, then one attempt per feature; a success is undone at once. A kind the kernel does not know answers ENOENT
@@ -15,10 +16,10 @@ import shutil
 import subprocess
 from typing import Any
 
-from lueur_net.dataplane.capabilities import Capabilities, feature_names
 from lueur_net.dataplane.netlink import FLAGS_CREATE, FLAGS_DELETE, RTM_DELQDISC, RTM_NEWQDISC, errno_text, request
 from lueur_net.dataplane.tc_encode import TC_H_ROOT, netem_values, qdisc_message, tbf_values
 from lueur_net.ledger import Ledger
+from lueur_net.plan.capabilities import Capabilities, feature_names
 from lueur_net.plan.model import DelayParams, NetemConfig
 from lueur_net.plan.planner import rate_params
 
@@ -176,8 +177,9 @@ def _nfqueue() -> None:
         queue.unbind()
 
 
-def probe() -> Capabilities:
-    """Probe in `lueur-doctor-<pid>`; the namespace is recorded in a ledger and always removed."""
+def probe_capabilities() -> Capabilities:
+    """What this kernel can do, probed for real (root needed) in `lueur-doctor-<pid>`; the namespace is recorded
+    in a ledger and always removed. Returns the plan layer's Capabilities (plain data)."""
     from pyroute2 import netns
 
     from lueur_net.lab.enter import run_in_netns

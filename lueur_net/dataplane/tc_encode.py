@@ -14,7 +14,7 @@ Kernel units (include/uapi/linux/pkt_sched.h, net/sched/sch_netem.c, sch_tbf.c):
 - TCA_NETEM_LOSS (nested): NETEM_LOSS_GE {p, r, h, k1}: good->bad p, bad->good r, h = probability that a packet
   is *delivered* in the bad state (the kernel drops in the bad state when random > h), k1 = loss in the good state.
   So loss_bad = 1 - h. NETEM_LOSS_GI {p13, p31, p32, p14, p23}: the 4-state Markov model.
-- TCA_NETEM_DELAY_DIST: the table, native-endian s16 entries (lueur_net.dataplane.netem_tables).
+- TCA_NETEM_DELAY_DIST: the table, native-endian s16 entries (lueur_net.plan.netem_tables).
 - TBF `tc_tbf_qopt`: rate ratespec (bytes/s; linklayer ethernet so no rate table is needed), limit (queue bytes),
   buffer (burst time in ticks), mtu; TCA_TBF_BURST (bytes) sets the bucket exactly; TCA_TBF_RATE64 above 4 GB/s.
 """
@@ -27,7 +27,7 @@ from typing import Any
 from pyroute2.netlink import nla
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 
-from lueur_net.dataplane import netem_tables
+from lueur_net.plan import netem_tables
 from lueur_net.plan.model import LossParams, NetemConfig, ProbabilityParams, RateParams
 
 PSCHED_SHIFT = 6

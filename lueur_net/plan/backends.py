@@ -11,8 +11,8 @@ Preferences, first usable wins:
 
 from __future__ import annotations
 
-from lueur_net.dataplane.capabilities import INSTALL_HINTS, Capabilities
 from lueur_net.errors import EnvironmentProblem
+from lueur_net.plan.capabilities import INSTALL_HINTS, Capabilities
 
 PREFERENCES: dict[str, tuple[str, ...]] = {
     "latency": ("netem", "nfqueue"),

@@ -7,8 +7,8 @@ see `Item.window_anchor`); the apply step turns them into CLOCK_MONOTONIC instan
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, is_dataclass
-from typing import Any, Literal, Union
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any, Literal, Union, get_args
 
 Side = Literal["client", "server"]
 Hook = Literal["ingress", "egress"]
@@ -108,15 +108,49 @@ class BlackholeParams:
 
 
 @dataclass(frozen=True)
-class SourceParams:
-    """Faults only the eBPF backend realises: it reads the scenario model in `PlannedFault.source`."""
+class PoliceParams:
+    """Police to `rate_bytes_per_s` (payload bytes, as lueur's rate) with a token bucket of `burst_bytes` (eBPF):
+    packets above the rate are dropped, not queued (that is `bandwidth`)."""
 
-    values: dict[str, Any] = field(default_factory=dict)
+    rate_bytes_per_s: int
+    burst_bytes: int
+
+
+@dataclass(frozen=True)
+class HttpErrorParams:
+    """Rewrite the status line of a share `probability` of HTTP responses to `status_code` (eBPF). `body` is what
+    the scenario asked for; the kernel keeps the server's body (the plan carries a note saying so)."""
+
+    status_code: int
+    probability: float
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class DnsParams:
+    """Answer a share `probability` of DNS queries with `answer` (eBPF): the scenario's `kind`, nxdomain,
+    servfail, refused, or timeout (the answer is dropped). Named `answer`, not `kind`: `to_dict` tags every
+    params dict with its type under "kind"."""
+
+    answer: Literal["nxdomain", "servfail", "refused", "timeout"]
+    probability: float
+
+
+@dataclass(frozen=True)
+class ResetParams:
+    """Reset a share `probability` of TCP packets' connections with an RST (eBPF)."""
+
+    probability: float
 
 
 FaultParams = Union[
-    DelayParams, JitterParams, RateParams, LossParams, ProbabilityParams, BlackholeParams, SourceParams
+    DelayParams, JitterParams, RateParams, LossParams, ProbabilityParams, BlackholeParams, PoliceParams,
+    HttpErrorParams, DnsParams, ResetParams,
 ]
+
+# The eBPF programs read a fault's active windows from a fixed-size array (bpf/lueur_common.h LUEUR_MAX_WINDOWS):
+# the one definition; the planner refuses more windows, and the eBPF map layout (dataplane/ebpf/model.py) imports it.
+EBPF_MAX_WINDOWS = 16
 
 
 @dataclass(frozen=True)
@@ -133,7 +167,6 @@ class PlannedFault:
     backend: BackendName
     params: FaultParams
     windows: tuple[Window, ...] = ()
-    source: Any = field(default=None, compare=False, repr=False)
 
     @property
     def always(self) -> bool:
@@ -262,8 +295,8 @@ class FaultPlan:
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {"kind": type(value).__name__, **asdict(value)} if isinstance(value, tuple(_PARAM_TYPES)) else asdict(value)
+        return {"kind": type(value).__name__, **asdict(value)} if isinstance(value, _PARAM_TYPES) else asdict(value)
     return value
 
 
-_PARAM_TYPES = (DelayParams, JitterParams, RateParams, LossParams, ProbabilityParams, BlackholeParams, SourceParams)
+_PARAM_TYPES: tuple[type, ...] = get_args(FaultParams)

@@ -22,27 +22,31 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from lueur_net.dataplane.capabilities import Capabilities
-from lueur_net.dataplane.netem_tables import pareto_centre, pareto_spread
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.plan.backends import choose_backend
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.plan.compose import compose_hooks
 from lueur_net.plan.model import (
+    EBPF_MAX_WINDOWS,
     BlackholeParams,
     DelayParams,
+    DnsParams,
     FaultParams,
     FaultPlan,
     Hook,
+    HttpErrorParams,
     JitterParams,
     LossParams,
     PlannedFault,
+    PoliceParams,
     ProbabilityParams,
     RateParams,
+    ResetParams,
     Side,
-    SourceParams,
     Traffic,
     Window,
 )
+from lueur_net.plan.netem_tables import pareto_centre, pareto_spread
 
 MS = 1_000_000  # ns per ms
 ETHERNET_HEADER = 14
@@ -154,7 +158,6 @@ def plan_item(
                     backend=backend,  # type: ignore[arg-type]
                     params=params,
                     windows=windows,
-                    source=fault,
                 )
             )
         if isinstance(params, JitterParams):
@@ -163,7 +166,7 @@ def plan_item(
                          f"redrawn {params.frequency_hz:g} times a second (twice per direction on a new connection)")
         if isinstance(params, DelayParams) and params.delay_ns:
             notes.append(call_expectation(f"f{index}", params.delay_ns, [traffic_hit(fault.side, d) for d in directions]))
-        if fault.type == "httperror" and getattr(fault, "body", None) is not None:
+        if isinstance(params, HttpErrorParams) and params.body is not None:
             notes.append(f"f{index}: 'body' is not sent: the kernel rewrites the status line of the server's answer "
                          "in place and keeps its body (lueur replaces the body)")
         if fault.type == "latency" and getattr(fault, "global_", True) is False:
@@ -197,14 +200,11 @@ def _check_reorder(planned: list[PlannedFault]) -> None:
             )
 
 
-# The eBPF programs read their active windows from a fixed-size map (bpf/lueur_common.h, LUEUR_MAX_WINDOWS).
-EBPF_MAX_WINDOWS = 16
-
-
 def refuse_unrealisable(fault_id: str, fault_type: str, backend: str, params: FaultParams,
                         windows: tuple[Window, ...]) -> None:
     """What the chosen backend cannot express is refused here, at plan time, before any kernel change
-    (DESIGN principle 3), not by the backend halfway through a run."""
+    (DESIGN principle 3), not by the backend halfway through a run. The only place the eBPF window count is
+    checked: the backends trust the plan."""
     if backend == "ebpf" and len(windows) > EBPF_MAX_WINDOWS:
         raise BadInput(f"{fault_id}: {len(windows)} periods; an eBPF fault holds at most {EBPF_MAX_WINDOWS}")
     if backend == "ebpf" and isinstance(params, LossParams) and params.correlation:
@@ -240,7 +240,16 @@ def fault_params(fault: Any, backend: str, *, mtu: int = 1500) -> FaultParams:
         return ProbabilityParams(probability=fault.probability, correlation=fault.correlation)
     if kind == "reorder":
         return ProbabilityParams(probability=fault.probability, correlation=fault.correlation, gap=fault.gap or 0)
-    return SourceParams(values=fault.model_dump(mode="json", by_alias=True))
+    if kind == "police":
+        return PoliceParams(rate_bytes_per_s=int(fault.bytes_per_second), burst_bytes=int(fault.burst_bytes))
+    if kind == "httperror":
+        return HttpErrorParams(status_code=int(fault.status_code), probability=float(fault.probability),
+                               body=fault.body)
+    if kind == "dns":
+        return DnsParams(answer=fault.kind, probability=float(fault.probability))
+    if kind == "reset":
+        return ResetParams(probability=float(fault.probability))
+    raise BadInput(f"no kernel parameters for a '{kind}' fault")
 
 
 def delay_params(fault: Any) -> DelayParams:

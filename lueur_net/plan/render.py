@@ -12,15 +12,19 @@ from typing import Any
 from lueur_net.plan.model import (
     BlackholeParams,
     DelayParams,
+    DnsParams,
     FaultPlan,
     HookConfig,
     HookPlan,
+    HttpErrorParams,
     JitterParams,
     LossParams,
     NetemConfig,
     PlannedFault,
+    PoliceParams,
     ProbabilityParams,
     RateParams,
+    ResetParams,
     Window,
 )
 
@@ -67,9 +71,18 @@ def describe_params(fault: PlannedFault) -> str:
     if isinstance(params, BlackholeParams):
         return {"all": "drop everything", "new": "drop connection attempts (SYN)",
                 "established": "drop packets after the handshake"}[params.only]
-    values = getattr(params, "values", {})
-    shown = {k: v for k, v in values.items() if k not in ("type", "side", "direction", "period") and v is not None}
-    return " ".join(f"{key}={value}" for key, value in shown.items())
+    # The eBPF kinds: the fault's type is printed beside these (fault_line, other_backend_lines), so not repeated.
+    if isinstance(params, PoliceParams):
+        return f"{params.rate_bytes_per_s} B/s, bucket {params.burst_bytes} B (drops above the rate)"
+    if isinstance(params, HttpErrorParams):
+        body = " (body not sent)" if params.body is not None else ""
+        return f"status {params.status_code} for {fmt_percent(params.probability)} of responses{body}"
+    if isinstance(params, DnsParams):
+        answer = "drop the answer (timeout)" if params.answer == "timeout" else f"answer {params.answer.upper()}"
+        return f"{answer} for {fmt_percent(params.probability)} of queries"
+    if isinstance(params, ResetParams):
+        return f"{fmt_percent(params.probability)} of TCP packets' connections (RST)"
+    raise TypeError(f"no description for {type(params).__name__}")
 
 
 def delay_args(delay: DelayParams) -> str:

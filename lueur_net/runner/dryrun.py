@@ -6,10 +6,10 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from lueur_net.dataplane.capabilities import Capabilities, probe_capabilities
+from lueur_net.dataplane import probe
 from lueur_net.errors import BadInput
 from lueur_net.lab.attach import attach as resolve_attachment
-from lueur_net.plan import plan_item, render_plan
+from lueur_net.plan import Capabilities, plan_item, render_plan
 from lueur_net.plan.render import describe_params
 from lueur_net.runner.plans import Placement, allowed_ends, plan_run
 from lueur_net.runner.run import SERVE_AND_ATTACH, select
@@ -31,7 +31,7 @@ def dry_run(paths: Sequence[str], only: str | None = None, *, attach: str | None
     selected = select(load(paths), only)
     root = os.geteuid() == 0
     if root:
-        capabilities = probe_capabilities()
+        capabilities = probe.probe_capabilities()
         source = f"capabilities probed on this kernel ({os.uname().release})"
     else:
         capabilities = Capabilities.all_present()

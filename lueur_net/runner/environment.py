@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lueur_net.dataplane import apply as apply_module
-from lueur_net.dataplane import capabilities as capabilities_module
+from lueur_net.dataplane import probe as probe_module
 from lueur_net.driver.remote import drive_in_netns
 from lueur_net.lab import Lab, terminate_on_signals
 from lueur_net.lab import lab as lab_module
@@ -22,7 +22,7 @@ from lueur_net.ledger import Ledger
 from lueur_net.plan import plan_item
 
 if TYPE_CHECKING:
-    from lueur_net.dataplane.capabilities import Capabilities
+    from lueur_net.plan import Capabilities
     from lueur_net.driver.drive import ItemRun
     from lueur_net.driver.spec import ItemSpec
     from lueur_net.lab.serve import ServeSpec
@@ -114,7 +114,7 @@ def kernel_environment() -> RunEnvironment:
     the run starts is honoured."""
     return RunEnvironment(
         require_root=lab_module.require_root,
-        probe=capabilities_module.probe_capabilities,
+        probe=probe_module.probe_capabilities,
         open_ledger=lambda: Ledger.open("run"),
         create_lab=Lab.create,
         attach_lab=Lab.attach,

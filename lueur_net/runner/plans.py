@@ -19,7 +19,7 @@ from lueur_net.errors import BadInput
 from lueur_net.lab import check_fault_target
 
 if TYPE_CHECKING:
-    from lueur_net.dataplane.capabilities import Capabilities
+    from lueur_net.plan import Capabilities
     from lueur_net.driver.spec import ItemSpec
     from lueur_net.lab.topology import Path
     from lueur_net.plan.model import FaultPlan, Side

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from lueur_net.dataplane.netem_tables import pareto_centre, pareto_spread
+from lueur_net.distributions import pareto_centre, pareto_spread
 from lueur_net.scenario import limits, urls
 from lueur_net.scenario.faults import (
     BandwidthFault,

@@ -15,8 +15,9 @@ import pytest
 
 from lueur_net import runner
 from lueur_net.cli.main import main
-from lueur_net.dataplane import capabilities
+from lueur_net.dataplane import probe
 from lueur_net.errors import BadInput
+from lueur_net.plan import Capabilities
 
 SCENARIO = ("title: t\nitems:\n- call: {method: GET, url: 'http://127.0.0.1:9/'}\n"
             "  context:\n    faults: [{type: latency}]\n")
@@ -67,7 +68,7 @@ def test_a_run_refused_at_attach_leaves_the_output_folder_as_it_was(tmp_path: Pa
         raise BadInput("--attach lueur-no-such-ns: no such network namespace")
 
     monkeypatch.setattr(lab_module, "require_root", lambda: None)
-    monkeypatch.setattr(capabilities, "probe_capabilities", lambda: capabilities.Capabilities.all_present())
+    monkeypatch.setattr(probe, "probe_capabilities", Capabilities.all_present)
     monkeypatch.setattr(ledger_module.Ledger, "open", classmethod(lambda cls, purpose: contextlib.nullcontext()))
     monkeypatch.setattr(lab_package.Lab, "attach", staticmethod(refuse))
     scenario = tmp_path / "s.yaml"

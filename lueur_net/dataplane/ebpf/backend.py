@@ -7,8 +7,9 @@ It realises planned faults of type packetloss, blackhole, police, httperror, dns
 - windows: the plan's windows (seconds on the item's clock) become CLOCK_MONOTONIC instants from
   `context.t0_ns`, and `context.deadline_ns` is the program's fail-open deadline (the run gives the end of the
   item plus a margin); the heartbeat (lueur_net.dataplane.heartbeat) makes a frozen controller fail open sooner;
-- httperror and dns act on responses: planned on a hook where requests flow, they go on the response hook of
-  the same end (client: ingress, server: egress), and the handle says so in `moved_from`.
+- parameters: each kind's typed params from the plan (PoliceParams, HttpErrorParams, DnsParams, ResetParams,
+  LossParams, BlackholeParams); the planner has already refused what these programs cannot do (more windows than
+  the timing map holds), so nothing here re-reads the scenario or repeats its defaults.
 """
 
 from __future__ import annotations
@@ -25,10 +26,19 @@ from lueur_net.dataplane.ebpf.faults import (
     attach_police,
     attach_reset,
 )
-from lueur_net.dataplane.ebpf.model import MAX_WINDOWS, Hook, Scope, Window
+from lueur_net.dataplane.ebpf.model import Hook, Scope, Window
 from lueur_net.errors import BadInput
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Ledger
+from lueur_net.plan.model import (
+    BlackholeParams,
+    DnsParams,
+    HttpErrorParams,
+    LossParams,
+    PlannedFault,
+    PoliceParams,
+    ResetParams,
+)
 
 FOREVER_NS = (1 << 63) - 1
 
@@ -55,9 +65,8 @@ class EbpfHandle:
 
 
 def monotonic_windows(windows: Any, t0_ns: int, deadline_ns: int | None) -> list[Window]:
-    """Plan windows (seconds on the item's clock, end None = open) as CLOCK_MONOTONIC windows."""
-    if len(windows) > MAX_WINDOWS:
-        raise BadInput(f"an eBPF fault holds at most {MAX_WINDOWS} windows, this one has {len(windows)}")
+    """Plan windows (seconds on the item's clock, end None = open) as CLOCK_MONOTONIC windows. The planner has
+    checked their number (plan_item refuses more than EBPF_MAX_WINDOWS)."""
     result = []
     for window in windows:
         start = t0_ns + round(window.start_s * 1e9)
@@ -75,7 +84,7 @@ def monotonic_windows(windows: Any, t0_ns: int, deadline_ns: int | None) -> list
 class EbpfBackend:
     name = "ebpf"
 
-    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> EbpfHandle:
+    def apply(self, fault: PlannedFault, endpoint: Endpoint, ledger: Ledger, context: Any) -> EbpfHandle:
         hook = Hook(fault.hook)  # the planner already put answer rewrites (httperror, dns) on the response hook
         deadline_ns = getattr(context, "deadline_ns", None)
         path = getattr(context, "path", None)
@@ -90,12 +99,10 @@ class EbpfBackend:
         return EbpfHandle(self._attach(fault, endpoint, hook, common))
 
     @staticmethod
-    def _attach(fault: Any, endpoint: Endpoint, hook: Hook, common: dict[str, Any]) -> EbpfFault:
+    def _attach(fault: PlannedFault, endpoint: Endpoint, hook: Hook, common: dict[str, Any]) -> EbpfFault:
         params = fault.params
-        values: dict[str, Any] = getattr(params, "values", {}) or {}
-        kind = fault.type
-        if kind == "packetloss":
-            if getattr(params, "correlation", 0.0):
+        if isinstance(params, LossParams):
+            if params.correlation:
                 raise BadInput(
                     f"{fault.id}: the eBPF loss program has no correlation (use model: gilbert-elliott)"
                 )
@@ -107,32 +114,19 @@ class EbpfBackend:
                     f"{fault.id}: the eBPF loss program realises random and gilbert-elliott loss only"
                 )
             return attach_loss(endpoint, hook, params.probability, **common)
-        if kind == "blackhole":
+        if isinstance(params, BlackholeParams):
             return attach_blackhole(endpoint, hook, only=params.only, **common)
-        if kind == "police":
-            return attach_police(
-                endpoint, hook, int(values["bytes_per_second"]), int(values["burst_bytes"]), **common
-            )
-        if kind == "httperror":
-            return attach_httperror(
-                endpoint,
-                hook,
-                int(values.get("status_code", 500)),
-                float(values.get("probability", 1.0)),
-                **common,
-            )
-        if kind == "dns":
-            answer = values.get("kind", "nxdomain")
-            return attach_dns(
-                endpoint,
-                hook,
-                "drop" if answer == "timeout" else answer,
-                float(values.get("probability", 1.0)),
-                **common,
-            )
-        if kind == "reset":
-            return attach_reset(endpoint, hook, float(values.get("probability", 1.0)), **common)
-        raise BadInput(f"{fault.id}: the eBPF backend cannot realise a '{kind}' fault")
+        if isinstance(params, PoliceParams):
+            return attach_police(endpoint, hook, params.rate_bytes_per_s, params.burst_bytes, **common)
+        if isinstance(params, HttpErrorParams):
+            return attach_httperror(endpoint, hook, params.status_code, params.probability, **common)
+        if isinstance(params, DnsParams):
+            # The program's word for a timeout is what it does: drop the answer.
+            answer = "drop" if params.answer == "timeout" else params.answer
+            return attach_dns(endpoint, hook, answer, params.probability, **common)
+        if isinstance(params, ResetParams):
+            return attach_reset(endpoint, hook, params.probability, **common)
+        raise BadInput(f"{fault.id}: the eBPF backend cannot realise a '{fault.type}' fault")
 
 
 def backend() -> EbpfBackend:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from lueur_net.errors import BadInput
+from lueur_net.plan.model import EBPF_MAX_WINDOWS
 
 MAX_RULES = 8  # LUEUR_MAX_RULES in bpf/lueur_common.h
-MAX_WINDOWS = 16  # LUEUR_MAX_WINDOWS
+MAX_WINDOWS = EBPF_MAX_WINDOWS  # LUEUR_MAX_WINDOWS; the plan owns the number (its planner refuses more)
 PROTOCOLS = {"any": 0, "tcp": 6, "udp": 17, "icmp": 1}
 PROBABILITY_ONE = 1 << 32  # lueur_roll(): threshold out of 2^32
 

@@ -4,7 +4,7 @@ Delay semantics (netem's, in our units):
 - `mean_ns` is added to every packet inside an active window.
 - `jitter_ns` spreads it exactly as netem does, so the VM tier's netem and this holder agree: `uniform` draws
   from [mean - jitter, mean + jitter]; `normal`, `pareto` (shape `pareto_shape`) and `paretonormal` draw t from
-  the same distribution tables netem loads (lueur_net.dataplane.netem_tables, generated as iproute2 does) and
+  the same distribution tables netem loads (lueur_net.plan.netem_tables, generated as iproute2 does) and
   add jitter * t / 8192.
 - `min_ns`/`max_ns` clamp the table (as the planner bakes them into netem's table), and the result is clamped
   to [min_ns, max_ns] and never below 0 in every case.
@@ -108,7 +108,7 @@ def in_windows(windows: Sequence[Window], now_ns: int) -> bool:
 
 def delay_table(spec: DelaySpec) -> tuple[int, ...] | None:
     """netem's distribution table for `spec`, clamped to its min/max (None for uniform or no jitter)."""
-    from lueur_net.dataplane import netem_tables
+    from lueur_net.plan import netem_tables
 
     return netem_tables.delay_table(spec.distribution, spec.mean_ns, spec.jitter_ns, spec.min_ns or None,
                                     spec.max_ns, spec.pareto_shape)
@@ -116,7 +116,7 @@ def delay_table(spec: DelaySpec) -> tuple[int, ...] | None:
 
 def sample_delay_ns(spec: DelaySpec, rng: random.Random, table: tuple[int, ...] | None = None) -> int:
     """One packet's delay before the order rule (see the module docstring); `table` from delay_table(spec)."""
-    from lueur_net.dataplane import netem_tables
+    from lueur_net.plan import netem_tables
 
     value = netem_tables.sample_delay_ns(table, spec.mean_ns, spec.jitter_ns, rng.random())
     value = max(value, float(spec.min_ns), 0.0)

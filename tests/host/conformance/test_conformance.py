@@ -20,7 +20,7 @@ from netns_pair import NamespacePair, namespace_pair
 
 @pytest.fixture(scope="module")
 def capabilities() -> Any:
-    from lueur_net.dataplane.capabilities import probe_capabilities
+    from lueur_net.dataplane.probe import probe_capabilities
 
     return probe_capabilities()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+from capability_sets import host_like
 from ebpf_lab import Pair
 from ebpf_traffic import http_get, http_server
 
 from lueur_net.dataplane.ebpf import backend
 from lueur_net.lab.topology import Path
-from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.plan import plan_item
 from lueur_net.plan.model import LossParams, PlannedFault, Window
 from lueur_net.scenario import Item
@@ -27,7 +27,7 @@ def test_httperror_planned_on_server_ingress_rewrites_responses(pair: Pair) -> N
     """lueur's default (server, ingress) means the responses: the plan puts the rewrite on the server end's egress."""
     item = Item.model_validate({"call": {"method": "GET", "url": "http://localhost/"}, "context": {"faults": [
         {"type": "httperror", "status_code": 503, "side": "server", "direction": "ingress"}]}})
-    (planned,) = plan_item(item, Capabilities.host_like()).faults
+    (planned,) = plan_item(item, host_like()).faults
     assert (planned.side, planned.hook) == ("server", "egress")
     with http_server(pair.server_ns, pair.server.address) as url:
         handle = backend().apply(planned, pair.server, pair.ledger, _context(pair))

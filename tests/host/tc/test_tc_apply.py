@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
+from capability_sets import host_like
 from lueur_net.dataplane.apply import apply_plan
-from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Path
 from lueur_net.ledger import read_ledger, remove_entry
 from lueur_net.plan import plan_item
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.scenario import Item
 
-CAPS = Capabilities.host_like()
+CAPS = host_like()
 RATE = 1024 * 1024  # 1 MiB/s goodput
 SIZE = 4 * 1024 * 1024
 

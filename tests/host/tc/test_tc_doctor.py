@@ -8,7 +8,7 @@ import subprocess
 from click.testing import CliRunner
 
 from lueur_net.cli.main import cli
-from lueur_net.dataplane.capabilities import probe_capabilities
+from lueur_net.dataplane.probe import probe_capabilities
 
 
 def test_probe_finds_what_the_tc_backend_needs_and_cleans_up() -> None:

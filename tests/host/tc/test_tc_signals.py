@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,9 +14,9 @@ from typing import Any
 HOLDER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path as FsPath
+    from capability_sets import host_like
     from lueur_net.dataplane import apply_plan
     from lueur_net.lab import terminate_on_signals
-    from lueur_net.dataplane.capabilities import Capabilities
     from lueur_net.lab.topology import Endpoint, Path
     from lueur_net.ledger import Ledger
     from lueur_net.plan import plan_item
@@ -27,7 +28,7 @@ HOLDER = textwrap.dedent("""
         {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "egress"},
         {"type": "bandwidth", "rate": 100, "unit": "KBps", "side": "client", "direction": "ingress",
          "period": "start:1s,duration:1s"}]}})
-    plan = plan_item(item, Capabilities.host_like(), peer_is_ours=False)
+    plan = plan_item(item, host_like(), peer_is_ours=False)
     with Ledger.open("signal-test", run_dir=run_dir) as ledger, terminate_on_signals():
         applied = apply_plan(plan, path, ledger)
         try:
@@ -41,8 +42,11 @@ HOLDER = textwrap.dedent("""
 
 def test_sigterm_reverts_everything(veth_pair: Any, tc_tools: Any, tmp_path: FsPath) -> None:
     ends = {"client": vars(veth_pair.path.client), "server": vars(veth_pair.path.server)}
+    # The holder imports tests/capability_sets.py (a test fixture, not in the package): put tests/ on its path.
+    tests_dir = str(FsPath(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, json.dumps(ends), str(tmp_path)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == "applied", holder.stderr.read() if holder.stderr else ""
     assert "lueurifb" in tc_tools.links(veth_pair.client_ns)

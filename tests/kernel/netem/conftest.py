@@ -22,7 +22,7 @@ from netns_pair import NamespacePair, namespace_pair
 
 def netem_available() -> bool:
     """True when this kernel can create a netem qdisc (loading sch_netem on demand)."""
-    from lueur_net.dataplane.capabilities import probe_capabilities
+    from lueur_net.dataplane.probe import probe_capabilities
 
     return probe_capabilities().netem
 

@@ -20,7 +20,7 @@ VM_LIMITS = Thresholds(delay_hit_ms=55.0, delay_clean_ms=40.0)
 
 @pytest.fixture(scope="module")
 def capabilities() -> Any:
-    from lueur_net.dataplane.capabilities import probe_capabilities
+    from lueur_net.dataplane.probe import probe_capabilities
 
     return probe_capabilities()
 

@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 from lueur_net.dataplane.apply import apply_plan
-from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.plan import plan_item
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.scenario import Item
 
 STOCK = Capabilities.all_present()

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.plan import Capabilities
 from lueur_net.driver.build import item_spec, plan_windows
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import ItemSpec

@@ -198,7 +198,7 @@ config:
 
 
 def _plans(scenario: Any, item_index: int) -> Any:
-    from lueur_net.dataplane.capabilities import Capabilities
+    from lueur_net.plan import Capabilities
     from lueur_net.plan import plan_item
 
     return plan_item(scenario.items[item_index], Capabilities.all_present())

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.errors import BadInput
 from lueur_net.plan import DelayParams, JitterParams, LossParams, ProbabilityParams, plan_item, render_plan
+from lueur_net.plan.capabilities import Capabilities
 from lueur_net.scenario import Item
 
 STOCK = Capabilities.all_present()

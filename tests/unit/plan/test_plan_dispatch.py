@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from capability_sets import host_like
 from lueur_net.dataplane import apply as dispatch
-from lueur_net.dataplane.capabilities import Capabilities
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Endpoint, Path
 from lueur_net.ledger import Ledger
@@ -16,7 +16,7 @@ from lueur_net.plan import plan_item
 from lueur_net.scenario import Item
 
 PATH = Path(client=Endpoint("lueur-c", "c0", 2, "10.0.0.2"), server=Endpoint(None, "s0", 7, "10.0.0.1"))
-HOST = Capabilities.host_like()
+HOST = host_like()
 
 
 class FakeHandle:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from lueur_net.dataplane.netem_tables import (
+from lueur_net.plan.netem_tables import (
     NETEM_DIST_SCALE,
     TABLE_ENTRIES,
     clamp_table,

@@ -8,23 +8,27 @@ from typing import Any
 
 import pytest
 
-from lueur_net.dataplane.capabilities import Capabilities
+from capability_sets import host_like
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.plan import (
     BlackholeParams,
+    Capabilities,
     DelayParams,
+    DnsParams,
+    HttpErrorParams,
     JitterParams,
     LossParams,
+    PoliceParams,
     ProbabilityParams,
     RateParams,
-    SourceParams,
+    ResetParams,
     plan_item,
     render_plan,
 )
 from lueur_net.scenario import Item
 
 STOCK = Capabilities.all_present()
-HOST = Capabilities.host_like()
+HOST = host_like()
 
 FAULTS: dict[str, dict[str, Any]] = {
     "latency": {"mean": 100, "stddev": 10},
@@ -45,10 +49,10 @@ PARAM_TYPES = {
     "bandwidth": RateParams,
     "packetloss": LossParams,
     "blackhole": BlackholeParams,
-    "httperror": SourceParams,
-    "dns": SourceParams,
-    "reset": SourceParams,
-    "police": SourceParams,
+    "httperror": HttpErrorParams,
+    "dns": DnsParams,
+    "reset": ResetParams,
+    "police": PoliceParams,
     "duplicate": ProbabilityParams,
     "corrupt": ProbabilityParams,
 }
@@ -271,13 +275,6 @@ def test_blackhole_only_reaches_the_plan_and_needs_ebpf() -> None:
     assert plan_item(make_item({"type": "blackhole"}), no_bpf).faults[0].backend == "netem"
     with pytest.raises(EnvironmentProblem, match="only: new"):
         plan_item(item, no_bpf)
-
-
-def test_the_planner_and_the_programs_agree_on_the_window_count() -> None:
-    from lueur_net.dataplane.ebpf.model import MAX_WINDOWS
-    from lueur_net.plan.planner import EBPF_MAX_WINDOWS
-
-    assert EBPF_MAX_WINDOWS == MAX_WINDOWS
 
 
 def test_an_httperror_body_is_never_ignored_silently() -> None:

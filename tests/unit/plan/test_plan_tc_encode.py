@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from lueur_net.dataplane.netem_tables import clamp_table, normal_table, pareto_table, table_bound
+from lueur_net.plan.netem_tables import clamp_table, normal_table, pareto_table, table_bound
 from lueur_net.dataplane.tc_encode import (
     TC_H_ROOT,
     U32_MAX,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.plan import Capabilities
 from lueur_net.driver.build import item_spec, plan_windows
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import ItemSpec

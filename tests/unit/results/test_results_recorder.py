@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.plan import Capabilities
 from lueur_net.driver.build import item_spec, plan_windows
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import ItemSpec

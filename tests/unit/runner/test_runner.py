@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from lueur_net import runner
-from lueur_net.dataplane.capabilities import Capabilities
+from lueur_net.plan import Capabilities
 from lueur_net.driver.drive import ItemRun
 from lueur_net.driver.spec import FaultWindow
 from lueur_net.errors import BadInput, EnvironmentProblem

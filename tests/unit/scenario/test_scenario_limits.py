@@ -19,11 +19,12 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from lueur_net.dataplane.capabilities import Capabilities
+from capability_sets import host_like
 from lueur_net.dataplane.tc_encode import TC_H_ROOT, encode, netem_values, qdisc_message, tbf_values
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.plan import plan_item
-from lueur_net.plan.model import DelayParams, FaultPlan, JitterParams, SourceParams
+from lueur_net.plan.capabilities import Capabilities
+from lueur_net.plan.model import DelayParams, FaultPlan, JitterParams, PoliceParams
 from lueur_net.plan.render import render_plan
 from lueur_net.scenario import limits
 from lueur_net.scenario.loader import load_text
@@ -159,10 +160,8 @@ def _fits_other_backends(plan: FaultPlan) -> None:
             assert 0 <= params.delay_ns + 4 * params.jitter_ns <= S64_MAX
         if isinstance(params, JitterParams):
             assert 0 <= params.amplitude_ns <= S64_MAX and math.isfinite(1e9 / params.frequency_hz)
-        if isinstance(params, SourceParams) and fault.type == "police":
-            rate = int(params.values["bytes_per_second"])
-            burst = int(params.values["burst_bytes"])
-            assert 1 <= rate and burst + 10 * rate <= U64_MAX
+        if isinstance(params, PoliceParams):
+            assert 1 <= params.rate_bytes_per_s and params.burst_bytes + 10 * params.rate_bytes_per_s <= U64_MAX
 
 
 @SETTINGS
@@ -193,7 +192,7 @@ def _refused_or_fits(fault: dict[str, Any], strategy: dict[str, Any] | None, tim
     item = loaded[0].scenario.items[0]
     repeat = item.context.strategy
     iterations = {0, repeat.count - 1} if getattr(repeat, "mode", "") == "repeat" else {0}
-    for capabilities in (Capabilities.all_present(), Capabilities.host_like()):
+    for capabilities in (Capabilities.all_present(), host_like()):
         for iteration in iterations:
             try:
                 plan = plan_item(item, capabilities, iteration=iteration)

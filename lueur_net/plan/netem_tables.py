@@ -16,6 +16,10 @@ quantiles. Without a table netem draws uniformly in mu +- sigma.
 
 `clamp_table(table, low, high)` bakes a [min, max] into a table (in table units), which is how a latency fault's
 `min`/`max` is honoured by netem.
+
+Pure: the planner (what a pareto latency's mu and sigma are), the tc encoder and the nfqueue holder (the table
+itself) read it; the Pareto centre and spread come from lueur_net.scenario.distributions, where the scenario's limit
+checks use the same definition.
 """
 
 from __future__ import annotations
@@ -24,8 +28,14 @@ import math
 from functools import lru_cache
 from statistics import NormalDist
 
+from lueur_net.distributions import TABLE_ENTRIES, pareto_centre, pareto_quantile, pareto_spread
+
+__all__ = [
+    "NETEM_DIST_SCALE", "TABLE_ENTRIES", "clamp_table", "delay_table", "normal_table", "pareto_centre",
+    "pareto_spread", "pareto_table", "paretonormal_table", "sample_delay_ns", "table_bound", "table_for",
+]
+
 NETEM_DIST_SCALE = 8192
-TABLE_ENTRIES = 4096
 SHRT_MIN, SHRT_MAX = -32768, 32767
 _SWEEP_SIZE = 16384  # iproute2's TABLESIZE: it keeps every 4th of 16384 quantiles
 
@@ -43,36 +53,18 @@ def normal_table() -> tuple[int, ...]:
     )
 
 
-def _pareto_raw(k: int, shape: float) -> float:
-    u = (65536 - 16 * k) / 65536
-    return float(u ** (-1.0 / shape))
-
-
 @lru_cache(maxsize=None)
 def pareto_table(shape: float = 3.0) -> tuple[int, ...]:
     """iproute2's table for shape 3; for another shape, centred on its mean and scaled by `pareto_spread(shape)`."""
     if shape == 3.0:
         return tuple(
-            min(SHRT_MAX, round((_pareto_raw(k, 3.0) - 1.5) * (4.0 / 3.0) * NETEM_DIST_SCALE))
+            min(SHRT_MAX, round((pareto_quantile(k, 3.0) - 1.5) * (4.0 / 3.0) * NETEM_DIST_SCALE))
             for k in range(TABLE_ENTRIES)
         )
     centre, spread = pareto_centre(shape), pareto_spread(shape)
     return tuple(
-        _clip(round((_pareto_raw(k, shape) - centre) / spread * NETEM_DIST_SCALE)) for k in range(TABLE_ENTRIES)
+        _clip(round((pareto_quantile(k, shape) - centre) / spread * NETEM_DIST_SCALE)) for k in range(TABLE_ENTRIES)
     )
-
-
-def pareto_centre(shape: float) -> float:
-    """Where the table's 0 sits, in units of x_m: the mean a/(a-1) (1.5 for a = 3), or 1 when the mean is infinite."""
-    return shape / (shape - 1.0) if shape > 1.0 else 1.0
-
-
-def pareto_spread(shape: float) -> float:
-    """One table unit (8192) in units of x_m: 0.75 for a = 3 (iproute2); otherwise so the largest entry fits."""
-    if shape == 3.0:
-        return 0.75
-    largest = _pareto_raw(TABLE_ENTRIES - 1, shape) - pareto_centre(shape)
-    return max(largest / 3.999, 0.25)
 
 
 @lru_cache(maxsize=None)

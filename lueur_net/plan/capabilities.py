@@ -1,9 +1,9 @@
-"""What this machine's kernel can do for lueur-net, probed for real (never guessed from config files).
+"""What this machine's kernel can do for lueur-net, as plain data: the planner decides from it (pure), `lueur-net
+doctor` prints it.
 
-`Capabilities` is plain data: the planner consumes it (pure) and `lueur-net doctor` prints it. `probe_capabilities()`
-creates a throw-away namespace `lueur-doctor-<pid>` with a veth pair, tries every feature there (a qdisc, a filter,
-an action, an IFB device, a BPF program load and a tcx attach, an iptables NFQUEUE rule) and removes the namespace.
-The probing code lives in `lueur_net.dataplane.probe` so that importing this module costs nothing.
+The probe that fills it for real (a throw-away namespace where every feature is tried) is
+`lueur_net.dataplane.probe.probe_capabilities()`: probing is an effect and lives in the data plane, which imports
+this module, never the other way round. Tests build their own sets (tests/capability_sets.py).
 """
 
 from __future__ import annotations
@@ -67,12 +67,6 @@ class Capabilities:
         """A stock distribution kernel with every module: for unit tests and a `--dry-run` without root."""
         return cls(kernel=kernel, **{name: True for name in feature_names()})
 
-    @classmethod
-    def host_like(cls) -> Capabilities:
-        """This project's development kernel as machine-facts.md measured it (no netem, fq, gact, matchall, flower)."""
-        present = set(feature_names()) - {"netem", "fq", "gact", "matchall", "flower"}
-        return cls(kernel="host-like", **{name: name in present for name in feature_names()})
-
     def with_features(self, **changes: bool) -> Capabilities:
         values = asdict(self)
         values.update(changes)
@@ -109,10 +103,3 @@ class Capabilities:
 
 def feature_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Capabilities) if f.type in ("bool", bool))
-
-
-def probe_capabilities() -> Capabilities:
-    """Probe for real (root needed). See lueur_net.dataplane.probe."""
-    from lueur_net.dataplane.probe import probe
-
-    return probe()
