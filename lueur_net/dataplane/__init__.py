@@ -4,11 +4,12 @@ Public API:
 
     apply_plan(plan, path, ledger, *, t0_ns=None, deadline_ns=None, seed=0, allow_foreign=False) -> AppliedPlan
     AppliedPlan.revert(); AppliedPlan.counters() -> {fault id: {counter: value}}
-    ApplyContext, Backend, Handle, BACKENDS, register_backend     the backend contract
+    ApplyContext, Backend, Handle, Work, BACKENDS                  the backend contract and its registry
     Capabilities, probe_capabilities()                             what this kernel can do (`lueur-net doctor`)
 
-Backends: tc (netem, TBF, IFB; lueur_net.dataplane.tc), ebpf (lueur_net.dataplane.ebpf), nfqueue
-(lueur_net.dataplane.nfqueue). pyroute2 is imported only when a plan with tc faults is applied or probed.
+Backends, each a package whose `backend()` BACKENDS names: tc (netem, TBF, IFB; lueur_net.dataplane.tc), ebpf
+(lueur_net.dataplane.ebpf), nfqueue (lueur_net.dataplane.nfqueue). Their netlink toolkit is dataplane.netlink;
+pyroute2 is imported only by it, when a backend that speaks netlink (tc, ebpf) or the probe is used.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 # must not drag in the dispatcher and, through it, the lab.
 _EXPORTS = {
     "BACKENDS": "apply", "AppliedPlan": "apply", "ApplyContext": "apply", "Backend": "apply", "Handle": "apply",
-    "apply_plan": "apply", "register_backend": "apply",
+    "Work": "apply", "apply_plan": "apply",
     "Capabilities": "capabilities", "probe_capabilities": "capabilities",
 }
 __all__ = sorted(_EXPORTS)
