@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import socket as socket_module
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -46,7 +46,7 @@ __all__ = [
     "CLSACT_EGRESS", "CLSACT_HANDLE", "CLSACT_INGRESS", "ETH_P_ALL", "FLAGS_CREATE", "FLAGS_DELETE",
     "FLAGS_REPLACE", "GONE", "RTM_DELQDISC", "RTM_DELTFILTER", "RTM_NEWQDISC", "TC_H_CLSACT", "TC_H_ROOT",
     "NetlinkError", "delete_filter", "ensure_clsact", "errno_text", "has_clsact", "ifindex", "netlink_errors",
-    "netlink_problem", "release_clsact", "request", "socket", "socket_unless_gone",
+    "netlink_problem", "release_clsact", "remove_on_interface", "request", "socket", "socket_unless_gone",
 ]
 
 
@@ -123,6 +123,16 @@ def socket_unless_gone(netns: str | None, ipr: Any = None) -> Iterator[Any | Non
         opened.close()
 
 
+def remove_on_interface(fields: dict[str, Any], ipr: Any, action: str, act: Callable[[Any, int], None]) -> None:
+    """A remover's body: act(socket, ifindex) on the interface `fields` name (netns, ifname), unless the namespace or
+    the interface is gone (and the object with it); a NetlinkError is netlink_errors(action, gone_ok=True)'s."""
+    with socket_unless_gone(fields.get("netns"), ipr) as sock:
+        found = sock.link_lookup(ifname=fields["ifname"]) if sock is not None else []
+        if found:
+            with netlink_errors(action, fields.get("netns"), fields["ifname"], gone_ok=True):
+                act(sock, int(found[0]))
+
+
 def request(ipr: Any, msg: Any, msg_type: int, flags: int) -> tuple[Any, ...]:
     """Send one message and wait for its ack (pyroute2 0.9.7's sync nlm_request reads a missing status key,
     so this goes through the same generator it wraps)."""
@@ -184,16 +194,15 @@ def ensure_clsact(ipr: Any, index: int, netns: str | None, ifname: str,
 @remover("tc_clsact")
 def release_clsact(fields: dict[str, Any], ipr: Any = None) -> None:
     """fields: netns, ifname. The clsact qdisc we created, removed only when no filter is left on it."""
-    with socket_unless_gone(fields.get("netns"), ipr) as sock:
-        if sock is None:
+
+    def act(sock: Any, index: int) -> None:
+        if not has_clsact(sock, index):
             return
-        found = sock.link_lookup(ifname=fields["ifname"])
-        if not found or not has_clsact(sock, found[0]):
-            return
-        if filter_priorities(sock, found[0], CLSACT_INGRESS) or filter_priorities(sock, found[0], CLSACT_EGRESS):
+        if filter_priorities(sock, index, CLSACT_INGRESS) or filter_priorities(sock, index, CLSACT_EGRESS):
             return  # a filter still hangs on it: another fault of ours, or someone else's
-        with netlink_errors("delete clsact qdisc", fields.get("netns"), fields["ifname"], gone_ok=True):
-            sock.tc("del", "clsact", index=found[0])
+        sock.tc("del", "clsact", index=index)
+
+    remove_on_interface(fields, ipr, "delete clsact qdisc", act)
 
 
 # Ledgers written before the ebpf backend shared this rule name the same object `ebpf_clsact`.

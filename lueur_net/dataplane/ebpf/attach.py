@@ -38,7 +38,7 @@ from lueur_net.dataplane.netlink import (
     filter_priorities,
     netlink_errors,
     release_clsact,
-    socket_unless_gone,
+    remove_on_interface,
 )
 from lueur_net.dataplane.netlink import socket as netlink_socket
 from lueur_net.errors import BadInput
@@ -198,15 +198,8 @@ def attach_cls_bpf(
 @remover("ebpf_tc_filter")
 def remove_cls_bpf_filter(fields: dict[str, Any], ipr: Any = None) -> None:
     """fields: netns, ifname, hook, priority. Tolerates the filter, qdisc, link or namespace being gone."""
-    with socket_unless_gone(fields.get("netns"), ipr) as sock:
-        if sock is None:
-            return
-        indexes = sock.link_lookup(ifname=fields["ifname"])
-        if not indexes:
-            return
-        with netlink_errors(f"delete BPF filter prio {fields['priority']}", fields.get("netns"), fields["ifname"],
-                            gone_ok=True):
-            delete_filter(sock, indexes[0], _parent(Hook(fields["hook"])), int(fields["priority"]), "bpf")
+    remove_on_interface(fields, ipr, f"delete BPF filter prio {fields['priority']}", lambda sock, index: delete_filter(
+        sock, index, _parent(Hook(fields["hook"])), int(fields["priority"]), "bpf"))
 
 
 def tcx_unsupported(error: OSError) -> bool:

@@ -17,7 +17,7 @@ from lueur_net.dataplane.netlink import (
     ensure_clsact,
     ifindex,
     netlink_errors,
-    socket_unless_gone,
+    remove_on_interface,
 )
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Entry, Ledger, remove_entry, remover
@@ -66,12 +66,5 @@ class IfbRedirect:
 @remover("tc_filter")
 def remove_tc_filter(fields: dict[str, Any], ipr: Any = None) -> None:
     """fields: netns, ifname, parent, prio. Our u32 redirect filter."""
-    with socket_unless_gone(fields.get("netns"), ipr) as sock:
-        if sock is None:
-            return
-        found = sock.link_lookup(ifname=fields["ifname"])
-        if not found:
-            return
-        with netlink_errors(f"delete u32 filter prio {fields['prio']}", fields.get("netns"), fields["ifname"],
-                            gone_ok=True):
-            delete_filter(sock, found[0], int(fields["parent"]), int(fields["prio"]), "u32")
+    remove_on_interface(fields, ipr, f"delete u32 filter prio {fields['prio']}", lambda sock, index: delete_filter(
+        sock, index, int(fields["parent"]), int(fields["prio"]), "u32"))

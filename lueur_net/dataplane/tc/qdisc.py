@@ -20,8 +20,8 @@ from lueur_net.dataplane.netlink import (
     TC_H_ROOT,
     ifindex,
     netlink_errors,
+    remove_on_interface,
     request,
-    socket_unless_gone,
 )
 from lueur_net.dataplane.tc.encode import netem_values, qdisc_message, tbf_values
 from lueur_net.errors import EnvironmentProblem
@@ -151,15 +151,11 @@ class HookDevice:
 def remove_tc_qdisc(fields: dict[str, Any], ipr: Any = None) -> None:
     """fields: netns, ifname, handle. Deletes the root qdisc only if it is still ours (same handle)."""
     handle = int(fields["handle"])
-    with socket_unless_gone(fields.get("netns"), ipr) as sock:
-        if sock is None:
-            return
-        found = sock.link_lookup(ifname=fields["ifname"])
-        if not found:
-            return
-        for message in sock.get_qdiscs(index=found[0]):
+
+    def act(sock: Any, index: int) -> None:
+        for message in sock.get_qdiscs(index=index):
             if message["handle"] == handle and message["parent"] == TC_H_ROOT:
-                with netlink_errors(f"delete qdisc {handle_text(handle)}", fields.get("netns"), fields["ifname"],
-                                    gone_ok=True):
-                    request(sock, qdisc_message(message.get_attr("TCA_KIND"), found[0], handle, TC_H_ROOT, None),
-                            RTM_DELQDISC, FLAGS_DELETE)
+                request(sock, qdisc_message(message.get_attr("TCA_KIND"), index, handle, TC_H_ROOT, None),
+                        RTM_DELQDISC, FLAGS_DELETE)
+
+    remove_on_interface(fields, ipr, f"delete qdisc {handle_text(handle)}", act)
