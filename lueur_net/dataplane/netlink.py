@@ -34,8 +34,6 @@ FLAGS_DELETE = NLM_F_REQUEST | NLM_F_ACK
 
 # include/uapi/linux/pkt_sched.h and if_ether.h
 TC_H_ROOT = 0xFFFFFFFF
-TC_H_CLSACT = 0xFFFFFFF1  # clsact's parent (and ingress's)
-CLSACT_HANDLE = 0xFFFF0000
 CLSACT_INGRESS = 0xFFFFFFF2  # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS): the parent of ingress filters
 CLSACT_EGRESS = 0xFFFFFFF3
 ETH_P_ALL = 0x0003
@@ -43,9 +41,9 @@ ENOENT, EINVAL, ENODEV = 2, 22, 19
 GONE = (ENOENT, EINVAL, ENODEV)  # deleting something already gone answers one of these
 
 __all__ = [
-    "CLSACT_EGRESS", "CLSACT_HANDLE", "CLSACT_INGRESS", "ETH_P_ALL", "FLAGS_CREATE", "FLAGS_DELETE",
-    "FLAGS_REPLACE", "GONE", "RTM_DELQDISC", "RTM_DELTFILTER", "RTM_NEWQDISC", "TC_H_CLSACT", "TC_H_ROOT",
-    "NetlinkError", "delete_filter", "ensure_clsact", "errno_text", "has_clsact", "ifindex", "netlink_errors",
+    "CLSACT_EGRESS", "CLSACT_INGRESS", "ETH_P_ALL", "FLAGS_CREATE", "FLAGS_DELETE",
+    "FLAGS_REPLACE", "GONE", "RTM_DELQDISC", "RTM_DELTFILTER", "RTM_NEWQDISC", "TC_H_ROOT",
+    "NetlinkError", "delete_filter", "ensure_clsact", "errno_text", "filter_priorities", "has_clsact", "ifindex", "netlink_errors",
     "netlink_problem", "release_clsact", "remove_on_interface", "request", "socket", "socket_unless_gone",
 ]
 
