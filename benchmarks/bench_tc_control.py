@@ -26,8 +26,8 @@ from pathlib import Path
 from pyroute2 import IPRoute, netns
 
 from lueur_net.dataplane.probe import probe_capabilities
-from lueur_net.dataplane.netlink import FLAGS_DELETE, FLAGS_REPLACE, RTM_DELQDISC, RTM_NEWQDISC, request
-from lueur_net.dataplane.tc_encode import TC_H_ROOT, netem_values, qdisc_message, tbf_values
+from lueur_net.dataplane.netlink import FLAGS_DELETE, FLAGS_REPLACE, RTM_DELQDISC, RTM_NEWQDISC, TC_H_ROOT, request
+from lueur_net.dataplane.tc.encode import netem_values, qdisc_message, tbf_values
 from lueur_net.plan import DelayParams, NetemConfig, rate_params
 
 HANDLE = 0x4C4E0000

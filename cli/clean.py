@@ -16,7 +16,7 @@ Examples:
 )
 @click.pass_context
 def clean(ctx: click.Context) -> None:
-    """Remove the namespaces, links, nft tables, BPF pins and server processes of runs that died.
+    """Remove the namespaces, links, qdiscs, filters, nft tables, files and server processes of runs that died.
 
     Only objects recorded in a dead run's ledger (under /run/lueur-net) are removed; live runs and everything
     lueur-net did not create are left alone.

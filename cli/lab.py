@@ -132,14 +132,21 @@ def list_labs(as_json: bool) -> None:
 
 
 def run_inside(netns: str, argv: list[str], env_extra: dict[str, str]) -> int:
-    """Run argv in a child inside `netns` (with its /etc/netns files); return its exit status."""
-    from lueur_net.lab.enter import enter_netns
+    """Run argv in a child inside `netns` (with its /etc/netns files); return its exit status.
 
-    pid = os.fork()
+    A SIGTERM/SIGHUP at any instant either stops us before the fork, or kills and reaps the child and then acts
+    as its handler says (lueur_net.lab.signals.fork_holding_signals and wait_child say why both matter).
+    """
+    from lueur_net.lab.enter import enter_netns
+    from lueur_net.lab.signals import TERMINATING, fork_holding_signals, wait_child
+
+    pid, mask = fork_holding_signals()
     if pid == 0:
         status = 126
         try:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            for signum in TERMINATING:  # the command gets the usual dispositions, then the usual mask
+                signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             enter_netns(netns)
             os.environ.update(env_extra)
             status = 127
@@ -148,13 +155,10 @@ def run_inside(netns: str, argv: list[str], env_extra: dict[str, str]) -> int:
             print(f"lueur-net: cannot run {argv[0]}: {error}", file=sys.stderr)
         finally:
             os._exit(status)
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the command
+    previous = signal.getsignal(signal.SIGINT)
     try:
-        _, status = os.waitpid(pid, 0)
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the command
+        status = wait_child(pid, mask)
     finally:
         signal.signal(signal.SIGINT, previous)
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)

@@ -34,11 +34,15 @@ LEDGER_SUFFIX = ".ledger"
 REMOVER_MODULES: list[str] = [
     "lueur_net.removers",
     "lueur_net.dataplane.nfqueue.rule",
+    "lueur_net.dataplane.netlink",
     "lueur_net.dataplane.ebpf.attach",
-    "lueur_net.dataplane.tc",
+    "lueur_net.dataplane.tc.qdisc",
+    "lueur_net.dataplane.tc.ifb",
 ]
 
-Remover = Callable[[dict[str, Any]], None]
+# remover(fields, **context): `context` is what a backend reverting in-process can lend, e.g. ipr= (a netlink socket
+# already in the object's namespace); `clean` passes none, and every remover works without it.
+Remover = Callable[..., None]
 REMOVERS: dict[str, Remover] = {}
 
 
@@ -215,13 +219,13 @@ def stale_runs(run_dir: Path | None = None) -> list[StaleRun]:
     return stale
 
 
-def remove_entry(entry: Entry) -> None:
+def remove_entry(entry: Entry, **context: Any) -> None:
     """Remove one object through its kind's remover, importing the remover modules the first time a kind is not
     known yet (so a caller never has to remember load_removers(), and one that only makes namespaces never
-    imports the data plane). KeyError if no module registers the kind."""
+    imports the data plane). KeyError if no module registers the kind. `context` goes to the remover (above)."""
     if entry.kind not in REMOVERS:
         load_removers()
-    REMOVERS[entry.kind](entry.fields)
+    REMOVERS[entry.kind](entry.fields, **context)
 
 
 def clean(run_dir: Path | None = None) -> tuple[list[str], list[str]]:

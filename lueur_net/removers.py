@@ -95,7 +95,7 @@ def _is_zombie(pid: int) -> bool:
 
 @remover("file")
 def remove_file(fields: dict[str, Any]) -> None:
-    """fields: path. Also used for BPF pins under /sys/fs/bpf."""
+    """fields: path (a server's log, a kept lab's description file)."""
     Path(fields["path"]).unlink(missing_ok=True)
 
 

@@ -4,11 +4,12 @@ Public API:
 
     apply_plan(plan, path, ledger, *, t0_ns=None, deadline_ns=None, seed=0, allow_foreign=False) -> AppliedPlan
     AppliedPlan.revert(); AppliedPlan.counters() -> {fault id: {counter: value}}
-    ApplyContext, Backend, Handle, BACKENDS, register_backend     the backend contract
+    ApplyContext, Backend, Handle, Work, BACKENDS                  the backend contract and its registry
     probe_capabilities() -> lueur_net.plan.Capabilities            what this kernel can do (`lueur-net doctor`)
 
-Backends: tc (netem, TBF, IFB; lueur_net.dataplane.tc), ebpf (lueur_net.dataplane.ebpf), nfqueue
-(lueur_net.dataplane.nfqueue). pyroute2 is imported only when a plan with tc faults is applied or probed.
+Backends, each a package whose `backend()` BACKENDS names: tc (netem, TBF, IFB; lueur_net.dataplane.tc), ebpf
+(lueur_net.dataplane.ebpf), nfqueue (lueur_net.dataplane.nfqueue). Their netlink toolkit is dataplane.netlink;
+pyroute2 is imported only by it, when a backend that speaks netlink (tc, ebpf) or the probe is used.
 The data plane imports the plan (its input), never the other way round: `Capabilities` and netem's tables are the
 plan's (lueur_net.plan.capabilities, lueur_net.plan.netem_tables).
 """
@@ -23,7 +24,7 @@ from typing import Any
 # add the planner and the dispatcher to every holder's start (about 30 ms measured on the 2-core host).
 _EXPORTS = {
     "BACKENDS": "apply", "AppliedPlan": "apply", "ApplyContext": "apply", "Backend": "apply", "Handle": "apply",
-    "apply_plan": "apply", "register_backend": "apply",
+    "Work": "apply", "apply_plan": "apply",
     "probe_capabilities": "probe",
 }
 __all__ = sorted(_EXPORTS)

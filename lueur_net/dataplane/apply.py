@@ -1,26 +1,26 @@
-"""The dispatcher: a FaultPlan applied to a lab path, every fault through its backend, reverted in reverse order.
+"""The dispatcher: a FaultPlan applied to a lab path, every piece through its backend, reverted in reverse order.
 
     applied = apply_plan(plan, path, ledger, t0_ns=time.monotonic_ns())
     try: ... the calls ...
     finally: applied.revert()
 
-tc faults (netem, TBF) are grouped per (side, hook) into the plan's HookPlans and applied by the tc backend as one
-qdisc tree each; every other fault goes to its backend one by one (`Backend.apply(fault, endpoint, ledger, context)`,
-see docs/dataplane.md). Backends are looked up by name in BACKENDS and imported only when a plan needs them.
+The plan is cut into Work: each tc HookPlan (netem and TBF faults composed per (side, hook) by the planner) goes
+to the backend named "tc", every other fault to the backend its `backend` field names. All three backends have
+one contract (`Backend.apply(item, endpoint, ledger, context) -> Handle`, see docs/dataplane.md), are named in
+one registry, BACKENDS, and are imported only when a plan needs them.
 """
 
 from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Endpoint, Path
 from lueur_net.ledger import Ledger
-from lueur_net.plan.model import FaultPlan, PlannedFault
+from lueur_net.plan.model import FaultPlan, HookPlan, PlannedFault
 
 
 class Handle(Protocol):
@@ -29,32 +29,47 @@ class Handle(Protocol):
     def counters(self) -> dict[str, int]: ...
 
 
-class Backend(Protocol):
-    name: str
-
-    def apply(self, fault: PlannedFault, endpoint: Endpoint, ledger: Ledger, context: ApplyContext) -> Handle: ...
-
-
 @dataclass(frozen=True)
 class ApplyContext:
-    """What every backend gets besides the fault: both ends, the item's t0 and the fail-open deadline (monotonic ns)."""
+    """What every backend gets besides its item: both ends, the item's t0 and the fail-open deadline (monotonic
+    ns), and a seed for its random draws (the dispatcher gives each piece of work its own: seed + position)."""
 
     path: Path
     t0_ns: int
     deadline_ns: int | None = None
+    seed: int = 0
 
 
-# name -> "module:function" returning a Backend (imported lazily), or a factory registered at run time.
-BACKENDS: dict[str, str | Callable[[], Backend]] = {
-    "ebpf": "lueur_net.dataplane.ebpf:backend",
-    "nfqueue": "lueur_net.dataplane.nfqueue:backend",
+class Backend(Protocol):
+    name: str
+
+    def apply(self, item: HookPlan | PlannedFault, endpoint: Endpoint, ledger: Ledger,
+              context: ApplyContext) -> Handle:
+        """`item`: a HookPlan for tc, a PlannedFault for the others (what work_of gives each)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Work:
+    """One thing one backend applies on one end of the path, on behalf of `fault_ids`."""
+
+    backend: str
+    side: str
+    fault_ids: tuple[str, ...]
+    item: HookPlan | PlannedFault
+
+
+TC = "tc"  # the backend of the plan's HookPlans
+
+# name -> "module:function" returning that Backend, imported on first use.
+BACKENDS: dict[str, str] = {
+    # module:function, the function in each package's backend.py (a function named like its module on the package
+    # itself would be replaced by the module as soon as the module is imported)
+    TC: "lueur_net.dataplane.tc.backend:backend",
+    "ebpf": "lueur_net.dataplane.ebpf.backend:backend",
+    "nfqueue": "lueur_net.dataplane.nfqueue.backend:backend",
 }
 _loaded: dict[str, Backend] = {}
-
-
-def register_backend(name: str, factory: Callable[[], Backend]) -> None:
-    BACKENDS[name] = factory
-    _loaded.pop(name, None)
 
 
 def backend(name: str) -> Backend:
@@ -62,16 +77,20 @@ def backend(name: str) -> Backend:
         target = BACKENDS.get(name)
         if target is None:
             raise EnvironmentProblem(f"no '{name}' backend is registered")
-        if isinstance(target, str):
-            module, attribute = target.split(":")
-            try:
-                factory = getattr(importlib.import_module(module), attribute)
-            except (ImportError, AttributeError) as error:
-                raise EnvironmentProblem(f"the '{name}' backend is not available: {error}") from None
-        else:
-            factory = target
+        module, attribute = target.split(":")
+        try:
+            factory = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as error:
+            raise EnvironmentProblem(f"the '{name}' backend is not available: {error}") from None
         _loaded[name] = factory()
     return _loaded[name]
+
+
+def work_of(plan: FaultPlan) -> list[Work]:
+    """The plan's HookPlans first (in plan order), then its other faults: the order they are applied in."""
+    work = [Work(TC, hook.side, hook.fault_ids, hook) for hook in plan.hooks]
+    work += [Work(fault.backend, fault.side, (fault.id,), fault) for fault in plan.other_faults]
+    return work
 
 
 def endpoint_of(path: Path, side: str) -> Endpoint:
@@ -160,17 +179,10 @@ def apply_plan(plan: FaultPlan, path: Path, ledger: Ledger, *, t0_ns: int | None
     context = ApplyContext(path=path, t0_ns=start, deadline_ns=deadline_ns)
     applied = AppliedPlan(plan)
     try:
-        if plan.hooks:
-            from lueur_net.dataplane.tc import TcBackend
-
-            tc = TcBackend()
-            for position, hook in enumerate(plan.hooks):
-                handle = tc.apply_hook(hook, endpoint_of(path, hook.side), ledger, start, deadline_ns,
-                                       seed=seed + position)
-                applied.handles.append((hook.fault_ids, handle))
-        for fault in plan.other_faults:
-            handle = backend(fault.backend).apply(fault, endpoint_of(path, fault.side), ledger, context)
-            applied.handles.append(((fault.id,), handle))
+        for position, work in enumerate(work_of(plan)):
+            handle = backend(work.backend).apply(work.item, endpoint_of(path, work.side), ledger,
+                                                 replace(context, seed=seed + position))
+            applied.handles.append((work.fault_ids, handle))
     except BaseException:
         applied.revert()
         raise

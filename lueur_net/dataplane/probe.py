@@ -16,16 +16,24 @@ import shutil
 import subprocess
 from typing import Any
 
-from lueur_net.dataplane.netlink import FLAGS_CREATE, FLAGS_DELETE, RTM_DELQDISC, RTM_NEWQDISC, errno_text, request
-from lueur_net.dataplane.tc_encode import TC_H_ROOT, netem_values, qdisc_message, tbf_values
+from lueur_net.dataplane.netlink import (
+    CLSACT_INGRESS,
+    ETH_P_ALL,
+    FLAGS_CREATE,
+    FLAGS_DELETE,
+    RTM_DELQDISC,
+    RTM_NEWQDISC,
+    TC_H_ROOT,
+    errno_text,
+    request,
+)
+from lueur_net.dataplane.tc.encode import netem_values, qdisc_message, tbf_values
 from lueur_net.ledger import Ledger
 from lueur_net.plan.capabilities import Capabilities, feature_names
 from lueur_net.plan.model import DelayParams, NetemConfig
 from lueur_net.plan.planner import rate_params
 
 PROBE_IF, PROBE_PEER = "lueurdoc0", "lueurdoc1"
-CLSACT_INGRESS = 0xFFFFFFF2
-ETH_P_ALL = 0x0003
 
 
 class _Result:

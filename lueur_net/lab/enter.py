@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lueur_net.errors import BadInput, EnvironmentProblem
+from lueur_net.lab.signals import fork_holding_signals, stop_child
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -254,13 +255,14 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
     path = netns_path(target)  # fail early, in the parent, with a clear message
     read_end, write_end = os.pipe()
     parent = os.getpid()
-    pid = os.fork()
+    pid, mask = fork_holding_signals()  # no SIGTERM lost in the fork or slipped in before the try below
     if pid == 0:  # child
         os.close(read_end)
         status = 0
         try:
             die_with_parent(parent)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             _bind_resolver_files(target)
             setns(path)
             payload = ("ok", function(*args, **kwargs))
@@ -276,13 +278,13 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
                 pickle.dump(payload, pipe)
         finally:
             os._exit(status)
-    os.close(write_end)
     try:
+        os.close(write_end)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held across the fork is handled here
         with os.fdopen(read_end, "rb") as pipe:
             data = pipe.read()
     except BaseException:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        stop_child(pid)
         raise
     os.waitpid(pid, 0)
     if not data:

@@ -112,10 +112,6 @@ def _write_sysctl(key: str, value: str) -> None:
     Path("/proc/sys", *key.split(".")).write_text(value)
 
 
-def _read_sysctl(key: str) -> str:
-    return Path("/proc/sys", *key.split(".")).read_text().strip()
-
-
 def set_sysctl(namespace: str | None, key: str, value: str) -> None:
     """Write a sysctl such as net.ipv4.conf.IF.route_localnet in `namespace` (None = the host's)."""
     try:

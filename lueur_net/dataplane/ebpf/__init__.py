@@ -40,13 +40,6 @@ __all__ = [
     "attach_loss",
     "attach_police",
     "attach_reset",
-    "backend",
     "default_police_burst",
 ]
 
-
-def backend() -> object:
-    """The ebpf Backend for the data-plane dispatcher (docs/dataplane.md)."""
-    from lueur_net.dataplane.ebpf.backend import backend as make
-
-    return make()

@@ -7,6 +7,8 @@ Two mechanisms, chosen by what the kernel has (`mode="auto"` tries tcx first):
 - **cls_bpf** direct-action filter on a clsact qdisc (older kernels), through pyroute2. The filter outlives
   us, so both the qdisc (when we create it) and the filter are recorded in the ledger first and have removers
   (`lueur-net clean`); and every program's deadline makes a forgotten filter pass everything (fail-open).
+  The clsact qdisc follows dataplane.netlink's one rule, shared with the tc backend's IFB redirects: created
+  only if absent, removed only if we created it and no filter is left on it.
 
 Namespace entry: setns(CLONE_NEWNET) applies to the calling thread only, so we enter the target namespace in
 the calling thread just for the attach (resolve the interface, create the link or the netlink socket) and go
@@ -27,14 +29,23 @@ from typing import Any
 
 from lueur_net.dataplane.ebpf import libbpf
 from lueur_net.dataplane.ebpf.model import Hook
-from lueur_net.errors import BadInput, EnvironmentProblem
+from lueur_net.dataplane.netlink import (
+    CLSACT_EGRESS,
+    CLSACT_INGRESS,
+    ETH_P_ALL,
+    delete_filter,
+    ensure_clsact,
+    filter_priorities,
+    netlink_errors,
+    release_clsact,
+    remove_on_interface,
+)
+from lueur_net.dataplane.netlink import socket as netlink_socket
+from lueur_net.errors import BadInput
 from lueur_net.lab.enter import inside
 from lueur_net.ledger import Entry, Ledger, remover
 
-CLSACT_INGRESS = 0xFFFFFFF2  # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
-CLSACT_EGRESS = 0xFFFFFFF3
 FILTER_PRIORITY_BASE = 0xC100  # our cls_bpf filters take free priorities from here up
-ETH_P_ALL = 0x0003
 
 
 def interface_index(ifname: str, netns: str | None) -> int:
@@ -99,21 +110,6 @@ def _parent(hook: Hook) -> int:
     return CLSACT_INGRESS if hook is Hook.INGRESS else CLSACT_EGRESS
 
 
-def _netlink_error(action: str, ifname: str, netns: str | None, error: Exception) -> EnvironmentProblem:
-    code = getattr(error, "code", None)
-    text = os.strerror(code) if isinstance(code, int) else str(error)
-    where = f" in namespace {netns}" if netns else ""
-    return EnvironmentProblem(f"{action} on interface {ifname}{where} failed: {text}")
-
-
-def _has_clsact(ipr: Any, ifindex: int) -> bool:
-    return any(q.get_attr("TCA_KIND") == "clsact" for q in ipr.get_qdiscs(index=ifindex))
-
-
-def _used_priorities(ipr: Any, ifindex: int, parent: int) -> set[int]:
-    return {f["info"] >> 16 for f in ipr.get_filters(index=ifindex, parent=parent)}
-
-
 @dataclass
 class ClsBpfFilter:
     """A cls_bpf direct-action filter on clsact; removed (with the qdisc, if ours and empty) on detach."""
@@ -142,7 +138,7 @@ class ClsBpfFilter:
             self.attached = False
             self._done(self.filter_entry)
         if self.created_qdisc:
-            remove_clsact(fields)
+            release_clsact(fields)
             self.created_qdisc = False
             self._done(self.qdisc_entry)
 
@@ -154,133 +150,56 @@ class ClsBpfFilter:
 def attach_cls_bpf(
     program_fd: int, netns: str | None, ifname: str, hook: Hook, name: str, ledger: Ledger | None
 ) -> ClsBpfFilter:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-
-    with inside(netns):
-        ifindex = interface_index(ifname, None)
-        ipr = IPRoute()  # its socket stays in `netns` after we leave
+    ifindex = interface_index(ifname, netns)
     attached = ClsBpfFilter(netns, ifname, hook, 0, created_qdisc=False, ledger=ledger, attached=False)
-    try:
-        if not _has_clsact(ipr, ifindex):
-            attached.qdisc_entry = (
-                ledger.record("ebpf_clsact", netns=netns, ifname=ifname) if ledger else None
-            )
-            attached.created_qdisc = True
-            try:
-                ipr.tc("add", "clsact", ifindex)
-            except NetlinkError as error:
-                raise _netlink_error("adding a clsact qdisc", ifname, netns, error) from error
-        parent = _parent(hook)
-        used = _used_priorities(ipr, ifindex, parent)
-        attached.priority = next(p for p in range(FILTER_PRIORITY_BASE, 0xFFFF) if p not in used)
-        attached.filter_entry = (
-            ledger.record(
-                "ebpf_tc_filter",
-                netns=netns,
-                ifname=ifname,
-                hook=hook.value,
-                priority=attached.priority,
-                program=name,
-            )
-            if ledger
-            else None
-        )
+    with netlink_socket(netns) as ipr:  # its socket stays in `netns` after we leave
         try:
-            ipr.tc(
-                "add-filter",
-                "bpf",
-                ifindex,
-                ":1",
-                fd=program_fd,
-                name=name,
-                parent=parent,
-                prio=attached.priority,
-                protocol=ETH_P_ALL,
-                classid=1,
-                direct_action=True,
+            attached.created_qdisc, attached.qdisc_entry = ensure_clsact(ipr, ifindex, netns, ifname, ledger)
+            parent = _parent(hook)
+            used = filter_priorities(ipr, ifindex, parent)
+            attached.priority = next(p for p in range(FILTER_PRIORITY_BASE, 0xFFFF) if p not in used)
+            attached.filter_entry = (
+                ledger.record(
+                    "ebpf_tc_filter",
+                    netns=netns,
+                    ifname=ifname,
+                    hook=hook.value,
+                    priority=attached.priority,
+                    program=name,
+                )
+                if ledger
+                else None
             )
-        except NetlinkError as error:
-            attached._done(attached.filter_entry)  # no filter exists
-            raise _netlink_error(
-                f"attaching BPF program {name} ({hook.value})", ifname, netns, error
-            ) from error
-        attached.attached = True
-    except BaseException:
-        attached.detach()
-        raise
-    finally:
-        ipr.close()
+            try:
+                with netlink_errors(f"attach BPF program {name} ({hook.value})", netns, ifname):
+                    ipr.tc(
+                        "add-filter",
+                        "bpf",
+                        ifindex,
+                        ":1",
+                        fd=program_fd,
+                        name=name,
+                        parent=parent,
+                        prio=attached.priority,
+                        protocol=ETH_P_ALL,
+                        classid=1,
+                        direct_action=True,
+                    )
+            except BaseException:
+                attached._done(attached.filter_entry)  # no filter exists
+                raise
+            attached.attached = True
+        except BaseException:
+            attached.detach()
+            raise
     return attached
 
 
-def _ipr_in(netns: str | None) -> Any | None:
-    """An IPRoute bound to `netns`, or None when the namespace is gone (then so are its objects)."""
-    from pyroute2 import IPRoute
-
-    try:
-        with inside(netns):
-            return IPRoute()
-    except BadInput:
-        return None
-
-
 @remover("ebpf_tc_filter")
-def remove_cls_bpf_filter(fields: dict[str, Any]) -> None:
+def remove_cls_bpf_filter(fields: dict[str, Any], ipr: Any = None) -> None:
     """fields: netns, ifname, hook, priority. Tolerates the filter, qdisc, link or namespace being gone."""
-    from pyroute2.netlink.exceptions import NetlinkError
-
-    ipr = _ipr_in(fields.get("netns"))
-    if ipr is None:
-        return
-    try:
-        indexes = ipr.link_lookup(ifname=fields["ifname"])
-        if not indexes:
-            return
-        parent = _parent(Hook(fields["hook"]))
-        try:
-            ipr.tc(
-                "del-filter",
-                "bpf",
-                indexes[0],
-                parent=parent,
-                prio=int(fields["priority"]),
-                protocol=ETH_P_ALL,
-            )
-        except NetlinkError as error:
-            if error.code not in (errno.ENOENT, errno.EINVAL, errno.ENODEV):
-                raise _netlink_error(
-                    "removing BPF filter", fields["ifname"], fields.get("netns"), error
-                ) from error
-    finally:
-        ipr.close()
-
-
-@remover("ebpf_clsact")
-def remove_clsact(fields: dict[str, Any]) -> None:
-    """fields: netns, ifname. Removes the clsact qdisc we created, unless filters of others remain on it."""
-    from pyroute2.netlink.exceptions import NetlinkError
-
-    ipr = _ipr_in(fields.get("netns"))
-    if ipr is None:
-        return
-    try:
-        indexes = ipr.link_lookup(ifname=fields["ifname"])
-        if not indexes or not _has_clsact(ipr, indexes[0]):
-            return
-        if _used_priorities(ipr, indexes[0], CLSACT_INGRESS) or _used_priorities(
-            ipr, indexes[0], CLSACT_EGRESS
-        ):
-            return  # someone else's filters still hang on it
-        try:
-            ipr.tc("del", "clsact", indexes[0])
-        except NetlinkError as error:
-            if error.code not in (errno.ENOENT, errno.EINVAL, errno.ENODEV):
-                raise _netlink_error(
-                    "removing clsact qdisc", fields["ifname"], fields.get("netns"), error
-                ) from error
-    finally:
-        ipr.close()
+    remove_on_interface(fields, ipr, f"delete BPF filter prio {fields['priority']}", lambda sock, index: delete_filter(
+        sock, index, _parent(Hook(fields["hook"])), int(fields["priority"]), "bpf"))
 
 
 def tcx_unsupported(error: OSError) -> bool:

@@ -1,7 +1,8 @@
 """nfqueue: latency and jitter in userspace for kernels without sch_netem (see docs/nfqueue.md).
 
 Public API: `start_delay(netns, ifname, DelaySpec, ledger, match=Match(), windows=()) -> NfqueueDelay` with
-`revert()` and `counters()`; `backend()` for the data-plane dispatcher (docs/dataplane.md).
+`revert()` and `counters()`; `lueur_net.dataplane.nfqueue.backend.backend()` for the data-plane dispatcher
+(docs/dataplane.md).
 """
 
 from __future__ import annotations
@@ -9,11 +10,5 @@ from __future__ import annotations
 from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, start_delay
 from lueur_net.dataplane.nfqueue.spec import DISTRIBUTIONS, DelaySpec, Match, Window
 
-__all__ = ["DISTRIBUTIONS", "DelaySpec", "Match", "NfqueueDelay", "Window", "backend", "start_delay"]
+__all__ = ["DISTRIBUTIONS", "DelaySpec", "Match", "NfqueueDelay", "Window", "start_delay"]
 
-
-def backend() -> object:
-    """The nfqueue Backend for the dispatcher (imported lazily: it pulls in the lab's Endpoint)."""
-    from lueur_net.dataplane.nfqueue.backend import backend as make
-
-    return make()

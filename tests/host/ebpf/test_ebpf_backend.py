@@ -9,7 +9,7 @@ from capability_sets import host_like
 from ebpf_lab import Pair
 from ebpf_traffic import http_get, http_server
 
-from lueur_net.dataplane.ebpf import backend
+from lueur_net.dataplane.ebpf.backend import backend
 from lueur_net.lab.topology import Path
 from lueur_net.plan import plan_item
 from lueur_net.plan.model import LossParams, PlannedFault, Window

@@ -77,7 +77,7 @@ def test_cls_bpf_filter_is_removed_by_clean(pair: Pair, tmp_path: Path) -> None:
     assert _delivered(pair) == 0  # a tc filter outlives its owner: that is why it is in the ledger
     removed, failures = ledger_module.clean(run_dir)
     assert failures == []
-    assert sorted(entry.split()[0] for entry in removed) == ["ebpf_clsact", "ebpf_tc_filter"]
+    assert sorted(entry.split()[0] for entry in removed) == ["ebpf_tc_filter", "tc_clsact"]  # one clsact kind
     assert _delivered(pair) == 50
     shown = subprocess.run(
         ["tc", "-n", pair.client_ns, "qdisc", "show", "dev", pair.client.ifname],

@@ -35,7 +35,7 @@ OWNER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from types import SimpleNamespace
-    from lueur_net.dataplane.ebpf import backend
+    from lueur_net.dataplane.ebpf.backend import backend
     from lueur_net.lab.topology import Endpoint, Path as LabPath
     from lueur_net.ledger import Ledger
     from lueur_net.plan.model import BlackholeParams, PlannedFault

@@ -10,8 +10,8 @@ import struct
 import pytest
 
 from lueur_net.plan.netem_tables import clamp_table, normal_table, pareto_table, table_bound
-from lueur_net.dataplane.tc_encode import (
-    TC_H_ROOT,
+from lueur_net.dataplane.netlink import TC_H_ROOT
+from lueur_net.dataplane.tc.encode import (
     U32_MAX,
     decode,
     dist_entries,

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from capability_sets import host_like
-from lueur_net.dataplane.tc_encode import TC_H_ROOT, encode, netem_values, qdisc_message, tbf_values
+from lueur_net.dataplane.netlink import TC_H_ROOT
+from lueur_net.dataplane.tc.encode import encode, netem_values, qdisc_message, tbf_values
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.plan import plan_item
 from lueur_net.plan.capabilities import Capabilities

@@ -35,7 +35,6 @@ U32_MAX = 0xFFFFFFFF
 NETEM_LOSS_GI = 1
 NETEM_LOSS_GE = 2
 TC_LINKLAYER_ETHERNET = 1
-TC_H_ROOT = 0xFFFFFFFF
 AF_UNSPEC = 0
 
 
@@ -276,5 +275,3 @@ def decode(data: bytes) -> lueur_tcmsg:
 
 def dist_entries(blob: bytes) -> tuple[int, ...]:
     return struct.unpack(f"={len(blob) // 2}h", blob)
-
-
