@@ -138,27 +138,39 @@ def run_inside(netns: str, argv: list[str], env_extra: dict[str, str]) -> int:
     as its handler says (lueur_net.lab.signals.fork_holding_signals and wait_child say why both matter).
     """
     from lueur_net.lab.enter import enter_netns
-    from lueur_net.lab.signals import TERMINATING, fork_holding_signals, wait_child
+    from lueur_net.lab.signals import TERMINATING, fork_holding_signals, stop_child, wait_child
 
-    pid, mask = fork_holding_signals()
-    if pid == 0:
-        status = 126
-        try:
-            for signum in TERMINATING:  # the command gets the usual dispositions, then the usual mask
-                signal.signal(signum, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            enter_netns(netns)
-            os.environ.update(env_extra)
-            status = 127
-            os.execvp(argv[0], argv)
-        except BaseException as error:  # noqa: BLE001 - report and exit with a shell-like status
-            print(f"lueur-net: cannot run {argv[0]}: {error}", file=sys.stderr)
-        finally:
-            os._exit(status)
+    # In a process with other threads a SIGTERM may be taken by one of them (they do not block it), so its
+    # handler can raise at any instant after the fork: one try from the fork on stops the child and restores
+    # the mask whenever that happens.
+    pid, mask = -1, None
     previous = signal.getsignal(signal.SIGINT)
     try:
+        pid, mask = fork_holding_signals()
+        if pid == 0:
+            status = 126
+            try:
+                for signum in TERMINATING:  # the command gets the usual dispositions, then the usual mask
+                    signal.signal(signum, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                enter_netns(netns)
+                os.environ.update(env_extra)
+                status = 127
+                os.execvp(argv[0], argv)
+            except BaseException as error:  # noqa: BLE001 - report and exit with a shell-like status
+                print(f"lueur-net: cannot run {argv[0]}: {error}", file=sys.stderr)
+            finally:
+                os._exit(status)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the command
         status = wait_child(pid, mask)
+    except BaseException:
+        if pid == 0:
+            os._exit(1)  # the child never runs the caller's code
+        if pid > 0:
+            stop_child(pid)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)

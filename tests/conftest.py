@@ -7,6 +7,7 @@ they are skipped with the reason printed (never silently), and the README's test
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(getattr(pytest.mark, tier))
             if tier in ROOT_TIERS and os.geteuid() != 0:
                 item.add_marker(pytest.mark.skip(reason=f"{tier} tests need root (sudo make test)"))
+
+
+@pytest.fixture(autouse=True)
+def _no_signal_left_blocked() -> Iterator[None]:
+    """Every child a test starts inherits the process's signal mask: one test that leaves SIGTERM blocked makes
+    every later `terminate()` a no-op and the rest of the tier hang. Fail the test that leaks it, and unblock."""
+    import signal
+
+    yield
+    left = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    if left:
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        pytest.fail(f"the test left signals blocked: {sorted(s.name for s in left)}")

@@ -255,36 +255,44 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
     path = netns_path(target)  # fail early, in the parent, with a clear message
     read_end, write_end = os.pipe()
     parent = os.getpid()
-    pid, mask = fork_holding_signals()  # no SIGTERM lost in the fork or slipped in before the try below
-    if pid == 0:  # child
-        os.close(read_end)
-        status = 0
-        try:
-            die_with_parent(parent)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            _bind_resolver_files(target)
-            setns(path)
-            payload = ("ok", function(*args, **kwargs))
-        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
-            status = 1
-            try:
-                pickle.dumps(error)
-                payload = ("error", (error, traceback.format_exc()))
-            except Exception:  # noqa: BLE001 - an unpicklable exception becomes a RuntimeError
-                payload = ("error", (RuntimeError(repr(error)), traceback.format_exc()))
-        try:
-            with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump(payload, pipe)
-        finally:
-            os._exit(status)
+    # One try from the fork on: in a process with other threads a SIGTERM may be taken by one of them (they do
+    # not block it), so its handler can raise at any instant after the fork.
+    pid, mask = -1, None
     try:
+        pid, mask = fork_holding_signals()  # no SIGTERM lost in the fork itself
+        if pid == 0:  # child
+            os.close(read_end)
+            status = 0
+            try:
+                die_with_parent(parent)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                _bind_resolver_files(target)
+                setns(path)
+                payload = ("ok", function(*args, **kwargs))
+            except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
+                status = 1
+                try:
+                    pickle.dumps(error)
+                    payload = ("error", (error, traceback.format_exc()))
+                except Exception:  # noqa: BLE001 - an unpicklable exception becomes a RuntimeError
+                    payload = ("error", (RuntimeError(repr(error)), traceback.format_exc()))
+            try:
+                with os.fdopen(write_end, "wb") as pipe:
+                    pickle.dump(payload, pipe)
+            finally:
+                os._exit(status)
         os.close(write_end)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held across the fork is handled here
         with os.fdopen(read_end, "rb") as pipe:
             data = pipe.read()
     except BaseException:
-        stop_child(pid)
+        if pid == 0:
+            os._exit(1)  # the child never runs the caller's code
+        if pid > 0:
+            stop_child(pid)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         raise
     os.waitpid(pid, 0)
     if not data:

@@ -69,9 +69,17 @@ def fork_holding_signals() -> tuple[int, set[signal.Signals]]:
     and waits with wait_child.
     """
     previous = _block(HELD)  # one that arrived before raises here, before any child exists
+    pid = -1
     try:
         pid = os.fork()
     except BaseException:
+        # Blocking holds a signal only in this thread: in a process with other threads, one of them may take it
+        # and its handler then raises here, after the fork. The child must not run the caller's code; the
+        # parent stops the child it just made.
+        if pid == 0:
+            os._exit(1)
+        if pid > 0:
+            stop_child(pid)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         raise
     return pid, previous
