@@ -53,7 +53,11 @@ def pod() -> Iterator[dict[str, str]]:
     finally:
         if server is not None:
             server.terminate()
-            server.wait(5)
+            try:
+                server.wait(5)
+            except subprocess.TimeoutExpired:  # the namespaces below must go whatever the server does
+                server.kill()
+                server.wait(5)
         for ns in (pod_ns, service_ns):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
