@@ -138,7 +138,7 @@ def run_inside(netns: str, argv: list[str], env_extra: dict[str, str]) -> int:
     as its handler says (lueur_net.lab.signals.fork_holding_signals and wait_child say why both matter).
     """
     from lueur_net.lab.enter import enter_netns
-    from lueur_net.lab.signals import TERMINATING, fork_holding_signals, stop_child, wait_child
+    from lueur_net.lab.signals import TERMINATING, abandon_fork, fork_holding_signals, wait_child
 
     # In a process with other threads a SIGTERM may be taken by one of them (they do not block it), so its
     # handler can raise at any instant after the fork: one try from the fork on stops the child and restores
@@ -164,12 +164,7 @@ def run_inside(netns: str, argv: list[str], env_extra: dict[str, str]) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the command
         status = wait_child(pid, mask)
     except BaseException:
-        if pid == 0:
-            os._exit(1)  # the child never runs the caller's code
-        if pid > 0:
-            stop_child(pid)
-        if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        abandon_fork(pid, mask)
         raise
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lueur_net.errors import BadInput, EnvironmentProblem
-from lueur_net.lab.signals import fork_holding_signals, stop_child
+from lueur_net.lab.signals import abandon_fork, fork_holding_signals
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -287,12 +287,7 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
         with os.fdopen(read_end, "rb") as pipe:
             data = pipe.read()
     except BaseException:
-        if pid == 0:
-            os._exit(1)  # the child never runs the caller's code
-        if pid > 0:
-            stop_child(pid)
-        if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        abandon_fork(pid, mask)
         raise
     os.waitpid(pid, 0)
     if not data:

@@ -115,6 +115,17 @@ def wait_child(pid: int, mask: set[signal.Signals]) -> int:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
+def abandon_fork(pid: int, mask: set[signal.Signals] | None) -> None:
+    """After an exception anywhere from fork_holding_signals on (pid -1: no fork yet, 0: in the child): the child
+    exits at once and never runs its caller's code; the parent stops the child and restores its signal mask."""
+    if pid == 0:
+        os._exit(1)
+    if pid > 0:
+        stop_child(pid)
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def stop_child(pid: int) -> None:
     """SIGKILL and reap child `pid` unless it was reaped already (an unreaped child's pid cannot have been reused,
     so nothing else is ever killed)."""
