@@ -17,6 +17,7 @@ import secrets
 import socket
 import struct
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,3 +131,19 @@ def namespace_pair(area: str, *, checksum_offload: bool = True, permanent_neighb
     finally:
         for netns in (client_ns, server_ns):
             subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+
+
+def first_datagram_through(sender: socket.socket, receiver: socket.socket, target: tuple[str, int],
+                           within_s: float, every_s: float) -> float | None:
+    """Seconds until the first of a probe stream (one datagram every `every_s`) reaches the non-blocking
+    `receiver` (None: none within `within_s`): how long a fault took to let traffic through."""
+    began = time.monotonic()
+    while (elapsed := time.monotonic() - began) < within_s:
+        sender.sendto(b"probe", target)
+        time.sleep(every_s)
+        try:
+            receiver.recv(64)
+            return elapsed
+        except BlockingIOError:
+            continue
+    return None

@@ -22,6 +22,7 @@ from ebpf_traffic import udp_receiver, udp_sender
 
 from lueur_net.dataplane import heartbeat
 from lueur_net.dataplane.ebpf.faults import MAX_STALL_S
+from netns_pair import first_datagram_through
 
 PORT = 9450
 PROBE_EVERY_S = 0.05
@@ -71,17 +72,8 @@ def _first_through(pair: Pair, within_s: float) -> float | None:
     receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
     receiver.setblocking(False)
     sender = udp_sender(pair.client_ns)
-    began = time.monotonic()
     try:
-        while (elapsed := time.monotonic() - began) < within_s:
-            sender.sendto(b"probe", (pair.server.address, PORT))
-            time.sleep(PROBE_EVERY_S)
-            try:
-                receiver.recv(64)
-                return elapsed
-            except BlockingIOError:
-                continue
-        return None
+        return first_datagram_through(sender, receiver, (pair.server.address, PORT), within_s, PROBE_EVERY_S)
     finally:
         receiver.close()
         sender.close()

@@ -25,6 +25,7 @@ from lueur_net.dataplane import heartbeat
 from lueur_net.dataplane.nfqueue import DelaySpec, Match, start_delay
 from lueur_net.dataplane.nfqueue.delay import OWNER_MAX_STALL_S, PING_TIMEOUT_S
 from lueur_net.ledger import Ledger
+from netns_pair import first_datagram_through
 
 MS = 1_000_000
 PORT = 9470
@@ -47,17 +48,8 @@ def _udp_pair(lab: VethLab) -> tuple[socket.socket, socket.socket]:
 def _first_through(lab: VethLab, within_s: float) -> float | None:
     """Seconds until the first datagram of a 50 ms probe stream arrives (None: none within `within_s`)."""
     sender, receiver = _udp_pair(lab)
-    began = time.monotonic()
     try:
-        while (elapsed := time.monotonic() - began) < within_s:
-            sender.sendto(b"probe", (lab.server_addr, PORT))
-            time.sleep(PROBE_EVERY_S)
-            try:
-                receiver.recv(64)
-                return elapsed
-            except BlockingIOError:
-                continue
-        return None
+        return first_datagram_through(sender, receiver, (lab.server_addr, PORT), within_s, PROBE_EVERY_S)
     finally:
         sender.close()
         receiver.close()
