@@ -1,4 +1,4 @@
-"""Test tiers follow the folders: tests/unit, tests/host, tests/e2e, tests/kernel (see DESIGN.md).
+"""Test tiers follow the folders: tests/unit, tests/host, tests/e2e, tests/runtime, tests/llm, tests/kernel (DESIGN.md).
 
 Every test gets its folder's marker, so `-m host` selects the host tier. Host and e2e tests need root; without it
 they are skipped with the reason printed (never silently), and the README's test command runs them as root.
@@ -20,8 +20,8 @@ if os.environ.get("CI"):
     settings.register_profile("ci", derandomize=True, print_blob=True)
     settings.load_profile("ci")
 
-TIERS = ("unit", "host", "e2e", "kernel")
-ROOT_TIERS = ("host", "e2e", "kernel")
+TIERS = ("unit", "host", "e2e", "runtime", "llm", "kernel")
+ROOT_TIERS = ("host", "e2e", "runtime", "kernel")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
