@@ -53,10 +53,20 @@ def stop(run_id: str, run_dir: Path | None = None, wait_s: float = 15.0) -> dict
             break
         os.kill(pid, signal.SIGTERM)
         ledger = (run_dir or RUN_DIR) / f"{run_id}{LEDGER_SUFFIX}"
+        header = {"pid": pid, "start_time": entry.get("start_time")}
+
+        def holding() -> bool:
+            # The owner's lock on its ledger goes when it exits (even while its parent has not reaped it yet, when
+            # its pid still looks alive); a ledger left behind without the lock is for `clean`.
+            try:
+                return _owner_alive(ledger, header)
+            except FileNotFoundError:
+                return False
+
         until = time.monotonic() + wait_s
-        while time.monotonic() < until and process_is(pid, entry.get("start_time")):
+        while time.monotonic() < until and holding():
             time.sleep(0.05)
-        entry["stopped"] = not process_is(pid, entry.get("start_time"))
+        entry["stopped"] = not holding()
         entry["ledger_left"] = ledger.exists()
         return entry
     known = ", ".join(entry["run_id"] for entry in running(run_dir)) or "none"

@@ -105,9 +105,10 @@ class EbpfBackend:
         deadline_ns = getattr(context, "deadline_ns", None)
         path = getattr(context, "path", None)
         peer = path.other_end(endpoint) if path is not None else None
-        scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
         if getattr(fault, "scope", None) is not None:  # inject's --to/--port/--protocol (or every packet)
             scope = scope_of(fault.scope, hook)
+        else:
+            scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
         common: dict[str, Any] = {
             "scope": scope,
             "windows": monotonic_windows(fault.windows, context.t0_ns, deadline_ns),
