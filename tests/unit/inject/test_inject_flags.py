@@ -166,3 +166,14 @@ def test_faults_file_errors_point_into_the_file(tmp_path) -> None:
                     "    - {type: packetloss, rate: 2}\n")
     with pytest.raises(BadInput, match=rf"{path.name}:6:"):
         build_request({}, duration=None, faults_file=str(path))
+
+
+def test_dry_run_commands_show_the_scope_not_the_path_peer() -> None:
+    from lueur_net.plan import render_plan
+    from tests.capability_sets import host_like
+
+    built = build_request({"with_latency": True, "latency_direction": "ingress", "with_packet_loss": True},
+                          duration="5s", faults_file=None, to="10.2.0.0/16", port=None, protocol=None)
+    text = render_plan(plan_request(built, host_like()))
+    assert "-i <client-if> -s 10.2.0.0/16 -m mark" in text and "<peer>" not in text
+    assert "scope: peer 10.2.0.0/16" in text
