@@ -140,6 +140,8 @@ def test_latency_is_held_for_the_duration_then_reverted(pod: dict[str, str], run
     code, err = finish(process)
     held = time.monotonic() - began
     after = connects(pod["far"], 5, 2.0)
+    print(f"connect ms: baseline {baseline:.2f}, during {[round(t, 1) for t in during if t is not None]}, "
+          f"after {[round(t, 2) for t in after if t is not None]}, inject held {held:.2f} s")
     assert code == 0, err
     assert "done, reverted" in err
     assert None not in during and None not in after
@@ -160,6 +162,7 @@ def test_loss_drops_arriving_packets(pod: dict[str, str], run_dir: Path) -> None
     code, err = finish(process)
     assert code == 130, err
     lost = sum(t is None for t in during) / len(during)
+    print(f"connects lost at 50% ingress loss: {lost:.0%} of {len(during)}")
     assert 0.2 <= lost <= 0.8, during  # a SYN lost in the pod's ingress: the connect times out
     assert None not in connects(pod["far"], 10, 1.0)
     assert pod_state(pod) == before
