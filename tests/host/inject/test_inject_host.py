@@ -221,3 +221,24 @@ def test_sigkilled_inject_is_lifted_by_its_deadline_and_cleaned(pod: dict[str, s
     assert "removed" in cleaned.stdout
     assert pod_state(pod) == before
     assert list(run_dir.iterdir()) == []
+
+
+def test_the_hosts_own_namespace_is_refused(run_dir: Path) -> None:
+    done = subprocess.run([*LUEUR_NET, "inject", "--attach", f"pid:{os.getpid()}", "--duration", "1s",
+                           "--with-blackhole"], cwd=REPO, env=env_for(run_dir), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("lueur-net: error: ") and "host's own network namespace" in done.stderr
+    assert "--allow-host-interface" in done.stderr
+    assert list(run_dir.iterdir()) == []
+
+
+def test_dry_run_as_root_names_the_interface_and_changes_nothing(pod: dict[str, str], run_dir: Path) -> None:
+    before = pod_state(pod)
+    done = subprocess.run([*LUEUR_NET, "inject", "--attach", pod["netns"], "--duration", "1m", *LATENCY,
+                           "--port", str(PORT), "--dry-run"], cwd=REPO, env=env_for(run_dir), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"faults go on {pod['iface']}" in done.stdout and "scope: port 8000" in done.stdout
+    assert "-m multiport --ports 8000" in done.stdout
+    assert pod_state(pod) == before
