@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lueur_net.cli.lab", "lab"),
     "shell": ("lueur_net.cli.lab", "shell"),
     "clean": ("lueur_net.cli.clean", "clean"),
+    "inject": ("lueur_net.cli.inject", "inject"),
     "report": ("lueur_net.cli.report", "report"),
     "analyze": ("lueur_net.cli.analyze", "analyze"),
 }

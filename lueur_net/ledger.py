@@ -33,6 +33,7 @@ LEDGER_SUFFIX = ".ledger"
 # Modules whose import registers removers (add yours here when you add an entry kind).
 REMOVER_MODULES: list[str] = [
     "lueur_net.removers",
+    "lueur_net.inject.status",
     "lueur_net.dataplane.nfqueue.rule",
     "lueur_net.dataplane.netlink",
     "lueur_net.dataplane.ebpf.attach",

@@ -154,6 +154,34 @@ EBPF_MAX_WINDOWS = 16
 
 
 @dataclass(frozen=True)
+class TrafficScope:
+    """Which packets crossing the hook a fault may touch (`inject --to/--port/--protocol`; docs/inject.md).
+
+    `peer` (IPv4 CIDR) and `peer_port` name the far side of the traffic: the source of what arrives (ingress), the
+    destination of what leaves (egress). `port` matches either port of a packet. `protocol` tcp|udp (None: any).
+    """
+
+    peer: str | None = None
+    peer_port: int | None = None
+    port: int | None = None
+    protocol: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.peer is None and self.peer_port is None and self.port is None and self.protocol is None
+
+    def describe(self) -> str:
+        parts = []
+        if self.peer is not None:
+            parts.append(f"peer {self.peer}" + (f" port {self.peer_port}" if self.peer_port is not None else ""))
+        if self.port is not None:
+            parts.append(f"port {self.port}")
+        if self.protocol is not None:
+            parts.append(self.protocol)
+        return ", ".join(parts) or "every packet"
+
+
+@dataclass(frozen=True)
 class PlannedFault:
     """One fault on one hook. See docs/dataplane.md for every field."""
 
@@ -167,6 +195,9 @@ class PlannedFault:
     backend: BackendName
     params: FaultParams
     windows: tuple[Window, ...] = ()
+    # None: the backend's own scope (the traffic with the path's other end, as `run` has it); a TrafficScope (even
+    # an empty one: every packet) is what `inject` asked for, honoured by the eBPF and nfqueue backends only.
+    scope: TrafficScope | None = None
 
     @property
     def always(self) -> bool:
@@ -176,7 +207,7 @@ class PlannedFault:
         return self.always or any(window.contains(t) for window in self.windows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        shown = {
             "id": self.id,
             "type": self.type,
             "side": self.side,
@@ -187,6 +218,9 @@ class PlannedFault:
             "params": _plain(self.params),
             "windows": [_plain(window) for window in self.windows],
         }
+        if self.scope is not None:
+            shown["scope"] = _plain(self.scope)
+        return shown
 
 
 # ---- composition of tc faults on one hook ----

@@ -219,21 +219,43 @@ def fault_line(fault: PlannedFault) -> str:
             f"{describe_params(fault)}  [{fmt_windows(fault.windows)}]")
 
 
+def nfqueue_match(fault: PlannedFault) -> str:
+    """The iptables match of an nfqueue fault: the path's peer, or the fault's own scope (inject --to/--port)."""
+    leaving = fault.hook == "egress"
+    scope = fault.scope
+    if scope is None:
+        return "-d <peer>" if leaving else "-s <peer>"
+    parts = []
+    if scope.peer is not None:
+        parts.append(f"{'-d' if leaving else '-s'} {scope.peer}")
+    protocol = scope.protocol or ("tcp" if scope.peer_port is not None or scope.port is not None else None)
+    if protocol is not None:
+        parts.append(f"-p {protocol}")
+    if scope.peer_port is not None:
+        parts.append(f"{'--dport' if leaving else '--sport'} {scope.peer_port}")
+    if scope.port is not None:
+        parts.append(f"-m multiport --ports {scope.port}")
+    return " ".join(parts)
+
+
 def other_backend_lines(plan: FaultPlan) -> list[str]:
     lines = []
     for fault in plan.other_faults:
         dev = DEVICE[fault.side]
+        match = nfqueue_match(fault).strip()
+        match = f"{match} " if match else ""
         if fault.backend == "nfqueue" and fault.hook == "egress":
-            lines.append(f"# {fault.id}: iptables -t mangle -I OUTPUT -o {dev} -d <peer> -m mark ! --mark B/B "
+            lines.append(f"# {fault.id}: iptables -t mangle -I OUTPUT -o {dev} {match}-m mark ! --mark B/B "
                          f"-j NFQUEUE --queue-num N --queue-bypass + a userspace holder delaying packets "
                          f"({describe_params(fault)})")
         elif fault.backend == "nfqueue":
-            lines.append(f"# {fault.id}: iptables -t mangle -I PREROUTING -i {dev} -s <peer> -m mark ! --mark B/B "
+            lines.append(f"# {fault.id}: iptables -t mangle -I PREROUTING -i {dev} {match}-m mark ! --mark B/B "
                          f"-j NFQUEUE --queue-num N --queue-bypass + a userspace holder delaying packets "
                          f"({describe_params(fault)})")
         else:
+            scope = "" if fault.scope is None else f"; scope: {fault.scope.describe()}"
             lines.append(f"# {fault.id}: eBPF program on {dev} {fault.hook} (tcx; no tc equivalent): "
-                         f"{fault.type} {describe_params(fault)}")
+                         f"{fault.type} {describe_params(fault)}{scope}")
     return lines
 
 

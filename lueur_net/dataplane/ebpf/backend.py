@@ -26,7 +26,7 @@ from lueur_net.dataplane.ebpf.faults import (
     attach_police,
     attach_reset,
 )
-from lueur_net.dataplane.ebpf.model import Hook, Scope, Window
+from lueur_net.dataplane.ebpf.model import Hook, PortRange, Rule, Scope, Window
 from lueur_net.errors import BadInput
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Ledger
@@ -81,6 +81,22 @@ def monotonic_windows(windows: Any, t0_ns: int, deadline_ns: int | None) -> list
     return result
 
 
+def scope_of(wanted: Any, hook: Hook) -> Scope:
+    """A plan's TrafficScope as the programs' rules: the peer is the source at ingress, the destination at egress;
+    `port` (either end) is two rules, OR-ed by the programs."""
+    ingress = hook is Hook.INGRESS
+    protocol = wanted.protocol or "any"
+    peer_ports = PortRange(wanted.peer_port, wanted.peer_port) if wanted.peer_port is not None else PortRange()
+    if ingress:
+        base: dict[str, Any] = {"src": wanted.peer, "sport": peer_ports, "protocol": protocol}
+    else:
+        base = {"dst": wanted.peer, "dport": peer_ports, "protocol": protocol}
+    if wanted.port is None:
+        return Scope(() if wanted.everything else (Rule(**base),))
+    either = PortRange(wanted.port, wanted.port)
+    return Scope((Rule(**{**base, "sport": either}), Rule(**{**base, "dport": either})))
+
+
 class EbpfBackend:
     name = "ebpf"
 
@@ -89,7 +105,10 @@ class EbpfBackend:
         deadline_ns = getattr(context, "deadline_ns", None)
         path = getattr(context, "path", None)
         peer = path.other_end(endpoint) if path is not None else None
-        scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
+        if getattr(fault, "scope", None) is not None:  # inject's --to/--port/--protocol (or every packet)
+            scope = scope_of(fault.scope, hook)
+        else:
+            scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
         common: dict[str, Any] = {
             "scope": scope,
             "windows": monotonic_windows(fault.windows, context.t0_ns, deadline_ns),

@@ -44,6 +44,15 @@ def monotonic_windows(windows: Any, t0_ns: int) -> tuple[Window, ...]:
     )
 
 
+def match_of(wanted: Any, leaving: bool) -> Match:
+    """A plan's TrafficScope as the iptables match: the peer is the destination of what leaves, the source of what
+    arrives. Ports need a protocol in iptables: TCP unless the scope says otherwise."""
+    protocol = wanted.protocol or ("tcp" if wanted.peer_port is not None or wanted.port is not None else None)
+    peer = {"destination": wanted.peer, "destination_port": wanted.peer_port} if leaving else \
+        {"source": wanted.peer, "source_port": wanted.peer_port}
+    return Match(protocol=protocol, either_port=wanted.port, **peer)
+
+
 class NfqueueBackend:
     name = "nfqueue"
 
@@ -57,6 +66,9 @@ class NfqueueBackend:
         match = Match()
         if peer is not None and peer.address:
             match = Match(destination=peer.address) if leaving else Match(source=peer.address)
+        wanted = getattr(fault, "scope", None)
+        if wanted is not None:  # inject's --to/--port/--protocol (or every packet)
+            match = match_of(wanted, leaving)
         return start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match, windows=windows,
                            leaving=leaving)
 

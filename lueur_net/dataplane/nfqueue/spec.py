@@ -79,11 +79,12 @@ class Match:
     protocol: str | None = None  # "tcp" | "udp" | "icmp"
     source_port: int | None = None
     destination_port: int | None = None
+    either_port: int | None = None  # source or destination port (iptables multiport --ports)
 
     def __post_init__(self) -> None:
         if self.protocol not in (None, "tcp", "udp", "icmp"):
             raise BadInput(f"nfqueue match: protocol '{self.protocol}' is not tcp, udp or icmp")
-        if (self.source_port or self.destination_port) and self.protocol not in ("tcp", "udp"):
+        if (self.source_port or self.destination_port or self.either_port) and self.protocol not in ("tcp", "udp"):
             raise BadInput("nfqueue match: ports need protocol tcp or udp")
 
     def iptables_args(self) -> list[str]:
@@ -98,6 +99,8 @@ class Match:
             args += ["--sport", str(self.source_port)]
         if self.destination_port is not None:
             args += ["--dport", str(self.destination_port)]
+        if self.either_port is not None:
+            args += ["-m", "multiport", "--ports", str(self.either_port)]
         return args
 
 
