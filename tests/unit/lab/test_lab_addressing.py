@@ -105,12 +105,12 @@ def test_catch_all_routes_of_vpn_clients_do_not_count_as_used() -> None:
 def test_a_large_pool_and_many_routes_are_searched_fast() -> None:
     pool = net("10.0.0.0/8")  # 2**21 candidate blocks
     routes = [net(f"10.{a}.{b}.0/24") for a in range(256) for b in range(0, 256, 2)]  # 32768 routes
-    began = time.monotonic()
+    began = time.process_time()  # CPU time: other work on a 2-core machine must not fail the test
     block = choose_block(pool, routes, start=12345)
     assert not any(block.network.overlaps(route) for route in routes)
     with pytest.raises(BadInput, match="no free /29"):
         choose_block(pool, [*routes, net("10.0.0.0/9"), net("10.128.0.0/9")])
-    assert time.monotonic() - began < 1.0
+    assert time.process_time() - began < 1.0
 
 
 def test_blocks_are_skipped_across_merged_and_unaligned_routes_and_the_search_wraps() -> None:

@@ -13,7 +13,7 @@ from lueur_net.cli.main import main
 from lueur_net.scenario import limits
 from lueur_net.scenario.loader import check, load_text
 
-# Generous against a busy 2-core machine; the refusals measured here take 0.01-0.3 s.
+# CPU time (process_time), generous: the refusals measured here take 0.01-0.3 s; other work on the machine does not count.
 QUICK_S = 2.0
 
 ITEM = """  - call:
@@ -38,9 +38,9 @@ def _items(count: int, item: str = ITEM) -> str:
 
 
 def _timed_check(path: Path) -> tuple[float, list[str]]:
-    started = time.perf_counter()
+    started = time.process_time()
     loaded, problems = check(path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert not loaded
     return elapsed, [str(problem) for problem in problems]
 
@@ -76,9 +76,9 @@ def test_exactly_the_item_limit_is_accepted() -> None:
 def test_more_documents_than_the_limit_are_refused_at_the_first_one_past_it() -> None:
     document = "title: t\nitems: [{call: {method: GET, url: 'http://a/'}}]\n"
     text = "---\n".join([document] * (limits.MAX_DOCUMENTS_PER_FILE + 5))
-    started = time.perf_counter()
+    started = time.process_time()
     loaded, problems = load_text(text, "s.yaml")
-    assert time.perf_counter() - started < QUICK_S
+    assert time.process_time() - started < QUICK_S
     assert len(loaded) == limits.MAX_DOCUMENTS_PER_FILE
     line = 3 * limits.MAX_DOCUMENTS_PER_FILE + 1
     assert [str(problem) for problem in problems] == [
@@ -92,16 +92,16 @@ def test_an_alias_bomb_is_refused_quickly_with_the_limit() -> None:
         levels.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
     text = "title: t\nitems: [{call: {method: GET, url: 'http://a/'}}]\nbomb:\n" + "\n".join(
         "  " + line for line in levels) + "\n"
-    started = time.perf_counter()
+    started = time.process_time()
     _, problems = load_text(text, "s.yaml")
-    assert time.perf_counter() - started < QUICK_S
+    assert time.process_time() - started < QUICK_S
     assert any("more than 100000 values after aliases" in str(problem) for problem in problems), problems
 
 
 def test_a_huge_string_is_refused_by_size_too() -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     _, problems = load_text(_items(20_000), "s.yaml")
-    assert time.perf_counter() - started < QUICK_S
+    assert time.process_time() - started < QUICK_S
     assert len(problems) == 1 and f"above the limit of {limits.MAX_FILE_BYTES} bytes" in problems[0].message
 
 
@@ -118,8 +118,8 @@ def test_more_faults_than_the_limit_in_one_item_are_refused_at_the_list() -> Non
 def test_the_cli_refuses_a_big_file_with_exit_2_in_well_under_a_second(tmp_path: Path, capsys) -> None:
     path = tmp_path / "big.yaml"
     path.write_text(_items(12_000))
-    started = time.perf_counter()
+    started = time.process_time()
     assert main(["scenario", "validate", str(path)]) == 2
-    assert time.perf_counter() - started < QUICK_S
+    assert time.process_time() - started < QUICK_S
     out = capsys.readouterr()
     assert f"above the limit of {limits.MAX_FILE_BYTES} bytes" in out.out + out.err
