@@ -190,11 +190,14 @@ def _methods(text: str) -> tuple[str, ...]:
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--serve", metavar="CMD", help="Start the application with CMD in a lab namespace just long enough "
               "to fetch --spec-url (root).")
+@click.option("--serve-timeout", type=float, default=30.0, show_default=True, metavar="SECONDS",
+              help="Seconds to wait for the --serve application's port.")
 @click.option("--timeout", type=float, default=10.0, show_default=True, metavar="SECONDS",
               help="Timeout of the --spec-url fetch.")
 def generate(spec_file: str | None, spec_url: str | None, output: str | None, base_url: str | None, methods: str,
              only_operations: tuple[str, ...], upstreams: tuple[str, ...], templates_dir: str | None,
-             no_builtin_templates: bool, force: bool, serve: str | None, timeout: float) -> None:
+             no_builtin_templates: bool, force: bool, serve: str | None, serve_timeout: float,
+             timeout: float) -> None:
     """Write the reference guide's eight scenarios for each operation of an OpenAPI 3.0/3.1 document."""
     from lueur_net import generate as gen
     from lueur_net.generate import fetch
@@ -203,8 +206,8 @@ def generate(spec_file: str | None, spec_url: str | None, output: str | None, ba
         raise gen.GenerateError("give exactly one of --spec-file PATH and --spec-url URL")
     if serve is not None and spec_url is None:
         raise gen.GenerateError("--serve needs --spec-url (where the started application serves its spec)")
-    if timeout <= 0:
-        raise gen.GenerateError("--timeout must be positive")
+    if timeout <= 0 or serve_timeout <= 0:
+        raise gen.GenerateError("--timeout and --serve-timeout must be positive")
     options = gen.Options(base_url=base_url, methods=_methods(methods), only_operations=only_operations,
                           upstreams=upstreams)
     templates = gen.load_templates(Path(templates_dir) if templates_dir else None, builtin=not no_builtin_templates)
@@ -217,7 +220,7 @@ def generate(spec_file: str | None, spec_url: str | None, output: str | None, ba
         spec = gen.load_spec(text, spec_file)
     else:
         assert spec_url is not None
-        text = fetch.fetch_served(spec_url, serve, timeout) if serve else fetch.fetch_url(spec_url, timeout)
+        text = fetch.fetch_served(spec_url, serve, timeout, serve_timeout) if serve else fetch.fetch_url(spec_url, timeout)
         spec = gen.load_spec(text, spec_url, url=spec_url)
     result = gen.generate(spec, templates, options)
     scenarios = sum(len(entry.documents) for entry in result.operations)
@@ -239,7 +242,7 @@ def generate(spec_file: str | None, spec_url: str | None, output: str | None, ba
             continue
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         Path(name).write_text(content, encoding="utf-8")
-    where = "stdout" if output is None else (f"{len(files)} files in {output}" if _output_is_directory(output)
+    where = "stdout" if output is None else (f"{_plural(len(files), 'file')} in {output}" if _output_is_directory(output)
                                               else output)
     click.echo(f"{_plural(scenarios, 'scenario')} for {_plural(len(result.operations), 'operation')} "
                f"({len(templates)} templates) written to {where}", err=True)
