@@ -112,3 +112,13 @@ def test_existing_files_are_kept_without_force(generate, tmp_path: Path) -> None
     assert target.read_text() == "keep me\n"
     assert generate("--spec-file", FASTAPI_SPEC, "-o", target, "--force").code == 0
     assert target.read_text().startswith("title: Single high-latency spike")
+
+
+@pytest.mark.parametrize("spec", [FASTAPI_SPEC, PETSTORE_30, INVENTORY_31])
+def test_the_pair_cached_writer_writes_what_one_yaml_dump_writes(spec: Path) -> None:
+    from lueur_net.generate.output import to_yaml, to_yaml_plain
+
+    loaded = gen.load_spec(spec.read_text(), spec.name, url="http://localhost:8000/openapi.json")
+    result = gen.generate(loaded, gen.load_templates(), gen.Options(methods=tuple(ALL.split(","))))
+    documents = [document for entry in result.operations for document in entry.documents]
+    assert to_yaml(documents) == to_yaml_plain(documents)
