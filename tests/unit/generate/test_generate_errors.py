@@ -101,3 +101,17 @@ def test_spec_without_servers_read_from_a_file_needs_base_url(generate, tmp_path
     assert "the spec has no `servers` and was read from a file" in done.err and "give --base-url" in done.err
     ok = generate("--spec-file", spec, "--base-url", "http://localhost:8000")
     assert ok.code == 0 and "url: http://localhost:8000/x\n" in ok.out
+
+
+def test_serve_without_root_exits_3_before_touching_anything(generate, monkeypatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    done = generate("--serve", "true", "--spec-url", "http://localhost:9/openapi.json")
+    assert done.code == 3
+    assert done.err.startswith("lueur-net: error: lueur-net needs root to build network namespaces")
+    assert done.out == ""
+
+
+def test_serve_needs_a_loopback_spec_url(generate) -> None:
+    done = generate("--serve", "true", "--spec-url", "http://example.com/openapi.json")
+    assert done.code == 2
+    assert done.err.startswith("lueur-net: error: --serve needs a --spec-url on localhost")
