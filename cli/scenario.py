@@ -178,7 +178,8 @@ def _methods(text: str) -> tuple[str, ...]:
 @click.option("--base-url", metavar="URL", help="Calls go to URL + path [default: the spec's first server, "
               "else the --spec-url's origin].")
 @click.option("--methods", default="GET", show_default=True, metavar="M,M",
-              help="Methods to generate for; others get a warning (their calls make real writes).")
+              help="Methods to generate for, comma-separated; unsafe ones (POST, PUT, PATCH, DELETE) get a "
+              "warning: their calls make real writes.")
 @click.option("--only-operation", "only_operations", multiple=True, metavar="ID",
               help="Only this operation (operationId or 'METHOD /path', any method); repeatable.")
 @click.option("--upstream", "upstreams", multiple=True, metavar="URL",

@@ -231,21 +231,32 @@ def document(template: Template, operation: Operation, op_id: str, method: str, 
 def generate(spec: Spec, templates: list[Template], options: Options) -> Result:
     result = Result()
     for operation in select(spec, options):
-        op_id = operation_id(operation)
-        if operation.method not in SAFE_METHODS:
-            kind = "is idempotent but writes" if operation.method in IDEMPOTENT_METHODS else "is not idempotent"
-            result.warnings.append(f"{operation.label} ({op_id}): {operation.method} {kind}; its "
-                                   f"{len(templates)} scenarios make real writes on the server, with faults in "
-                                   "the middle of them")
-        base = base_url(spec, operation, options)
-        if urlsplit(base).scheme not in ("http", "https"):
-            raise GenerateError(f"base URL {base!r}: must be an http:// or https:// URL")
-        url, headers = call_url(spec, operation, base)
-        body = request_body(spec, operation, result.warnings)
-        if body is not None:
-            headers = {**headers, "content-type": body[0]}
-        upstreams = list(options.upstreams) or [origin(url)]
-        documents = [document(template, operation, op_id, operation.method, url, headers,
-                              body[1] if body else None, upstreams) for template in templates]
-        result.operations.append(Generated(op_id, operation.label, documents))
+        try:
+            result.operations.append(_one(spec, templates, options, operation, result.warnings))
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
+            # A node of an unexpected type deep in a schema (minItems: "two", a parameter `content` that is a
+            # list...): one line naming the operation, never a traceback.
+            raise GenerateError(f"{spec.source}: {pointer_text(operation.where)}: unexpected structure, cannot "
+                                f"generate ({type(error).__name__}: {error})") from None
     return result
+
+
+def _one(spec: Spec, templates: list[Template], options: Options, operation: Operation,
+         warnings: list[str]) -> Generated:
+    """One operation's scenarios (warnings appended to `warnings`)."""
+    op_id = operation_id(operation)
+    if operation.method not in SAFE_METHODS:
+        kind = "is idempotent but writes" if operation.method in IDEMPOTENT_METHODS else "is not idempotent"
+        warnings.append(f"{operation.label} ({op_id}): {operation.method} {kind}; its {len(templates)} scenarios "
+                        "make real writes on the server, with faults in the middle of them")
+    base = base_url(spec, operation, options)
+    if urlsplit(base).scheme not in ("http", "https"):
+        raise GenerateError(f"base URL {base!r}: must be an http:// or https:// URL")
+    url, headers = call_url(spec, operation, base)
+    body = request_body(spec, operation, warnings)
+    if body is not None:
+        headers = {**headers, "content-type": body[0]}
+    upstreams = list(options.upstreams) or [origin(url)]
+    documents = [document(template, operation, op_id, operation.method, url, headers,
+                          body[1] if body else None, upstreams) for template in templates]
+    return Generated(op_id, operation.label, documents)

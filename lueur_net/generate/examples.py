@@ -50,18 +50,18 @@ def schema_example(spec: Spec, schema: Any, where: tuple[str | int, ...], depth:
     found, value = given_value(schema)
     if found:
         return value
+    kind = schema_type(schema)
+    if depth >= MAX_DEPTH:  # checked before the combinators too: `A: {oneOf: [$ref A]}` ends here
+        return {"object": {}, "array": []}.get(kind, _scalar(kind, schema))
     if "allOf" in schema:
-        return schema_example(spec, merge_all_of(spec, schema, where), where, depth)
+        return schema_example(spec, merge_all_of(spec, schema, where), where, depth + 1)
     for choice in ("oneOf", "anyOf"):
         options = schema.get(choice)
         if isinstance(options, list) and options:
             # Prefer a choice that is not `null` (3.1 writes nullable as anyOf [X, {type: null}]).
             index = next((i for i, option in enumerate(options)
                           if spec.resolve(option, (*where, choice, i)) != {"type": "null"}), 0)
-            return schema_example(spec, options[index], (*where, choice, index), depth)
-    kind = schema_type(schema)
-    if depth >= MAX_DEPTH:
-        return {"object": {}, "array": []}.get(kind, _scalar(kind, schema))
+            return schema_example(spec, options[index], (*where, choice, index), depth + 1)
     if kind == "object":
         return _object(spec, schema, where, depth)
     if kind == "array":
@@ -105,8 +105,12 @@ def schema_type(schema: dict[str, Any]) -> str:
     return str(kind)
 
 
-def merge_all_of(spec: Spec, schema: dict[str, Any], where: tuple[str | int, ...]) -> dict[str, Any]:
-    """One schema with the properties, required lists and keywords of every allOf part (later parts win)."""
+def merge_all_of(spec: Spec, schema: dict[str, Any], where: tuple[str | int, ...], depth: int = 0) -> dict[str, Any]:
+    """One schema with the properties, required lists and keywords of every allOf part (earlier parts win for
+    plain keywords; properties and required lists add up)."""
+    if depth > MAX_DEPTH:
+        raise GenerateError(f"{spec.source}: {pointer_text(where)}.allOf: nested deeper than {MAX_DEPTH} levels "
+                            "(an allOf that includes itself?)")
     merged: dict[str, Any] = {key: value for key, value in schema.items() if key != "allOf"}
     properties: dict[str, Any] = dict(merged.get("properties", {}))
     required: list[str] = list(merged.get("required", []))
@@ -115,7 +119,7 @@ def merge_all_of(spec: Spec, schema: dict[str, Any], where: tuple[str | int, ...
         if not isinstance(part, dict):
             continue
         if "allOf" in part:
-            part = merge_all_of(spec, part, (*where, "allOf", index))
+            part = merge_all_of(spec, part, (*where, "allOf", index), depth + 1)
         properties.update(part.get("properties", {}))
         required += [name for name in part.get("required", []) if name not in required]
         for key, value in part.items():

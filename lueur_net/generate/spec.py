@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -87,7 +87,6 @@ class Spec:
     source: str
     version: str
     url: str | None = None
-    _resolving: set[str] = field(default_factory=set, repr=False)
 
     def resolve(self, node: Any, where: tuple[str | int, ...]) -> Any:
         """Follow `$ref`s (chains too) to the node they name; other nodes are returned as they are."""

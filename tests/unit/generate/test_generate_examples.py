@@ -66,3 +66,24 @@ def test_a_ref_loop_is_an_error_not_a_hang() -> None:
     components = {"A": {"$ref": "#/components/schemas/B"}, "B": {"$ref": "#/components/schemas/A"}}
     with pytest.raises(GenerateError, match=r"refers to itself"):
         _value({"$ref": "#/components/schemas/A"}, components)
+
+
+def test_self_including_combinators_stop() -> None:
+    from lueur_net.generate import GenerateError
+
+    assert _value({"$ref": "#/components/schemas/A"}, {"A": {"oneOf": [{"$ref": "#/components/schemas/A"}]}}) \
+        == "string"
+    with pytest.raises(GenerateError, match=r"nested deeper than 8 levels"):
+        _value({"$ref": "#/components/schemas/A"}, {"A": {"allOf": [{"$ref": "#/components/schemas/A"}]}})
+
+
+def test_an_unexpected_node_type_is_one_line_naming_the_operation(generate, tmp_path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text("openapi: 3.0.0\nservers: [{url: 'http://localhost:1'}]\npaths:\n  /x:\n    post:\n"
+                    "      requestBody:\n        content:\n          application/json:\n"
+                    "            schema: {type: array, minItems: two}\n")
+    done = generate("--spec-file", spec, "--methods", "POST")
+    assert done.code == 2
+    assert done.err.count("\n") == 1, done.err
+    assert done.err.startswith(f"lueur-net: error: {spec}: paths./x.post: unexpected structure, cannot generate "
+                               "(ValueError: ")
