@@ -15,6 +15,7 @@ runtime could not answer, is an EnvironmentProblem (exit 3), since the target ma
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -47,18 +48,13 @@ class Unreachable(Exception):
     """A present runtime could not answer; the message says which and why."""
 
 
-def _modules() -> tuple[ModuleType, ...]:
-    from lueur_net.lab.runtimes import cri, docker, nerdctl, podman
-
-    return (cri, docker, podman, nerdctl)
-
-
-# The one table: runtime name -> module. Order only decides the order of messages.
-RUNTIMES: dict[str, Callable[[], ModuleType]] = {
-    "cri": lambda: _modules()[0],
-    "docker": lambda: _modules()[1],
-    "podman": lambda: _modules()[2],
-    "nerdctl": lambda: _modules()[3],
+# The one table: runtime name -> its module (imported when asked; grpcio only loads for the CRI). The order is the
+# order of asking and of the names in messages.
+RUNTIMES: dict[str, str] = {
+    "cri": "lueur_net.lab.runtimes.cri",
+    "docker": "lueur_net.lab.runtimes.docker",
+    "podman": "lueur_net.lab.runtimes.podman",
+    "nerdctl": "lueur_net.lab.runtimes.nerdctl",
 }
 
 
@@ -67,8 +63,8 @@ def _ask(kind: str, what: str, query: Callable[[ModuleType], list[Found]], pods_
     asked: list[str] = []
     absent: list[str] = []
     problems: list[str] = []
-    for name, load in RUNTIMES.items():
-        module = load()
+    for name, module_name in RUNTIMES.items():
+        module = importlib.import_module(module_name)
         if pods_only and not getattr(module, "HAS_PODS", False):
             continue
         reason = module.present()
