@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CONTAINER_NAME, HTTP_PORT, RuntimeTarget, namespace_state
+from runtime_lab import CONTAINER_NAME, HTTP_PORT, RuntimeTarget, namespace_state
 
 from lueur_net.errors import BadInput
 from lueur_net.lab.attach import attach, resolve_target
