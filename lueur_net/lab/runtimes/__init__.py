@@ -48,6 +48,11 @@ class Unreachable(Exception):
     """A present runtime could not answer; the message says which and why."""
 
 
+class NotThere(Exception):
+    """On asking, the runtime turned out not to be there after all (a default socket that is not the runtime's, as
+    docker's own containerd, without the CRI plugin, at containerd's path): counted as absent, with the reason."""
+
+
 # The one table: runtime name -> its module (imported when asked; grpcio only loads for the CRI). The order is the
 # order of asking and of the names in messages.
 RUNTIMES: dict[str, str] = {
@@ -71,12 +76,17 @@ def _ask(kind: str, what: str, query: Callable[[ModuleType], list[Found]], pods_
         if reason is not None:
             absent.append(f"{name}: {reason}")
             continue
-        asked.append(name)
         try:
-            for match in query(module):
-                found.setdefault(match.id, match)
+            matches = query(module)
+        except NotThere as error:
+            absent.append(f"{name}: {error}")
+            continue
         except Unreachable as error:
             problems.append(str(error))
+            matches = []
+        asked.append(name)
+        for match in matches:
+            found.setdefault(match.id, match)
     if not asked:
         raise EnvironmentProblem(
             f"cannot resolve {what}: no container runtime to ask ({'; '.join(absent)})",

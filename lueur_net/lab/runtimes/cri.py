@@ -15,12 +15,12 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from lueur_net.errors import EnvironmentProblem
-from lueur_net.lab.runtimes import Found, Unreachable
+from lueur_net.lab.runtimes import Found, NotThere, Unreachable
 
 HAS_PODS = True
 ENDPOINT_VARIABLE = "CONTAINER_RUNTIME_ENDPOINT"
@@ -81,11 +81,40 @@ class Client:
             code = error.code()
             details = error.details() or str(code)
             if code == self._grpc.StatusCode.UNIMPLEMENTED:
-                details = f"the runtime does not serve runtime.v1 ({details}); it predates Kubernetes 1.23's CRI"
+                raise NoCri(f"{self.endpoint} serves no CRI runtime.v1 (no CRI plugin, or a runtime older than "
+                            f"Kubernetes 1.23's CRI): {details}") from None
             raise Unreachable(f"cri ({self.endpoint}): {method}: {details}") from None
 
     def close(self) -> None:
         self._channel.close()
+
+
+class NoCri(Unreachable):
+    """The socket answers gRPC but not the CRI's runtime.v1 service."""
+
+
+def _answering(ask: Callable[[str], list[Found]]) -> list[Found]:
+    """`ask` on every endpoint. A default socket that serves no CRI (docker's containerd has no CRI plugin, at
+    containerd's path) is skipped: when none serves it, the CRI is not there (NotThere). A socket named in
+    CONTAINER_RUNTIME_ENDPOINT that serves no CRI is the user's to know: Unreachable."""
+    found: list[Found] = []
+    skipped: list[str] = []
+    failed: list[str] = []
+    asked = endpoints()
+    for endpoint in asked:
+        try:
+            found.extend(ask(endpoint))
+        except NoCri as error:
+            if os.environ.get(ENDPOINT_VARIABLE, "").strip():
+                raise Unreachable(f"cri: {error}") from None
+            skipped.append(str(error))
+        except Unreachable as error:
+            failed.append(str(error))
+    if failed and not found:
+        raise Unreachable("; ".join(failed))
+    if len(skipped) == len(asked) and skipped:
+        raise NotThere("; ".join(skipped))
+    return found
 
 
 @contextmanager
@@ -115,8 +144,9 @@ def _info_pid(info: Any) -> tuple[int, str]:
 def containers(ref: str) -> list[Found]:
     if shutil.which("crictl"):
         return _crictl_containers(ref)
-    found: list[Found] = []
-    for endpoint in endpoints():
+
+    def ask(endpoint: str) -> list[Found]:
+        found: list[Found] = []
         with client(endpoint) as cri:
             listed = cri.call("ListContainers", cri.messages.ListContainersRequest()).containers
             exact = [c for c in listed if c.id == ref]
@@ -129,14 +159,17 @@ def containers(ref: str) -> list[Found]:
                 pid, netns = _info_pid(status.info)
                 running = container.state == RUNNING
                 found.append(Found(f"cri ({endpoint})", container.id, container.metadata.name, pid, running, netns))
-    return found
+        return found
+
+    return _answering(ask)
 
 
 def pods(namespace: str, name: str) -> list[Found]:
     if shutil.which("crictl"):
         return _crictl_pods(namespace, name)
-    found: list[Found] = []
-    for endpoint in endpoints():
+
+    def ask(endpoint: str) -> list[Found]:
+        found: list[Found] = []
         with client(endpoint) as cri:
             listed = cri.call("ListPodSandbox", cri.messages.ListPodSandboxRequest()).items
             matching = [p for p in listed if p.metadata.namespace == namespace and p.metadata.name == name]
@@ -149,7 +182,9 @@ def pods(namespace: str, name: str) -> list[Found]:
                 pid, netns = _info_pid(status.info)
                 running = sandbox.state == READY
                 found.append(Found(f"cri ({endpoint})", sandbox.id, f"{namespace}/{name}", pid, running, netns))
-    return found
+        return found
+
+    return _answering(ask)
 
 
 def _crictl(*arguments: str) -> Any:

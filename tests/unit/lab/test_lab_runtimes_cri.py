@@ -114,10 +114,27 @@ def test_a_container_by_id_prefix_and_an_ambiguous_prefix(runtime: Runtime) -> N
 
 
 def test_a_runtime_that_fails_is_an_environment_problem(runtime: Runtime) -> None:
-    runtime.failure = grpc.StatusCode.UNIMPLEMENTED
+    runtime.failure = grpc.StatusCode.INTERNAL
     with pytest.raises(EnvironmentProblem, match=r"^cannot resolve pod:shop/web: cri \(unix://.*\): ListPodSandbox: "
-                                                 r"the runtime does not serve runtime.v1"):
+                                                 r"runtime says no$"):
         resolve_target("pod:shop/web")
+    runtime.failure = grpc.StatusCode.UNIMPLEMENTED  # the socket named in CONTAINER_RUNTIME_ENDPOINT is no CRI
+    with pytest.raises(EnvironmentProblem, match=r"^cannot resolve pod:shop/web: cri: unix://.* serves no CRI "
+                                                 r"runtime.v1"):
+        resolve_target("pod:shop/web")
+
+
+def test_a_default_socket_without_the_cri_counts_as_no_cri(runtime: Runtime, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker's own containerd listens at containerd's default path without the CRI plugin: on such a host the CRI
+    is absent, not broken (else every container: on a docker host would end in exit 3)."""
+    runtime.failure = grpc.StatusCode.UNIMPLEMENTED
+    monkeypatch.delenv(cri.ENDPOINT_VARIABLE)
+    monkeypatch.setattr(cri, "DEFAULT_SOCKETS", (str(tmp_path / "cri.sock"),))
+    with pytest.raises(EnvironmentProblem, match=r"^cannot resolve container:abc: no container runtime to ask "
+                                                 r"\(cri: unix://.*cri.sock serves no CRI runtime.v1 .*; docker: "
+                                                 r"not installed; podman: not installed; nerdctl: not installed\)\n  hint: "):
+        resolve_target("container:abc")
 
 
 def test_an_absent_socket_is_an_environment_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
