@@ -187,21 +187,33 @@ def _stop(daemon: subprocess.Popen) -> None:
             daemon.wait(5)
 
 
-def _kill_shims(directory: Path) -> None:
-    """The runc shims of our containerd (their command line names our socket); normally gone with their pods."""
+def _processes_naming(directory: Path) -> list[int]:
+    """Processes whose command line names `directory`: our containerd's shims, podman's conmon and the
+    `podman ... container cleanup` it starts when a container exits (they all carry our private paths)."""
+    pids = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if command and command[0].endswith(b"containerd-shim-runc-v2") and str(directory).encode() in b" ".join(
-                command):
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if str(directory).encode() in command:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _reap(directory: Path, seconds: float = 10) -> None:
+    """Let the runtime's helper processes end by themselves (a cleanup still running would recreate what we remove
+    next), then kill what is left."""
+    deadline = time.monotonic() + seconds
+    while _processes_naming(directory) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in _processes_naming(directory):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture(scope="session")
@@ -252,7 +264,7 @@ def cri_pod(rootfs: bytes) -> Iterator[RuntimeTarget]:
                 pass  # the directory goes below whatever containerd says
         if daemon is not None:
             _stop(daemon)
-        _kill_shims(directory)
+        _reap(directory)
         if saved is None:
             os.environ.pop(cri.ENDPOINT_VARIABLE, None)
         else:
@@ -266,8 +278,29 @@ def cri_pod(rootfs: bytes) -> Iterator[RuntimeTarget]:
 # ----- podman -----
 
 PODMAN_IMAGE = "localhost/lueur-rt-busybox:1"
-# What podman creates outside its storage on first use (seen with Debian's 4.3): removed after if absent before.
-PODMAN_MACHINE_PATHS = ("/var/lib/containers/cache", "/var/lib/cni/networks/podman", "/run/libpod")
+# What podman creates on the machine on first use (seen with Debian's 4.3), even for `podman container inspect`
+# (resolution asks podman whatever the target): its default storage, caches and run state. Removed at the end of the
+# session if absent at its start; the parent folders only when empty (another podman user may have put something
+# there meanwhile).
+PODMAN_MACHINE_PATHS = ("/var/lib/containers/storage", "/var/lib/containers/cache", "/run/containers/storage",
+                        "/var/lib/cni/networks/podman", "/run/libpod")
+PODMAN_MACHINE_PARENTS = ("/var/lib/containers", "/run/containers", "/var/lib/cni/networks", "/var/lib/cni")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def podman_machine_paths() -> Iterator[None]:
+    """Set up before, and so torn down after, every other fixture of the session."""
+    created_paths = [path for path in PODMAN_MACHINE_PATHS if not os.path.exists(path)]
+    created_parents = [path for path in PODMAN_MACHINE_PARENTS if not os.path.exists(path)]
+    yield
+    for path in created_paths:
+        _unmount_under(Path(path))
+        shutil.rmtree(path, ignore_errors=True)
+    for path in created_parents:
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass  # not empty: not only ours
 STORAGE_CONF = """[storage]
 driver = "overlay"
 graphroot = "{d}/root"
@@ -285,7 +318,6 @@ def podman_container(rootfs: bytes) -> Iterator[RuntimeTarget]:
     # Our own image and container store: nothing of this tier mixes with (or stays in) the machine's podman.
     os.environ["CONTAINERS_STORAGE_CONF"] = str(directory / "storage.conf")
     bridge_was_there = _interface_exists(PODMAN_BRIDGE)
-    created_paths = [path for path in PODMAN_MACHINE_PATHS if not os.path.exists(path)]
     name = CONTAINER_NAME
     started = False
     try:
@@ -321,6 +353,5 @@ def podman_container(rootfs: bytes) -> Iterator[RuntimeTarget]:
         _unmount_under(directory)
         if not bridge_was_there and _interface_exists(PODMAN_BRIDGE):
             run("ip", "link", "del", PODMAN_BRIDGE, check=False)  # podman rm leaves it (machine-facts.md)
-        for path in created_paths:
-            shutil.rmtree(path, ignore_errors=True)
+        _reap(directory)  # conmon and its `podman container cleanup`, before podman_machine_paths removes their files
         shutil.rmtree(directory, ignore_errors=True)
