@@ -283,7 +283,8 @@ PODMAN_IMAGE = "localhost/lueur-rt-busybox:1"
 # session if absent at its start; the parent folders only when empty (another podman user may have put something
 # there meanwhile).
 PODMAN_MACHINE_PATHS = ("/var/lib/containers/storage", "/var/lib/containers/cache", "/run/containers/storage",
-                        "/var/lib/cni/networks/podman", "/run/libpod")
+                        "/var/lib/cni/networks/podman", "/run/libpod",
+                        "/var/lib/cni/results")  # libcni's cache: containerd's CRI writes there too
 PODMAN_MACHINE_PARENTS = ("/var/lib/containers", "/run/containers", "/var/lib/cni/networks", "/var/lib/cni")
 
 
