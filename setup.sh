@@ -21,6 +21,7 @@ APT_PACKAGES=(
     qemu-system-x86 linux-image-amd64 busybox-static   # the stock-kernel VM tier (netem, fq as modules)
     wrk hey                               # driver benchmarks baselines
     chromium fonts-dejavu-core            # the HTML report test: headless screenshot of the inline-SVG plots
+    podman containerd runc containernetworking-plugins   # the runtime tier: real pods (CRI) and containers
 )
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -184,7 +184,8 @@ Examples:
 )
 @click.option("--lab", "lab_id", metavar="ID", help="Enter this lab kept up by `lab up` (else a lab made for the command).")
 @click.option("--attach", "target", metavar="TARGET",
-              help="Enter an existing namespace instead: NAME, /proc/PID/ns/net, pid:PID or container:ID.")
+              help="Enter an existing namespace instead: NAME, /proc/PID/ns/net, pid:PID, container:ID or "
+                   "pod:NAMESPACE/NAME.")
 @click.option("--upstream", "upstreams", multiple=True, metavar="URL", help="A URL the fresh lab must reach (repeatable).")
 @click.option("--serve", "serve_command", metavar="CMD", help="Start this server in its own namespace first.")
 @click.option("--serve-timeout", default=30.0, show_default=True, help="Seconds to wait for the server's port.")

@@ -128,7 +128,8 @@ def _banner(text: str) -> str:
               "192.168/16 or 100.64/10 [default: $LUEUR_NET_LAB_POOL, else 10.213.0.0/16].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the faults' random draws.")
 @click.option("--attach", metavar="TARGET", help="Run the calls in an existing namespace instead of a new lab: an "
-              "`ip netns` name, /proc/PID/ns/net, pid:PID or container:ID (a pod on a Kubernetes node).")
+              "`ip netns` name, /proc/PID/ns/net, pid:PID, container:ID or pod:NAMESPACE/NAME (resolved through the node's "
+              "CRI socket or crictl, docker, podman, nerdctl).")
 @click.option("--iface", metavar="NAME", help="With --attach: the interface to fault [default: the namespace's "
               "default-route interface].")
 @click.option("--keep-query", is_flag=True, help="Keep query values and URL fragments in results, calls and "

@@ -1,9 +1,10 @@
 """Attaching to an existing network namespace (a pod, a container, an `ip netns` name, a process's namespace).
 
-Targets: `NAME` (ip netns), `/proc/PID/ns/net` or any nsfs path, `pid:PID`, `container:ID` (resolved with
-`crictl inspect`, else `docker inspect`). The fault interface is the namespace's default-route interface or the
-one named with --iface; it is not ours (owned=False). Its far end is found when it is a veth whose peer lives in
-the host namespace (the usual pod wiring); otherwise the path's server end has ifindex 0 (unknown).
+Targets: `NAME` (ip netns), `/proc/PID/ns/net` or any nsfs path, `pid:PID`, `container:REF` and
+`pod:NAMESPACE/NAME` (resolved through the node's runtimes: the CRI, docker, podman, nerdctl; lab/runtimes).
+The fault interface is the namespace's default-route interface or the one named with --iface; it is not ours
+(owned=False). Its far end is found when it is a veth whose peer lives in the host namespace (the usual pod
+wiring); otherwise the path's server end has ifindex 0 (unknown).
 
 "The host" is two namespaces, not one: the one lueur-net runs in, and the machine's initial one. Run from inside
 another namespace (`ip netns exec X lueur-net run --attach pid:<a host process>`), lueur-net's own namespace is
@@ -12,10 +13,7 @@ not the host's, and comparing with it alone once let a fault land on the real ho
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,51 +32,24 @@ INIT_NETNS_INODE = 0xEFFFFFF9
 
 
 def container_pid(container: str) -> int:
-    """The pid of a running container's first process, from crictl or docker."""
-    if not container:
-        raise BadInput("container: needs an ID (container:ID)")
-    tools = [tool for tool in ("crictl", "docker") if shutil.which(tool)]
-    if not tools:
-        raise EnvironmentProblem(
-            f"cannot resolve container:{container}: neither crictl nor docker is installed",
-            hint="give the namespace as pid:PID or /proc/PID/ns/net instead",
-        )
-    problems = []
-    unknown = True  # every tool answered that the container does not exist (bad input), not that it failed
-    for tool in tools:
-        if tool == "crictl":
-            command = ["crictl", "inspect", container]
-        else:
-            command = ["docker", "inspect", "--format", "{{json .State.Pid}}", container]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=15, check=False)
-        except subprocess.TimeoutExpired:
-            problems.append(f"{tool}: timed out")
-            unknown = False
-            continue
-        if done.returncode != 0:
-            message = done.stderr.strip() or f"exit status {done.returncode}"
-            unknown = unknown and ("no such" in message.lower() or "not found" in message.lower())
-            problems.append(f"{tool}: {message}")
-            continue
-        try:
-            data: Any = json.loads(done.stdout)
-            pid = int(data["info"]["pid"]) if tool == "crictl" else int(data)
-        except (ValueError, KeyError, TypeError):
-            problems.append(f"{tool}: unexpected output {done.stdout.strip()[:80]!r}")
-            unknown = False
-            continue
-        if pid <= 0:
-            raise BadInput(f"container {container} is not running (no process)")
-        return pid
-    error = BadInput if unknown else EnvironmentProblem
-    raise error(f"cannot resolve container:{container}: " + "; ".join(problems))
+    """The pid of a running container's first process, through the runtimes the node has (lab/runtimes)."""
+    from lueur_net.lab.runtimes import resolve_container
+
+    return resolve_container(container).pid
 
 
 def resolve_target(target: str) -> str:
-    """The target as a string run_in_netns and IPRoute accept: an `ip netns` name or an nsfs path."""
+    """The target as a string run_in_netns and IPRoute accept: an `ip netns` name or an nsfs path.
+
+    `container:REF` and `pod:NAMESPACE/NAME` are asked of the node's runtimes (lueur_net/lab/runtimes)."""
     if target.startswith("container:"):
-        target = f"/proc/{container_pid(target[len('container:'):])}/ns/net"
+        from lueur_net.lab.runtimes import resolve_container
+
+        target = resolve_container(target[len("container:"):]).target
+    elif target.startswith("pod:"):
+        from lueur_net.lab.runtimes import resolve_pod
+
+        target = resolve_pod(target[len("pod:"):]).target
     elif target.startswith("pid:"):
         target = str(netns_path(target))
     netns_path(target)  # raises BadInput when it does not exist
