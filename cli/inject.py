@@ -29,6 +29,10 @@ Examples:
   # the faults of a scenario file's item, until Ctrl-C
   sudo lueur-net inject --attach /proc/4242/ns/net --faults faults.yaml
 \b
+  # 200 ms on the traffic arriving in one Kubernetes pod, for 5 minutes (docs/kubernetes.md)
+  sudo lueur-net inject --attach pod:shop/checkout-7d9f --duration 5m --with-latency --latency-mean 200 \\
+      --latency-direction ingress
+\b
   # what would be done (plan and equivalent commands); changes nothing
   sudo lueur-net inject --attach web --with-blackhole --dry-run
 \b
@@ -66,7 +70,8 @@ def _fault_options(function: Any) -> Any:
 
 
 @click.group(invoke_without_command=True, epilog=EPILOG)
-@click.option("--attach", metavar="TARGET", help="The namespace: an `ip netns` name, /proc/PID/ns/net or pid:PID.")
+@click.option("--attach", metavar="TARGET", help="The namespace: an `ip netns` name, /proc/PID/ns/net, pid:PID, container:ID (CRI, docker, podman, "
+              "nerdctl) or pod:NAMESPACE/NAME (CRI).")
 @click.option("--iface", metavar="NAME", help="The interface to fault [default: the namespace's default-route "
               "interface].")
 @click.option("--duration", metavar="TIME", help="How long to hold the faults ('5m', '30s', '90' = s); the "
