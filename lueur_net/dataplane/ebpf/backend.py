@@ -38,6 +38,7 @@ from lueur_net.plan.model import (
     PlannedFault,
     PoliceParams,
     ResetParams,
+    TrafficScope,
 )
 
 FOREVER_NS = (1 << 63) - 1
@@ -81,7 +82,7 @@ def monotonic_windows(windows: Any, t0_ns: int, deadline_ns: int | None) -> list
     return result
 
 
-def scope_of(wanted: Any, hook: Hook) -> Scope:
+def scope_of(wanted: TrafficScope, hook: Hook) -> Scope:
     """A plan's TrafficScope as the programs' rules: the peer is the source at ingress, the destination at egress;
     `port` (either end) is two rules, OR-ed by the programs."""
     ingress = hook is Hook.INGRESS
@@ -97,6 +98,17 @@ def scope_of(wanted: Any, hook: Hook) -> Scope:
     return Scope((Rule(**{**base, "sport": either}), Rule(**{**base, "dport": either})))
 
 
+def fault_scope(fault: PlannedFault, peer_address: str, hook: Hook) -> Scope:
+    """The traffic a fault's program touches: inject's own scope (--to/--port/--protocol, or every packet); else the
+    path's peer, or every packet where the peer has no address we know (an attached namespace whose veth peer is
+    not on the host) and for DNS answers (they come from whichever resolver)."""
+    if fault.scope is not None:
+        return scope_of(fault.scope, hook)
+    if peer_address and fault.type != "dns":
+        return Scope.peer(peer_address, hook=hook)
+    return Scope()
+
+
 class EbpfBackend:
     name = "ebpf"
 
@@ -105,12 +117,8 @@ class EbpfBackend:
         deadline_ns = getattr(context, "deadline_ns", None)
         path = getattr(context, "path", None)
         peer = path.other_end(endpoint) if path is not None else None
-        if getattr(fault, "scope", None) is not None:  # inject's --to/--port/--protocol (or every packet)
-            scope = scope_of(fault.scope, hook)
-        else:
-            scope = Scope.peer(peer.address, hook=hook) if peer is not None and fault.type != "dns" else Scope()
         common: dict[str, Any] = {
-            "scope": scope,
+            "scope": fault_scope(fault, peer.address if peer is not None else "", hook),
             "windows": monotonic_windows(fault.windows, context.t0_ns, deadline_ns),
             "deadline_ns": deadline_ns,
             "ledger": ledger,
