@@ -267,5 +267,7 @@ def build_request_bytes(call: CallSpec) -> bytes:
 
 
 def serves(call: CallSpec) -> bool:
-    """Whether the llhttp load client can make this call (plain HTTP); otherwise the load runs on httpx."""
-    return call.url.lower().startswith("http://")
+    """Whether the llhttp load client can make this call: plain HTTP without credentials in the URL (httpx turns
+    those into an Authorization header when it sends, not in build_request). Otherwise the load runs on httpx."""
+    parts = urlsplit(call.url)
+    return parts.scheme.lower() == "http" and "@" not in parts.netloc

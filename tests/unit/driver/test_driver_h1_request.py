@@ -31,3 +31,4 @@ def test_request_bytes_are_httpx_s_request(call: CallSpec) -> None:
 def test_only_plain_http_goes_to_the_llhttp_client() -> None:
     assert serves(CallSpec("GET", "http://x/")) and serves(CallSpec("GET", "HTTP://x/"))
     assert not serves(CallSpec("GET", "https://x/"))  # TLS stays on httpx
+    assert not serves(CallSpec("GET", "http://user:secret@x/"))  # httpx adds the Authorization header at send
