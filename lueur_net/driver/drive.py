@@ -20,14 +20,18 @@ from dataclasses import dataclass, field
 from lueur_net.driver.call import preload
 from lueur_net.driver.progress import ProgressWriter
 from lueur_net.driver.spec import ItemSpec
-from lueur_net.driver.strategies import run_load, run_sequential
+from lueur_net.driver import h1
+from lueur_net.driver.strategies import load_client_name, run_load, run_sequential
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.enter import die_with_parent
 from lueur_net.records.call import CallRecord
 
-# One asyncio + httpx process holds its schedule up to roughly this many calls per second (see
-# docs/driver.md and benchmarks/bench_driver_capacity.py); above it the clients are split over processes.
-RPS_PER_WORKER = 600.0
+# One process holds its schedule up to roughly this many calls per second (docs/driver.md,
+# benchmarks/bench_driver_capacity.py); above it the clients are split over processes (at most one per CPU).
+# llhttp: one process held 3000 rps with less send lag than two on 2 cores (two processes and the server contend
+# for the cores), two sent 4000 where one fell behind. httpx (https:// loads): ~600.
+RPS_PER_WORKER = 3000.0
+RPS_PER_WORKER_HTTPX = 600.0
 EVENT_LOOP_ENV = "LUEUR_NET_EVENT_LOOP"
 SETUP_MARGIN_S = 0.05  # t0 chosen once the driver is ready: now + this, + WORKER_START_S per forked worker
 WORKER_START_S = 0.1
@@ -102,7 +106,8 @@ def worker_count(spec: ItemSpec) -> int:
     if spec.load.workers > 0:
         return min(spec.load.workers, spec.load.clients)
     total_rps = spec.load.clients * spec.load.rps
-    wanted = math.ceil(total_rps / RPS_PER_WORKER)
+    per_worker = RPS_PER_WORKER if load_client_name() == "llhttp" and h1.serves(spec.call) else RPS_PER_WORKER_HTTPX
+    wanted = math.ceil(total_rps / per_worker)
     return max(1, min(wanted, os.cpu_count() or 1, spec.load.clients))
 
 

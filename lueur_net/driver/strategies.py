@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import httpx
 
-from lueur_net.driver.call import ShardedClient, make_client, perform_call, tls_context
+from lueur_net.driver import h1
+from lueur_net.driver.call import ShardedClient, make_client, perform_call, tls_context, warm_up_request
 from lueur_net.driver.progress import ProgressWriter
 from lueur_net.driver.spec import ANCHOR_ITEM, FaultWindow, ItemSpec, LoadSpec
 from lueur_net.records.call import ERROR_MISSED, PHASE_BASELINE, PHASE_FAULT, CallRecord, call_failures
@@ -23,6 +27,38 @@ from lueur_net.records.call import ERROR_MISSED, PHASE_BASELINE, PHASE_FAULT, Ca
 # stalled: SIGSTOP, a debugger, a frozen VM) is not sent but recorded as missed. Sending every missed call at once
 # after a stall would hit the service with a burst it never asked for (measured before: send lag up to 91 s).
 MISSED_AFTER_S = 1.0
+
+# The load path's HTTP client (docs/driver.md, "How the load is held"): "llhttp" (lueur_net.driver.h1, plain
+# http:// URLs; https:// loads fall back to httpx) or "httpx". Measured side by side by the capacity benchmark,
+# which adds its own candidates to LOAD_CLIENTS.
+LOAD_CLIENT_ENV = "LUEUR_NET_LOAD_CLIENT"
+DEFAULT_LOAD_CLIENT = "llhttp"
+
+
+class LoadClient(Protocol):
+    """One virtual client's connections: `acquire()` gives the handle `perform_call` takes for one call."""
+
+    def acquire(self) -> Any: ...
+    def release(self, handle: Any) -> None: ...
+    def warm_up(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+def _llhttp_client(call: Any, verify: ssl.SSLContext | bool) -> LoadClient:
+    return h1.H1Pool(call) if h1.serves(call) else ShardedClient(call, verify)
+
+
+LOAD_CLIENTS: dict[str, Callable[[Any, ssl.SSLContext | bool], LoadClient]] = {
+    "llhttp": _llhttp_client,
+    "httpx": ShardedClient,
+}
+
+
+def load_client_name() -> str:
+    name = os.environ.get(LOAD_CLIENT_ENV, DEFAULT_LOAD_CLIENT)
+    if name not in LOAD_CLIENTS:
+        raise ValueError(f"{LOAD_CLIENT_ENV}={name!r}: one of {', '.join(sorted(LOAD_CLIENTS))}")
+    return name
 
 
 
@@ -115,15 +151,21 @@ async def run_sequential(
 
 
 def warm_up(client: httpx.AsyncClient, spec: ItemSpec) -> None:
-    """Run httpx's request-building code once before t0 (URL parsing, header normalisation, first-use imports):
-    measured ~5 ms on the first call otherwise, all of it send lag. Nothing goes on the wire."""
-    client.build_request(spec.call.method, spec.call.url, headers=list(spec.call.headers), content=spec.call.body)
+    """httpx's request-building code once before t0 (~5 ms on the first call otherwise); nothing goes on the wire."""
+    warm_up_request(client, spec.call)
+
+
+# uvloop's timers count whole milliseconds: a shorter sleep fires on the next loop turn, so waiting for a call due
+# in 0.3 ms spun the loop (at 1000 rps ~1/3 of a core, taken from the server under test on a small machine). Sleeps
+# are at least this long; a call then leaves up to ~1 ms late (its send lag), never early. Measured: 15-25% less
+# CPU per call at 1000 and 3000 rps, send lag p50 +0.2..1 ms (docs/driver.md).
+SLEEP_FLOOR_S = 0.001
 
 
 async def sleep_until(moment: float) -> None:
     """Sleep until time.monotonic() >= moment (uvloop's timers have millisecond resolution and may wake early)."""
     while (remaining := moment - time.monotonic()) > 0:
-        await asyncio.sleep(remaining)
+        await asyncio.sleep(max(remaining, SLEEP_FLOOR_S))
 
 
 def load_schedule(load: LoadSpec) -> list[tuple[float, int]]:
@@ -209,15 +251,16 @@ async def run_load(
     wanted = set(clients)
     schedule = [(seq, t, c) for seq, (t, c) in enumerate(load_schedule(spec.load)) if c in wanted]
     verify = tls_context(spec.call)
-    http_clients = {c: ShardedClient(spec.call, verify) for c in clients}
+    new_client = LOAD_CLIENTS[load_client_name()]
+    http_clients = {c: new_client(spec.call, verify) for c in clients}
     slots = asyncio.Semaphore(max_in_flight)
     state = LoadState()
     tasks: set[asyncio.Task[None]] = set()
 
-    async def one(record: CallRecord, client: ShardedClient) -> None:
+    async def one(record: CallRecord, client: LoadClient) -> None:
         shard = client.acquire()
         try:
-            await perform_call(client.shards[shard], spec.call, record, t0)
+            await perform_call(shard, spec.call, record, t0)
             settle_faults(spec, record)
         finally:
             client.release(shard)
@@ -225,9 +268,8 @@ async def run_load(
             state.in_flight -= 1
         progress.call_finished(missed(spec, record))
 
-    for http_client in http_clients.values():  # the first shard and httpx's code paths, before the clock starts
-        warm_up(http_client.shards[http_client.acquire()], spec)
-        http_client.release(0)
+    for http_client in http_clients.values():  # first-use costs (httpx's code paths, a shard), before the clock
+        http_client.warm_up()
     t0 = start()
     collector = YoungCollector()
     try:

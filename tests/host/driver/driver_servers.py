@@ -3,7 +3,8 @@
 A tiny threaded HTTP/1.1 server with keep-alive and TCP_NODELAY (http.server's keep-alive stalls ~44 ms on
 Nagle + delayed ACK, which would look like injected latency). Behaviours: "ok" (200 at once), "sleep"
 (answers after `delay_s`), "never" (reads the request and never answers), "reset" (reads the request, then
-closes with SO_LINGER 0 so the client gets an RST).
+closes with SO_LINGER 0 so the client gets an RST), "close" (reads the request, then closes without answering: a
+FIN, no RST), "chunked" (200 with a chunked body, CHUNKED_PARTS). `connections` counts accepted connections.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 RESPONSE_BODY = b'{"message":"Hello, World!"}'
+CHUNKED_PARTS = (b'{"message":', b'"Hello, ', b'chunked World!"}')
 
 
 @dataclass
@@ -24,6 +26,7 @@ class LocalServer:
     host: str = "127.0.0.1"
     port: int = 0
     requests: int = 0
+    connections: int = 0
     _socket: socket.socket | None = None
     _stopping: bool = False
     _connections: list[socket.socket] = field(default_factory=list)
@@ -58,6 +61,16 @@ class LocalServer:
                 except OSError:
                     pass
 
+    def stop_connections(self) -> None:
+        """Close every accepted connection (as a server dropping idle keep-alive connections), keep listening."""
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._connections.clear()
+
     def _accept_loop(self) -> None:
         assert self._socket is not None
         while not self._stopping:
@@ -68,6 +81,7 @@ class LocalServer:
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._connections.append(connection)
+                self.connections += 1
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, connection: socket.socket) -> None:
@@ -101,6 +115,14 @@ class LocalServer:
                     connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     connection.close()
                     return
+                if self.behaviour == "close":
+                    connection.close()
+                    return
+                if self.behaviour == "chunked":
+                    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in CHUNKED_PARTS)
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                       b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")
+                    continue
                 if self.behaviour == "sleep":
                     time.sleep(self.delay_s)
                 connection.sendall(
