@@ -16,9 +16,9 @@ import random
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from own_children import own_children
 
 from lueur_net.lab.signals import terminate_on_signals
 
@@ -52,17 +52,6 @@ def sigterm_timer() -> Iterator[ctypes.c_void_p]:
     _libc.timer_delete(timer)
 
 
-def _children() -> set[int]:
-    """This process's children, running or unreaped (every thread's list: a child belongs to the thread that forked it)."""
-    found: set[int] = set()
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            found.update(int(pid) for pid in (task / "children").read_text().split())
-        except OSError:
-            continue  # the thread ended meanwhile
-    return found
-
-
 def _arm(timer: ctypes.c_void_p, seconds: float) -> None:
     spec = _ITimerSpec(_TimeSpec(0, 0), _TimeSpec(0, max(1, round(seconds * 1e9))))
     assert _libc.timer_settime(timer, 0, ctypes.byref(spec), None) == 0
@@ -94,7 +83,7 @@ def test_sigterm_at_any_instant_around_the_fork_stops_the_command(
         threading.Thread(target=stop.wait, daemon=True).start()
 
     pick = random.Random(12)
-    before = _children()  # other tests' children (the whole tier runs in this process) are not ours to judge
+    before = own_children()  # other tests' children (the whole tier runs in this process) are not ours to judge
     for run in range(RUNS):
         offset = pick.uniform(0, 0.002)
         began = time.monotonic()
@@ -103,7 +92,7 @@ def test_sigterm_at_any_instant_around_the_fork_stops_the_command(
             run_inside(namespace, ["sleep", str(COMMAND_SECONDS)], {})
         took = time.monotonic() - began
         assert took < 1, f"run {run}: SIGTERM {offset * 1e6:.0f} us in was lost ({took:.1f} s)"
-        assert _children() <= before, f"run {run}: a child left, running or unreaped"
+        assert own_children() <= before, f"run {run}: a child left, running or unreaped"
         assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == set(), f"run {run}: signals left blocked"
     stop.set()
 
@@ -134,7 +123,7 @@ def test_sigterm_at_any_instant_around_run_in_netns_stops_its_child(
         lambda: run_in_netns(namespace, _sleep_in_workers, COMMAND_SECONDS))
 
     pick = random.Random(13)
-    before = _children()
+    before = own_children()
     for run in range(RUNS_AROUND_THE_READ):
         offset = pick.uniform(0.0003, 0.0015)  # the fork ends 0.5-1 ms in (measured): then the wait starts
         began = time.monotonic()
@@ -143,6 +132,6 @@ def test_sigterm_at_any_instant_around_run_in_netns_stops_its_child(
             call()
         took = time.monotonic() - began
         assert took < 1, f"run {run}: SIGTERM {offset * 1e6:.0f} us in was lost ({took:.1f} s)"
-        assert _children() <= before, f"run {run}: a child left, running or unreaped"
+        assert own_children() <= before, f"run {run}: a child left, running or unreaped"
         assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == set(), f"run {run}: signals left blocked"
     stop.set()

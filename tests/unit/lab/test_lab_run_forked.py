@@ -6,25 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
+from own_children import own_children
 
 from lueur_net.lab.signals import run_forked, terminate_on_signals
 
 
 def _fail() -> None:
     raise ValueError("from the child")
-
-
-def _children() -> set[int]:
-    found: set[int] = set()
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            found.update(int(pid) for pid in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return found
 
 
 def test_each_child_s_value_or_exception_comes_back_in_order() -> None:
@@ -36,17 +26,17 @@ def test_each_child_s_value_or_exception_comes_back_in_order() -> None:
     assert os.waitstatus_to_exitcode(ended[1].status) == 1
     assert os.waitstatus_to_exitcode(ended[2].status) == 7  # died without a result
     assert ended[3].result == ("ok", "x" * 300_000)  # more than a pipe holds: read while the child writes
-    assert len({end.pid for end in ended}) == 4 and not (_children() & {end.pid for end in ended})
+    assert len({end.pid for end in ended}) == 4 and not (own_children() & {end.pid for end in ended})
 
 
 def test_a_sigterm_during_the_wait_stops_every_child_and_acts_as_its_handler_says() -> None:
-    before, handler = _children(), signal.getsignal(signal.SIGTERM)
+    before, handler = own_children(), signal.getsignal(signal.SIGTERM)
     began = time.monotonic()
     with pytest.raises(KeyboardInterrupt), terminate_on_signals():
         # One child sends the signal as soon as it runs; the other would sleep for 30 s.
         run_forked([lambda: os.kill(os.getppid(), signal.SIGTERM), lambda: time.sleep(30)])
     assert time.monotonic() - began < 5
-    assert _children() <= before, "a child left, running or unreaped"
+    assert own_children() <= before, "a child left, running or unreaped"
     assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == set()
     assert signal.getsignal(signal.SIGTERM) == handler  # terminate_on_signals put it back; run_forked did too
 
