@@ -19,7 +19,7 @@ everywhere. Pure code: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
@@ -138,24 +138,25 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """Free text with secret-looking pairs, URLs' passwords and every remembered secret value removed."""
-        if not text:
-            return text
-        text = _URL_USERINFO.sub(self._userinfo, text)
-        text = _JSON_PAIR.sub(self._json_pair, text)
-        text = _HEADER_LINE.sub(self._header_line, text)
-        text = _KEY_VALUE.sub(self._key_value, text)
-        return self._scrub(text)
+        return self._redacted(text, (_HEADER_LINE, self._header_line), (_KEY_VALUE, self._key_value))
 
     def source(self, text: str) -> str:
         """Source code and prose that must stay usable: literals assigned to secret names, URL passwords,
         secret header lines and remembered values are removed; `secret_password=secret_password` (a name
         passed on) and `secret_password: str` (a type) are kept, so diffs against the code still apply."""
+        return self._redacted(
+            text, (_LITERAL_ASSIGNMENT, self._literal_assignment), (_HEADER_LINE, self._header_line_with_value)
+        )
+
+    def _redacted(self, text: str, *then: tuple[re.Pattern[str], Callable[[re.Match[str]], str]]) -> str:
+        """URLs' passwords and JSON pairs out first, then each (pattern, replacement) of `then` in order, then
+        every remembered value."""
         if not text:
             return text
         text = _URL_USERINFO.sub(self._userinfo, text)
         text = _JSON_PAIR.sub(self._json_pair, text)
-        text = _LITERAL_ASSIGNMENT.sub(self._literal_assignment, text)
-        text = _HEADER_LINE.sub(self._header_line_with_value, text)
+        for pattern, replace in then:
+            text = pattern.sub(replace, text)
         return self._scrub(text)
 
     def _literal_assignment(self, match: re.Match[str]) -> str:

@@ -98,24 +98,27 @@ def _frame(title: str, body: list[str], x_label: str, y_label: str) -> str:
     return head + "".join(body) + labels + "</svg>"
 
 
+def _line(x1: object, x2: object, y1: object, y2: object, colour: str) -> str:
+    return f'<line x1="{x1}" x2="{x2}" y1="{y1}" y2="{y2}" stroke="{colour}" stroke-width="1"/>'
+
+
+def _tick_label(x: object, y: object, anchor: str, text: str) -> str:
+    return (f'<text x="{x}" y="{y}" font-size="11" text-anchor="{anchor}" fill="{COLOUR_TEXT}">'
+            f'{escape(text)}</text>')
+
+
 def _grid(x: _Axis, y: _Axis, x_format: Callable[[float], str], y_format: Callable[[float], str]) -> list[str]:
     parts = []
     for tick in y.ticks():
         py = y(tick)
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_number(py)}" y2="{_number(py)}" '
-                     f'stroke="{COLOUR_GRID}" stroke-width="1"/>')
-        parts.append(f'<text x="{LEFT - 4}" y="{_number(py + 4)}" font-size="11" text-anchor="end" '
-                     f'fill="{COLOUR_TEXT}">{escape(y_format(tick))}</text>')
+        parts.append(_line(LEFT, WIDTH - RIGHT, _number(py), _number(py), COLOUR_GRID))
+        parts.append(_tick_label(LEFT - 4, _number(py + 4), "end", y_format(tick)))
     for tick in x.ticks():
         px = x(tick)
-        parts.append(f'<line x1="{_number(px)}" x2="{_number(px)}" y1="{HEIGHT - BOTTOM}" y2="{HEIGHT - BOTTOM + 4}" '
-                     f'stroke="{COLOUR_TEXT}" stroke-width="1"/>')
-        parts.append(f'<text x="{_number(px)}" y="{HEIGHT - BOTTOM + 16}" font-size="11" text-anchor="middle" '
-                     f'fill="{COLOUR_TEXT}">{escape(x_format(tick))}</text>')
-    parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{HEIGHT - BOTTOM}" y2="{HEIGHT - BOTTOM}" '
-                 f'stroke="{COLOUR_TEXT}" stroke-width="1"/>')
-    parts.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="{COLOUR_TEXT}" '
-                 f'stroke-width="1"/>')
+        parts.append(_line(_number(px), _number(px), HEIGHT - BOTTOM, HEIGHT - BOTTOM + 4, COLOUR_TEXT))
+        parts.append(_tick_label(_number(px), HEIGHT - BOTTOM + 16, "middle", x_format(tick)))
+    parts.append(_line(LEFT, WIDTH - RIGHT, HEIGHT - BOTTOM, HEIGHT - BOTTOM, COLOUR_TEXT))
+    parts.append(_line(LEFT, LEFT, TOP, HEIGHT - BOTTOM, COLOUR_TEXT))
     return parts
 
 

@@ -108,52 +108,37 @@ def call_reasons(row: pd.Series, rules: ItemRules) -> list[str]:
 
 def expectation_checks(frame: pd.DataFrame, rules: ItemRules) -> list[Check]:
     checks: list[Check] = []
-    total = len(frame)
     if rules.status is not None:
         statuses = pd.to_numeric(frame["status"], errors="coerce")
         # A call with no status (timeout, reset) missed the expectation: NA != 200 is NA, which sum() skips.
         wrong = ~(statuses == rules.status).fillna(False).astype(bool)
-        missed = int(wrong.sum()) if total else 0
-        checks.append(
-            Check(
-                kind=KIND_EXPECT,
-                name="status",
-                title=f"status == {rules.status}",
-                passed=missed == 0 and total > 0,
-                threshold=float(rules.status),
-                observed=100.0 * missed / total if total else None,
-                unit="%",
-                failed_calls=missed,
-                total_calls=total,
-                detail=_missed_detail(frame, wrong, "had another status or none"),
-            )
-        )
+        checks.append(_expect_check(frame, wrong, "status", f"status == {rules.status}", float(rules.status),
+                                    "had another status or none"))
     if rules.response_time_under_ms is not None:
         limit = rules.response_time_under_ms
         slow = frame["error_class"].notna() | frame["latency_ms"].isna() | (frame["latency_ms"] >= limit)
-        missed = int(slow.sum()) if total else 0
-        checks.append(
-            Check(
-                kind=KIND_EXPECT,
-                name="response_time_under",
-                title=f"response time < {limit:g} ms",
-                passed=missed == 0 and total > 0,
-                threshold=limit,
-                observed=100.0 * missed / total if total else None,
-                unit="%",
-                failed_calls=missed,
-                total_calls=total,
-                detail=_missed_detail(frame, slow, f"took {limit:g} ms or more, or got no response"),
-            )
-        )
+        checks.append(_expect_check(frame, slow, "response_time_under", f"response time < {limit:g} ms", limit,
+                                    f"took {limit:g} ms or more, or got no response"))
     return checks
 
 
-def _missed_detail(frame: pd.DataFrame, missed: pd.Series, what: str) -> str:
-    count = int(missed.sum()) if len(frame) else 0
-    if count == 0:
-        return ""
-    return f"{count} of {len(frame)} calls ({100.0 * count / len(frame):.1f}%) {what}"
+def _expect_check(frame: pd.DataFrame, missed: pd.Series, name: str, title: str, threshold: float,
+                  what: str) -> Check:
+    """An expectation over every call: passed when none of `missed`; observed = the % of calls that missed."""
+    total = len(frame)
+    count = int(missed.sum()) if total else 0
+    return Check(
+        kind=KIND_EXPECT,
+        name=name,
+        title=title,
+        passed=count == 0 and total > 0,
+        threshold=threshold,
+        observed=100.0 * count / total if total else None,
+        unit="%",
+        failed_calls=count,
+        total_calls=total,
+        detail=f"{count} of {total} calls ({100.0 * count / total:.1f}%) {what}" if count else "",
+    )
 
 
 def slo_check(frame: pd.DataFrame, rule: SloRule, window: str | None = None) -> Check:

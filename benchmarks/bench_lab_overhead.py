@@ -13,11 +13,17 @@ from __future__ import annotations
 import argparse
 import socket
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
 
-from lueur_net.lab import Lab, run_in_netns
-from lueur_net.ledger import Ledger
+for _helpers in ("tests", "tests/host/nfqueue"):  # the tests' round-trip timing
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / _helpers))
+from nfqueue_lab import echo_round_trips  # noqa: E402
+
+from lueur_net.lab import Lab, run_in_netns  # noqa: E402
+from lueur_net.ledger import Ledger  # noqa: E402
 
 PAYLOAD = b"x" * 64
 
@@ -46,16 +52,8 @@ def echo_server() -> tuple[socket.socket, int]:
 
 def measure(port: int, rounds: int) -> dict[str, list[float]]:
     """Round trips in microseconds: on one kept connection, and with a new connection each time."""
-    kept = []
     with socket.create_connection(("localhost", port)) as conn:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for _ in range(rounds):
-            began = time.perf_counter_ns()
-            conn.sendall(PAYLOAD)
-            received = 0
-            while received < len(PAYLOAD):
-                received += len(conn.recv(4096))
-            kept.append((time.perf_counter_ns() - began) / 1000)
+        kept = [seconds * 1e6 for seconds in echo_round_trips(conn, rounds, PAYLOAD)]
     fresh = []
     for _ in range(max(1, rounds // 10)):
         began = time.perf_counter_ns()

@@ -135,39 +135,25 @@ def run_inside(netns: str, argv: list[str], env_extra: dict[str, str]) -> int:
     """Run argv in a child inside `netns` (with its /etc/netns files); return its exit status.
 
     A SIGTERM/SIGHUP at any instant either stops us before the fork, or kills and reaps the child and then acts
-    as its handler says (lueur_net.lab.signals.fork_holding_signals and wait_child say why both matter).
+    as its handler says; Ctrl-C belongs to the command (lueur_net.lab.signals.run_forked says why).
     """
     from lueur_net.lab.enter import enter_netns
-    from lueur_net.lab.signals import TERMINATING, abandon_fork, fork_holding_signals, wait_child
+    from lueur_net.lab.signals import run_forked
 
-    # In a process with other threads a SIGTERM may be taken by one of them (they do not block it), so its
-    # handler can raise at any instant after the fork: one try from the fork on stops the child and restores
-    # the mask whenever that happens.
-    pid, mask = -1, None
-    previous = signal.getsignal(signal.SIGINT)
-    try:
-        pid, mask = fork_holding_signals()
-        if pid == 0:
-            status = 126
-            try:
-                for signum in TERMINATING:  # the command gets the usual dispositions, then the usual mask
-                    signal.signal(signum, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                enter_netns(netns)
-                os.environ.update(env_extra)
-                status = 127
-                os.execvp(argv[0], argv)
-            except BaseException as error:  # noqa: BLE001 - report and exit with a shell-like status
-                print(f"lueur-net: cannot run {argv[0]}: {error}", file=sys.stderr)
-            finally:
-                os._exit(status)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the command
-        status = wait_child(pid, mask)
-    except BaseException:
-        abandon_fork(pid, mask)
-        raise
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    def command() -> None:
+        status = 126
+        try:
+            enter_netns(netns)
+            os.environ.update(env_extra)
+            status = 127
+            os.execvp(argv[0], argv)
+        except BaseException as error:  # noqa: BLE001 - report and exit with a shell-like status
+            print(f"lueur-net: cannot run {argv[0]}: {error}", file=sys.stderr)
+        finally:
+            os._exit(status)
+
+    (ended,) = run_forked([command], sigint_to_children=True)
+    status = ended.status
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 

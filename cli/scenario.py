@@ -73,6 +73,10 @@ def scenario() -> None:
     """Check, inspect and generate lueur scenario files (no root needed, except generate --serve)."""
 
 
+# The files and directories `validate` and `show` read (check() walks directories for *.yaml/*.yml).
+_PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -83,7 +87,7 @@ def _report_errors(problems: list[Problem]) -> None:
 
 
 @scenario.command(epilog=VALIDATE_EPILOG)
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@_PATHS
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and warnings, not the OK lines.")
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
@@ -133,7 +137,7 @@ def _normalised(entry: LoadedScenario) -> dict[str, Any]:
 
 
 @scenario.command(epilog=SHOW_EPILOG)
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@_PATHS
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one entry per scenario) instead of YAML.")
 @click.pass_context
 def show(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:

@@ -34,12 +34,15 @@ def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
 
 
-@dataclass(frozen=True)
-class NamespacePair:
-    """`client` and `server` are the two veth ends (Endpoint: netns, ifname, ifindex, address)."""
+def qdiscs(netns: str, ifname: str) -> str:
+    """`tc qdisc show` of one interface in `netns`, as text ("" when the interface is gone)."""
+    return subprocess.run(["tc", "-n", netns, "qdisc", "show", "dev", ifname], capture_output=True, text=True,
+                          check=False).stdout
 
-    client: Endpoint
-    server: Endpoint
+
+@dataclass(frozen=True)
+class NamespacePair(Path):
+    """A Path whose `client` and `server` are the two veth ends (Endpoint: netns, ifname, ifindex, address)."""
 
     @property
     def path(self) -> Path:

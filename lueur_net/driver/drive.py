@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import pickle
-import selectors
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from lueur_net.driver.call import preload
 from lueur_net.driver.progress import ProgressWriter
@@ -24,6 +22,7 @@ from lueur_net.driver import h1
 from lueur_net.driver.strategies import load_client_name, run_load, run_sequential
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.enter import die_with_parent
+from lueur_net.lab.signals import run_forked
 from lueur_net.records.call import CallRecord
 
 # One process holds its schedule up to roughly this many calls per second (docs/driver.md,
@@ -128,44 +127,27 @@ def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
     """Fork `workers` processes, each driving every workers-th client; gather their records."""
     assert spec.load is not None
     share = max(1, spec.load.max_in_flight // workers)
-    children: dict[int, int] = {}  # read fd -> pid
-    for index in range(workers):
-        clients = list(range(index, spec.load.clients, workers))
-        read_end, write_end = os.pipe()
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:  # worker
-            os.close(read_end)
-            status = 0
-            try:
-                die_with_parent(parent)  # the run SIGKILLs the driver on Ctrl-C: its workers go with it
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item, throttle=True)
-                records, notes, _ = _run_async(run_load(spec, lambda: t0, progress, clients, share))
-                payload = ("ok", (records, notes))
-                progress.flush()
-            except BaseException as error:  # noqa: BLE001 - reported to the parent
-                status = 1
-                payload = ("error", f"{type(error).__name__}: {error}")
-            try:
-                with os.fdopen(write_end, "wb") as pipe:
-                    pickle.dump(payload, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        children[read_end] = pid
-    chunks = _read_all(children)
+    parent = os.getpid()
+
+    def worker(clients: list[int]) -> tuple[list[CallRecord], dict[str, int | float]]:
+        die_with_parent(parent)  # the run SIGKILLs the driver on Ctrl-C: its workers go with it
+        progress = ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item, throttle=True)
+        records, notes, _ = _run_async(run_load(spec, lambda: t0, progress, clients, share))
+        progress.flush()
+        return records, notes
+
+    shares = [list(range(index, spec.load.clients, workers)) for index in range(workers)]
     records: list[CallRecord] = []
     notes: dict[str, int | float] = {"peak_in_flight": 0, "capped": 0, "max_in_flight": share * workers}
     problems: list[str] = []
-    for fd, pid in children.items():
-        os.waitpid(pid, 0)
-        if not chunks[fd]:
-            problems.append(f"load worker {pid} died without a result")
+    for ended in run_forked([partial(worker, clients) for clients in shares]):
+        if ended.result is None:
+            problems.append(f"load worker {ended.pid} died without a result")
             continue
-        kind, value = pickle.loads(chunks[fd])
+        kind, value = ended.result
         if kind != "ok":
-            problems.append(f"load worker {pid}: {value}")
+            error = value[0]
+            problems.append(f"load worker {ended.pid}: {type(error).__name__}: {error}")
             continue
         worker_records, worker_notes = value
         records.extend(worker_records)
@@ -179,33 +161,3 @@ def _run_workers(spec: ItemSpec, t0: float, workers: int) -> ItemRun:
     ProgressWriter(spec.progress_fd, spec.scenario_index, spec.item).end()
     records.sort(key=lambda record: record.seq)
     return ItemRun(records=records, t0=t0, workers=workers, notes=notes)
-
-
-def _read_all(children: dict[int, int]) -> dict[int, bytes]:
-    """Read every worker's pipe to its end concurrently (a worker blocks while its pipe is full)."""
-    chunks: dict[int, list[bytes]] = {fd: [] for fd in children}
-    selector = selectors.DefaultSelector()
-    for fd in children:
-        selector.register(fd, selectors.EVENT_READ)
-    try:
-        open_fds = set(children)
-        while open_fds:
-            for key, _ in selector.select():
-                data = os.read(key.fd, 1 << 20)  # type: ignore[arg-type]
-                if data:
-                    chunks[key.fd].append(data)  # type: ignore[index]
-                else:
-                    selector.unregister(key.fd)
-                    open_fds.discard(key.fd)  # type: ignore[arg-type]
-                    os.close(key.fd)  # type: ignore[arg-type]
-    except BaseException:
-        for pid in children.values():
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-        raise
-    finally:
-        selector.close()
-    return {fd: b"".join(parts) for fd, parts in chunks.items()}

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import ctypes
 import os
-import pickle
 import signal
 import tempfile
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lueur_net.errors import BadInput, EnvironmentProblem
-from lueur_net.lab.signals import abandon_fork, fork_holding_signals
+from lueur_net.lab.signals import run_forked
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -249,50 +247,22 @@ def die_with_parent(parent: int) -> None:
 def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call function(*args, **kwargs) in a child process inside namespace `target` and return its result.
 
-    The function, its arguments and its result must be picklable (a module-level function is). A
-    KeyboardInterrupt in the parent kills the child before propagating.
+    The result (or the exception) must be picklable: it comes back through a pipe. Ctrl-C, SIGTERM or SIGHUP
+    at any instant kills and reaps the child before acting here (lueur_net.lab.signals.run_forked).
     """
     path = netns_path(target)  # fail early, in the parent, with a clear message
-    read_end, write_end = os.pipe()
     parent = os.getpid()
-    # One try from the fork on: in a process with other threads a SIGTERM may be taken by one of them (they do
-    # not block it), so its handler can raise at any instant after the fork.
-    pid, mask = -1, None
-    try:
-        pid, mask = fork_holding_signals()  # no SIGTERM lost in the fork itself
-        if pid == 0:  # child
-            os.close(read_end)
-            status = 0
-            try:
-                die_with_parent(parent)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                _bind_resolver_files(target)
-                setns(path)
-                payload = ("ok", function(*args, **kwargs))
-            except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
-                status = 1
-                try:
-                    pickle.dumps(error)
-                    payload = ("error", (error, traceback.format_exc()))
-                except Exception:  # noqa: BLE001 - an unpicklable exception becomes a RuntimeError
-                    payload = ("error", (RuntimeError(repr(error)), traceback.format_exc()))
-            try:
-                with os.fdopen(write_end, "wb") as pipe:
-                    pickle.dump(payload, pipe)
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal held across the fork is handled here
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-    except BaseException:
-        abandon_fork(pid, mask)
-        raise
-    os.waitpid(pid, 0)
-    if not data:
+
+    def inside() -> T:
+        die_with_parent(parent)
+        _bind_resolver_files(target)
+        setns(path)
+        return function(*args, **kwargs)
+
+    (ended,) = run_forked([inside])
+    if ended.result is None:
         raise EnvironmentProblem(f"the worker in namespace '{target}' died without a result")
-    kind, value = pickle.loads(data)
+    kind, value = ended.result
     if kind == "ok":
         return value  # type: ignore[no-any-return]
     error, child_traceback = value

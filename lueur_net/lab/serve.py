@@ -10,15 +10,16 @@ dies in between, the pipe reaches EOF and the shell exits without running anythi
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab.enter import enter_netns, in_netns_thread
+from lueur_net.lab.upstreams import accepts
 
 # stdin is the gate pipe until the byte arrives, then /dev/null for the user's command.
 GATE = 'IFS= read -r go || exit 111; exec </dev/null; exec /bin/sh -c "$1"'
@@ -104,16 +105,6 @@ def start(
     return server
 
 
-def _connects(address: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        try:
-            probe.connect((address, port))
-        except OSError:
-            return False
-        return True
-
-
 def wait_ready(
     server: ServerProcess, probe_netns: str, targets: Iterable[tuple[str, int]], timeout: float
 ) -> float:
@@ -131,7 +122,7 @@ def wait_ready(
                 f"{', '.join(f'{a}:{p}' for a, p in pending)}; its output ends with:\n{server.stderr_tail()}"
             )
         address, port = pending[0]
-        if in_netns_thread(probe_netns, _connects, address, port):
+        if in_netns_thread(probe_netns, partial(accepts, timeout_s=0.5), address, port):
             pending.pop(0)
             continue
         if time.monotonic() - began > timeout:

@@ -125,9 +125,11 @@ def hosts_file(upstreams: Iterable[Upstream], host_hosts: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _accepts(family: socket.AddressFamily, address: str, port: int) -> bool:
+def accepts(address: str, port: int, *, family: socket.AddressFamily = socket.AF_INET,
+            timeout_s: float = 0.3) -> bool:
+    """True when a TCP connection to (address, port) from this thread's namespace succeeds within `timeout_s`."""
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.3)
+        probe.settimeout(timeout_s)
         try:
             probe.connect((address, port))
         except OSError:
@@ -137,7 +139,7 @@ def _accepts(family: socket.AddressFamily, address: str, port: int) -> bool:
 
 def host_listens(address: str, port: int) -> bool:
     """True when something on this host accepts TCP connections on (address, port) right now."""
-    return _accepts(socket.AF_INET, address, port)
+    return accepts(address, port)
 
 
 def refuse_ipv6_only(upstream: Upstream) -> None:
@@ -145,9 +147,9 @@ def refuse_ipv6_only(upstream: Upstream) -> None:
 
     Checked only when 127.0.0.1 refuses and [::1] accepts, so a server that is not started yet is not an error.
     """
-    if upstream.where != "loopback" or _accepts(socket.AF_INET, upstream.address, upstream.port):
+    if upstream.where != "loopback" or accepts(upstream.address, upstream.port):
         return
-    if _accepts(socket.AF_INET6, "::1", upstream.port):
+    if accepts("::1", upstream.port, family=socket.AF_INET6):
         raise BadInput(
             f"upstream '{upstream.url}': the server on this host listens on [::1]:{upstream.port} only, which the "
             "lab cannot reach (it carries IPv4 to the host's loopback)",

@@ -67,20 +67,10 @@ def _check_periods(item: Item) -> list[Finding]:
             path: Path = ("context", "faults", index, "period") + (() if period.source is None else (period.source,))
             window = period.window(reference)
             if isinstance(strategy, LoadStrategy):
-                if window.start >= reference - _SLACK:
-                    findings.append(
-                        (path, "error",
-                         f"period '{period.text}' starts at {window.start:g}s, at or after the end of the "
-                         f"{reference:g}s load")
-                    )
-                elif window.end > reference + _SLACK:
-                    findings.append(
-                        (path, "error",
-                         f"period '{period.text}' runs past the end of the {reference:g}s load: "
-                         f"it ends at {window.end:g}s")
-                    )
-                continue
-            if period.uses_percent:
+                severity = "error"
+                starts = f"starts at {window.start:g}s, at or after the end of the {reference:g}s load"
+                ends = f"runs past the end of the {reference:g}s load: it ends at {window.end:g}s"
+            elif period.uses_percent:
                 basis = (
                     f"the call's timeout ({item.call.timeout:g} ms)" if item.call.timeout is not None
                     else f"the default call timeout ({DEFAULT_CALL_TIMEOUT_MS:g} ms; the call sets no timeout)"
@@ -91,18 +81,16 @@ def _check_periods(item: Item) -> list[Finding]:
                      f"percentages refer to {basis}, so the fault is active from "
                      f"{window.start * 1000:g} ms to {window.end * 1000:g} ms after each call starts")
                 )
-            elif window.start >= reference - _SLACK:
-                findings.append(
-                    (path, "warning",
-                     f"period '{period.text}' starts at {window.start * 1000:g} ms, at or after the call's timeout "
-                     f"({reference * 1000:g} ms): the fault is never active")
-                )
+                continue
+            else:
+                severity = "warning"
+                timeout = f"the call's timeout ({reference * 1000:g} ms)"
+                starts = f"starts at {window.start * 1000:g} ms, at or after {timeout}: the fault is never active"
+                ends = f"ends at {window.end * 1000:g} ms, after {timeout}"
+            if window.start >= reference - _SLACK:
+                findings.append((path, severity, f"period '{period.text}' {starts}"))
             elif window.end > reference + _SLACK:
-                findings.append(
-                    (path, "warning",
-                     f"period '{period.text}' ends at {window.end * 1000:g} ms, after the call's timeout "
-                     f"({reference * 1000:g} ms)")
-                )
+                findings.append((path, severity, f"period '{period.text}' {ends}"))
     return findings
 
 

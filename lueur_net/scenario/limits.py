@@ -9,6 +9,8 @@ maximum chosen so that every value the planner derives from it still fits its ne
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import AfterValidator, Field
@@ -75,27 +77,21 @@ def shown(value: float) -> str:
 
 def at_most(limit: float, unit: str, why: str) -> AfterValidator:
     """A validator refusing a value above `limit` with a message naming the limit and the reason."""
-
-    def check(value: Any) -> Any:
-        if isinstance(value, (int, float)) and value > limit:
-            raise PydanticCustomError(
-                "too_large",
-                "{value}{unit} is above the limit of {limit}{unit}: {why}",
-                {"value": shown(value), "limit": shown(limit), "unit": unit, "why": why},
-            )
-        return value
-
-    return AfterValidator(check)
+    return _bound(limit, unit, why, operator.gt, "too_large", "above")
 
 
 def at_least(limit: float, unit: str, why: str) -> AfterValidator:
     """A validator refusing a value below `limit` (for fields whose smallest useful value is above 0)."""
+    return _bound(limit, unit, why, operator.lt, "too_small", "below")
 
+
+def _bound(limit: float, unit: str, why: str, beyond: Callable[[float, float], bool], code: str,
+           word: str) -> AfterValidator:
     def check(value: Any) -> Any:
-        if isinstance(value, (int, float)) and value < limit:
+        if isinstance(value, (int, float)) and beyond(value, limit):
             raise PydanticCustomError(
-                "too_small",
-                "{value}{unit} is below the limit of {limit}{unit}: {why}",
+                code,
+                "{value}{unit} is " + word + " the limit of {limit}{unit}: {why}",
                 {"value": shown(value), "limit": shown(limit), "unit": unit, "why": why},
             )
         return value

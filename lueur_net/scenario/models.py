@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal, Union
 
 from pydantic import (
@@ -80,32 +81,28 @@ def _url(value: str) -> str:
     return written
 
 
-def _segment(value: str) -> str:
-    # A segment's value is pasted into URLs as written: a character no URL may hold is refused here, at the value.
-    problem = urls.bad_character(value)
-    if problem is not None:
-        raise PydanticCustomError("url", "segment value contains {why}", {"why": problem})
-    return value
+def _refusing(problem_of: Callable[[str], str | None], kind: str, message: str) -> AfterValidator:
+    """A validator refusing a value `problem_of` finds a problem with; `message` may name {value} and {why}."""
 
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem is not None:
+            raise PydanticCustomError(kind, message, {"value": value, "why": problem})
+        return value
 
-def _header_name(name: str) -> str:
-    problem = urls.header_name_problem(name)
-    if problem is not None:
-        raise PydanticCustomError("header", "header name '{name}' {why}", {"name": name, "why": problem})
-    return name
-
-
-def _header_value(value: str) -> str:
-    # A CR/LF would split the request (h11 then fails every call); non-ASCII fails httpx's encoding of the request.
-    problem = urls.header_value_problem(value)
-    if problem is not None:
-        raise PydanticCustomError("header", "header value {why}", {"why": problem})
-    return value
+    return AfterValidator(check)
 
 
 Url = Annotated[StrictStr, AfterValidator(_url)]
-Segment = Annotated[Text, AfterValidator(_segment)]
-Headers = dict[Annotated[StrictStr, AfterValidator(_header_name)], Annotated[Text, AfterValidator(_header_value)]]
+# A segment's value is pasted into URLs as written: a character no URL may hold is refused here, at the value.
+Segment = Annotated[Text, _refusing(urls.bad_character, "url", "segment value contains {why}")]
+# A CR/LF would split the request (h11 then fails every call); non-ASCII fails httpx's encoding of the request.
+Headers = dict[
+    Annotated[StrictStr, _refusing(urls.header_name_problem, "header", "header name '{value}' {why}")],
+    Annotated[Text, _refusing(urls.header_value_problem, "header", "header value {why}")],
+]
+
+
 def _any_case(word: str) -> str:
     # JSON Schema patterns (ECMA 262) have no case-insensitive flag: spell each letter as a class.
     return "".join(f"[{char.upper()}{char.lower()}]" for char in word)

@@ -12,22 +12,13 @@ import os
 from pathlib import Path
 
 import pytest
+from earlier_results import EARLIER, scenario_and_earlier_output, tree
 
 from lueur_net import runner
 from lueur_net.cli.main import main
 from lueur_net.dataplane import probe
 from lueur_net.errors import BadInput
 from lueur_net.plan import Capabilities
-
-SCENARIO = ("title: t\nitems:\n- call: {method: GET, url: 'http://127.0.0.1:9/'}\n"
-            "  context:\n    faults: [{type: latency}]\n")
-
-
-def _tree(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every file under `folder` with its size and modification time (ns)."""
-    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
-            for path in sorted(folder.rglob("*"))}
-
 
 def test_checking_an_output_creates_no_folder_and_no_file(tmp_path: Path) -> None:
     target = tmp_path / "out" / "deeper" / "results.json"
@@ -38,11 +29,11 @@ def test_checking_an_output_creates_no_folder_and_no_file(tmp_path: Path) -> Non
 
 def test_checking_an_existing_results_file_neither_truncates_nor_touches_it(tmp_path: Path) -> None:
     target = tmp_path / "results.json"
-    target.write_text('{"earlier": "run"}\n')
+    target.write_text(EARLIER)
     os.utime(target, ns=(1_000_000_000, 1_000_000_000))
-    before = _tree(tmp_path)
+    before = tree(tmp_path)
     runner.check_writable(target)
-    assert _tree(tmp_path) == before and target.read_text() == '{"earlier": "run"}\n'
+    assert tree(tmp_path) == before and target.read_text() == EARLIER
 
 
 @pytest.mark.parametrize("case", ["parent is a file", "path is a folder", "bad suffix"])
@@ -51,10 +42,10 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_run(tmp_path: Pa
     (tmp_path / "folder.json").mkdir()
     target = {"parent is a file": tmp_path / "file" / "results.json", "path is a folder": tmp_path / "folder.json",
               "bad suffix": tmp_path / "results.txt"}[case]
-    before = _tree(tmp_path)
+    before = tree(tmp_path)
     with pytest.raises(BadInput, match="cannot write|unknown output format"):
         runner.check_writable(target)
-    assert _tree(tmp_path) == before
+    assert tree(tmp_path) == before
 
 
 def test_a_run_refused_at_attach_leaves_the_output_folder_as_it_was(tmp_path: Path,
@@ -71,18 +62,14 @@ def test_a_run_refused_at_attach_leaves_the_output_folder_as_it_was(tmp_path: Pa
     monkeypatch.setattr(probe, "probe_capabilities", Capabilities.all_present)
     monkeypatch.setattr(ledger_module.Ledger, "open", classmethod(lambda cls, purpose: contextlib.nullcontext()))
     monkeypatch.setattr(lab_package.Lab, "attach", staticmethod(refuse))
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(SCENARIO)
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "results.json").write_text('{"earlier": "run"}\n')
-    before = _tree(out)
+    scenario, out = scenario_and_earlier_output(tmp_path)
+    before = tree(out)
     options = runner.RunOptions(paths=(str(scenario),), serve=None, results_path=out / "results.json",
                                 records_path=None, only=None, pool=None, seed=0, attach="lueur-no-such-ns",
                                 iface=None, allow_host_interface=False)
     with pytest.raises(BadInput, match="no such network namespace"):
         runner.execute(options, listener=_Quiet())
-    assert _tree(out) == before  # no results.calls.parquet, results.json not truncated
+    assert tree(out) == before  # no results.calls.parquet, results.json not truncated
     options = runner.RunOptions(paths=(str(scenario),), serve=None, results_path=tmp_path / "new" / "r.json",
                                 records_path=None, only=None, pool=None, seed=0, attach="lueur-no-such-ns",
                                 iface=None, allow_host_interface=False)
@@ -97,10 +84,10 @@ def test_a_run_refused_for_a_bad_url_exits_2_and_writes_nothing(tmp_path: Path, 
     out = tmp_path / "out"
     out.mkdir()
     (out / "results.json").write_text("kept\n")
-    before = _tree(out)
+    before = tree(out)
     assert main(["run", str(scenario), "--result", str(out / "results.json")]) == 2
     assert "contains a control character" in capsys.readouterr().err
-    assert _tree(out) == before
+    assert tree(out) == before
 
 
 class _Quiet:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from lueur_net.lab.enter import inside
+from netns_pair import NamespacePair
 
 RCVBUF = 32 * 1024 * 1024
 SO_RCVBUFFORCE = 33
@@ -57,6 +58,18 @@ def receive_numbers(receiver: socket.socket, quiet_s: float = 0.5) -> set[int]:
         except TimeoutError:
             return numbers
         numbers.add(int.from_bytes(data[:8], "big"))
+
+
+def numbers_through(pair: NamespacePair, port: int, count: int, quiet_s: float = 0.5) -> set[int]:
+    """Send `count` numbered datagrams from the client namespace to the server's `port`; the numbers received."""
+    receiver = udp_receiver(pair.server_ns, pair.server.address, port)
+    sender = udp_sender(pair.client_ns)
+    try:
+        send_numbered(sender, (pair.server.address, port), count)
+        return receive_numbers(receiver, quiet_s)
+    finally:
+        receiver.close()
+        sender.close()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

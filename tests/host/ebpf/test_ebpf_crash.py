@@ -11,7 +11,8 @@ import textwrap
 from pathlib import Path
 
 from ebpf_lab import Pair
-from ebpf_traffic import receive_numbers, send_numbered, udp_receiver, udp_sender
+from ebpf_traffic import numbers_through
+from netns_pair import qdiscs
 
 from lueur_net import ledger as ledger_module
 
@@ -31,14 +32,8 @@ OWNER = textwrap.dedent("""
 """)
 
 
-def _delivered(pair: Pair, count: int = 50) -> int:
-    receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
-    sender = udp_sender(pair.client_ns)
-    send_numbered(sender, (pair.server.address, PORT), count)
-    received = receive_numbers(receiver, quiet_s=0.3)
-    receiver.close()
-    sender.close()
-    return len(received)
+def _delivered(pair: Pair) -> int:
+    return len(numbers_through(pair, PORT, 50, quiet_s=0.3))
 
 
 def _start_owner(pair: Pair, mode: str, run_dir: Path) -> subprocess.Popen[str]:
@@ -79,10 +74,4 @@ def test_cls_bpf_filter_is_removed_by_clean(pair: Pair, tmp_path: Path) -> None:
     assert failures == []
     assert sorted(entry.split()[0] for entry in removed) == ["ebpf_tc_filter", "tc_clsact"]  # one clsact kind
     assert _delivered(pair) == 50
-    shown = subprocess.run(
-        ["tc", "-n", pair.client_ns, "qdisc", "show", "dev", pair.client.ifname],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "clsact" not in shown
+    assert "clsact" not in qdiscs(pair.client_ns, pair.client.ifname)

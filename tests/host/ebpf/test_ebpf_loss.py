@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ebpf_lab import Pair
-from ebpf_traffic import receive_numbers, send_numbered, udp_receiver, udp_sender
+from ebpf_traffic import numbers_through
 
 from lueur_net.dataplane.ebpf import GilbertElliott, PortRange, Rule, Scope, attach_loss
 
@@ -19,19 +19,10 @@ def _scope_to_receiver(pair: Pair) -> Scope:
 
 def test_bernoulli_loss_rate_is_binomial_and_counted(pair: Pair) -> None:
     probability = 0.2
-    receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
-    sender = udp_sender(pair.client_ns)
-    fault = attach_loss(
-        pair.client, "egress", probability, scope=_scope_to_receiver(pair), ledger=pair.ledger
-    )
-    try:
-        send_numbered(sender, (pair.server.address, PORT), COUNT)
-        received = receive_numbers(receiver)
+    scope = _scope_to_receiver(pair)
+    with attach_loss(pair.client, "egress", probability, scope=scope, ledger=pair.ledger) as fault:
+        received = numbers_through(pair, PORT, COUNT)
         counters = fault.counters()
-    finally:
-        fault.revert()
-        receiver.close()
-        sender.close()
     lost = COUNT - len(received)
     sigma = math.sqrt(COUNT * probability * (1 - probability))
     assert abs(lost - COUNT * probability) <= 4 * sigma, (
@@ -45,25 +36,12 @@ def test_bernoulli_loss_rate_is_binomial_and_counted(pair: Pair) -> None:
 def test_loss_at_ingress_with_cls_bpf(pair: Pair) -> None:
     """The fallback mechanism and the other hook: same behaviour."""
     probability = 0.5
-    receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
-    sender = udp_sender(pair.client_ns)
-    fault = attach_loss(
-        pair.server,
-        "ingress",
-        probability,
-        scope=_scope_to_receiver(pair),
-        ledger=pair.ledger,
-        mode="cls_bpf",
-    )
-    assert fault.mechanism == "cls_bpf"
-    try:
-        send_numbered(sender, (pair.server.address, PORT), COUNT)
-        received = receive_numbers(receiver)
+    scope = _scope_to_receiver(pair)
+    fault = attach_loss(pair.server, "ingress", probability, scope=scope, ledger=pair.ledger, mode="cls_bpf")
+    with fault:
+        assert fault.mechanism == "cls_bpf"
+        received = numbers_through(pair, PORT, COUNT)
         counters = fault.counters()
-    finally:
-        fault.revert()
-        receiver.close()
-        sender.close()
     lost = COUNT - len(received)
     sigma = math.sqrt(COUNT * probability * (1 - probability))
     assert abs(lost - COUNT * probability) <= 4 * sigma
@@ -72,19 +50,10 @@ def test_loss_at_ingress_with_cls_bpf(pair: Pair) -> None:
 
 def test_gilbert_elliott_loses_in_bursts(pair: Pair) -> None:
     model = GilbertElliott(p=0.02, r=0.25)  # stationary loss 0.02 / 0.27 = 7.4 %, mean burst 4 packets
-    receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
-    sender = udp_sender(pair.client_ns)
-    fault = attach_loss(
-        pair.client, "egress", gilbert_elliott=model, scope=_scope_to_receiver(pair), ledger=pair.ledger
-    )
-    try:
-        send_numbered(sender, (pair.server.address, PORT), COUNT)
-        received = receive_numbers(receiver)
+    scope = _scope_to_receiver(pair)
+    with attach_loss(pair.client, "egress", gilbert_elliott=model, scope=scope, ledger=pair.ledger) as fault:
+        received = numbers_through(pair, PORT, COUNT)
         counters = fault.counters()
-    finally:
-        fault.revert()
-        receiver.close()
-        sender.close()
     lost = sorted(set(range(COUNT)) - received)
     assert counters.affected == len(lost)
     rate = len(lost) / COUNT
@@ -95,13 +64,8 @@ def test_gilbert_elliott_loses_in_bursts(pair: Pair) -> None:
 
 
 def test_zero_probability_passes_everything(pair: Pair) -> None:
-    receiver = udp_receiver(pair.server_ns, pair.server.address, PORT)
-    sender = udp_sender(pair.client_ns)
     with attach_loss(pair.client, "egress", 0.0, ledger=pair.ledger) as fault:
-        send_numbered(sender, (pair.server.address, PORT), 1000)
-        received = receive_numbers(receiver)
+        received = numbers_through(pair, PORT, 1000)
         counters = fault.counters()
-    receiver.close()
-    sender.close()
     assert len(received) == 1000
     assert counters.affected == 0 and counters.matched >= 1000

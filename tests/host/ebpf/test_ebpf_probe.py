@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-
 from ebpf_lab import Pair
+from netns_pair import qdiscs
 
 from lueur_net.dataplane.ebpf.probe import probe
 
@@ -13,10 +12,4 @@ def test_probe_finds_tcx_and_cls_bpf_and_leaves_nothing(pair: Pair) -> None:
     result = probe(pair.client_ns, pair.client.ifname)
     assert result.libbpf is not None and result.libbpf.startswith("1.")
     assert (result.bpf_load, result.tcx, result.cls_bpf) == (True, True, True), result.errors
-    shown = subprocess.run(
-        ["tc", "-n", pair.client_ns, "qdisc", "show", "dev", pair.client.ifname],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "clsact" not in shown
+    assert "clsact" not in qdiscs(pair.client_ns, pair.client.ifname)

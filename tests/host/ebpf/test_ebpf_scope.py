@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from ebpf_lab import Pair
-from ebpf_traffic import receive_numbers, send_numbered, udp_receiver, udp_sender
+from ebpf_traffic import numbers_through
 
 from lueur_net.dataplane.ebpf import PortRange, Rule, Scope, attach_loss
 
 
 def _delivered(pair: Pair, port: int, count: int = 200) -> int:
-    receiver = udp_receiver(pair.server_ns, pair.server.address, port)
-    sender = udp_sender(pair.client_ns)
-    send_numbered(sender, (pair.server.address, port), count)
-    received = receive_numbers(receiver, quiet_s=0.3)
-    receiver.close()
-    sender.close()
-    return len(received)
+    return len(numbers_through(pair, port, count, quiet_s=0.3))
 
 
 def test_port_range_and_protocol(pair: Pair) -> None:

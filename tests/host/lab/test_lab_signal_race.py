@@ -16,13 +16,15 @@ import random
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from own_children import own_children
 
 from lueur_net.lab.signals import terminate_on_signals
 
 RUNS = 150
+RUNS_AROUND_THE_READ = 1000  # the old window (from the mask's restore to the blocking read) was a few us wide;
+# a quarter of that through the workers (each run forks three processes)
 COMMAND_SECONDS = 3  # a signal that is lost shows as a run_inside that lasted this long
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -49,17 +51,6 @@ def sigterm_timer() -> Iterator[ctypes.c_void_p]:
     assert _libc.timer_create(time.CLOCK_MONOTONIC, ctypes.byref(event), ctypes.byref(timer)) == 0
     yield timer
     _libc.timer_delete(timer)
-
-
-def _children() -> set[int]:
-    """This process's children, running or unreaped (every thread's list: a child belongs to the thread that forked it)."""
-    found: set[int] = set()
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            found.update(int(pid) for pid in (task / "children").read_text().split())
-        except OSError:
-            continue  # the thread ended meanwhile
-    return found
 
 
 def _arm(timer: ctypes.c_void_p, seconds: float) -> None:
@@ -93,7 +84,7 @@ def test_sigterm_at_any_instant_around_the_fork_stops_the_command(
         threading.Thread(target=stop.wait, daemon=True).start()
 
     pick = random.Random(12)
-    before = _children()  # other tests' children (the whole tier runs in this process) are not ours to judge
+    before = own_children()  # other tests' children (the whole tier runs in this process) are not ours to judge
     for run in range(RUNS):
         offset = pick.uniform(0, 0.002)
         began = time.monotonic()
@@ -102,6 +93,46 @@ def test_sigterm_at_any_instant_around_the_fork_stops_the_command(
             run_inside(namespace, ["sleep", str(COMMAND_SECONDS)], {})
         took = time.monotonic() - began
         assert took < 1, f"run {run}: SIGTERM {offset * 1e6:.0f} us in was lost ({took:.1f} s)"
-        assert _children() <= before, f"run {run}: a child left, running or unreaped"
+        assert own_children() <= before, f"run {run}: a child left, running or unreaped"
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == set(), f"run {run}: signals left blocked"
+    stop.set()
+
+
+def _sleep_in_workers(seconds: float) -> None:
+    """What the driver does with a heavy load, in small: fork workers and gather what they send back."""
+    from lueur_net.lab.signals import run_forked
+
+    run_forked([lambda: time.sleep(seconds)] * 2)
+
+
+@pytest.mark.parametrize("other_thread", [False, True], ids=["alone", "with-another-thread"])
+@pytest.mark.parametrize("through", ["run_in_netns", "workers"])
+def test_sigterm_at_any_instant_around_run_in_netns_stops_its_child(
+    namespace: str, sigterm_timer: ctypes.c_void_p, other_thread: bool, through: str
+) -> None:
+    """The same for run_in_netns (the driver's fork) and for the driver's own fork of load workers: the wait for
+    the child's result must not be a blocking read that a signal handled just before it cannot interrupt (before
+    the one fork-and-wait helper, such runs waited for the whole call)."""
+    import threading
+
+    from lueur_net.lab.enter import run_in_netns
+
+    stop = threading.Event()
+    if other_thread:
+        threading.Thread(target=stop.wait, daemon=True).start()
+    call = (lambda: run_in_netns(namespace, time.sleep, COMMAND_SECONDS)) if through == "run_in_netns" else (
+        lambda: run_in_netns(namespace, _sleep_in_workers, COMMAND_SECONDS))
+
+    pick = random.Random(13)
+    before = own_children()
+    for run in range(RUNS_AROUND_THE_READ if through == "run_in_netns" else RUNS_AROUND_THE_READ // 4):
+        offset = pick.uniform(0.0003, 0.0015)  # the fork ends 0.5-1 ms in (measured): then the wait starts
+        began = time.monotonic()
+        with pytest.raises(KeyboardInterrupt), terminate_on_signals():
+            _arm(sigterm_timer, offset)
+            call()
+        took = time.monotonic() - began
+        assert took < 1, f"run {run}: SIGTERM {offset * 1e6:.0f} us in was lost ({took:.1f} s)"
+        assert own_children() <= before, f"run {run}: a child left, running or unreaped"
         assert signal.pthread_sigmask(signal.SIG_BLOCK, ()) == set(), f"run {run}: signals left blocked"
     stop.set()

@@ -56,21 +56,26 @@ class EchoServer:
 def round_trips_ms(netns: str, address: tuple[str, int], count: int, gap_s: float = 0.0) -> list[float]:
     """`count` 64-byte request/response round trips on one TCP connection from `netns`, in ms."""
     client = socket_in(netns)
-    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client.settimeout(10)
-    times = []
     with client:
         client.connect(address)
-        payload = b"x" * 64
-        for _ in range(count):
-            start = time.perf_counter()
-            client.sendall(payload)
-            received = 0
-            while received < len(payload):
-                received += len(client.recv(65536))
-            times.append((time.perf_counter() - start) * 1000)
-            if gap_s:
-                time.sleep(gap_s)
+        return [seconds * 1000 for seconds in echo_round_trips(client, count, gap_s=gap_s)]
+
+
+def echo_round_trips(connection: socket.socket, count: int, payload: bytes = b"x" * 64,
+                     gap_s: float = 0.0) -> list[float]:
+    """`count` round trips of `payload` to an echo server on a connected TCP socket (Nagle off), in seconds each."""
+    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        connection.sendall(payload)
+        received = 0
+        while received < len(payload):
+            received += len(connection.recv(65536))
+        times.append(time.perf_counter() - start)
+        if gap_s:
+            time.sleep(gap_s)
     return times
 
 

@@ -9,29 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from earlier_results import scenario_and_earlier_output, tree
 
 LUEUR_NET = [sys.executable, "-m", "lueur_net.cli.main"]
-SCENARIO = ("title: t\nitems:\n- call: {method: GET, url: 'http://127.0.0.1:9/'}\n"
-            "  context:\n    faults: [{type: latency}]\n")
-
-
-def _tree(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
-            for path in sorted(folder.rglob("*"))}
-
-
 @pytest.mark.parametrize("target", [f"lueur-no-such-ns-{os.getpid()}", "pid:999999999"])
 def test_a_refused_attach_creates_no_output_and_keeps_the_earlier_results(tmp_path: Path, target: str) -> None:
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(SCENARIO)
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "results.json").write_text('{"earlier": "run"}\n')
-    before = _tree(out)
+    scenario, out = scenario_and_earlier_output(tmp_path)
+    before = tree(out)
     done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--attach", target,
                            "--result", str(out / "results.json")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
-    assert _tree(out) == before, done.stderr  # no results.calls.parquet, no report, results.json not truncated
+    assert tree(out) == before, done.stderr  # no results.calls.parquet, no report, results.json not truncated
     fresh = tmp_path / "fresh" / "results.json"
     done = subprocess.run([*LUEUR_NET, "run", str(scenario), "--attach", target, "--result", str(fresh)],
                           capture_output=True, text=True, timeout=120)

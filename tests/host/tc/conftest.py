@@ -14,7 +14,7 @@ from pathlib import Path as FsPath
 import pytest
 
 from lueur_net.ledger import Ledger
-from netns_pair import NamespacePair, namespace_pair
+from netns_pair import NamespacePair, namespace_pair, qdiscs
 
 
 Pair = NamespacePair
@@ -82,11 +82,6 @@ def transfer(pair: Pair, size: int, *, reverse: bool = False, port: int = 45123)
     elapsed = result["last"] - result["first"]
     result["goodput"] = (result["bytes"] - result["first_size"]) / elapsed if elapsed > 0 else float("inf")
     return result
-
-
-def qdiscs(netns: str, ifname: str) -> str:
-    return subprocess.run(["tc", "-n", netns, "qdisc", "show", "dev", ifname], capture_output=True, text=True,
-                          check=False).stdout
 
 
 def links(netns: str) -> str:

@@ -20,6 +20,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from capability_sets import host_like
+from scenario_documents import item
+
 from lueur_net.dataplane.netlink import TC_H_ROOT
 from lueur_net.dataplane.tc.encode import encode, netem_values, qdisc_message, tbf_values
 from lueur_net.errors import EnvironmentProblem
@@ -27,7 +29,7 @@ from lueur_net.plan import plan_item
 from lueur_net.plan.capabilities import Capabilities
 from lueur_net.plan.model import DelayParams, FaultPlan, JitterParams, PoliceParams
 from lueur_net.plan.render import render_plan
-from lueur_net.scenario import limits
+from lueur_net.scenario import Problem, limits
 from lueur_net.scenario.loader import load_text
 
 MAX_EXAMPLES = int(os.environ.get("LUEUR_FUZZ_EXAMPLES", "500"))
@@ -210,8 +212,11 @@ def _refused_or_fits(fault: dict[str, Any], strategy: dict[str, Any] | None, tim
 # ---- the cases the issue names, and each limit's message ----
 
 
-def item(faults: str, context: str = "", call: str = "{method: GET, url: 'http://a/'}") -> str:
-    return f"title: t\nitems:\n  - call: {call}\n    context:\n      faults: {faults}\n{context}"
+def _at(found: list[Problem], where: str) -> list[Problem]:
+    """The problems at a path ending in `where` (there must be one)."""
+    at = [problem for problem in found if problem.path.endswith(where)]
+    assert at, "\n".join(map(str, found))
+    return at
 
 
 @pytest.mark.parametrize(
@@ -239,8 +244,7 @@ def item(faults: str, context: str = "", call: str = "{method: GET, url: 'http:/
 def test_each_value_the_issue_names_is_refused_at_its_field_with_the_limit_and_why(
     problems, fault: str, where: str, says: str
 ) -> None:
-    found = [problem for problem in problems(item(f"[{fault}]")) if where in problem.path]
-    assert found, problems(item(f"[{fault}]"))
+    found = _at(problems(item(f"[{fault}]")), where)
     assert says in found[0].message and ": " in found[0].message
     assert re.match(r"^s\.yaml:5:\d+: ", str(found[0]))
 
@@ -258,9 +262,8 @@ def test_each_value_the_issue_names_is_refused_at_its_field_with_the_limit_and_w
     ],
 )
 def test_strategy_counts_and_times_are_bounded(problems, context: str, where: str, says: str) -> None:
-    every = problems(item("[{type: latency, mean: 10}]", context))
-    found = [problem for problem in every if problem.path.endswith(where)]
-    assert found and says in found[0].message, every
+    found = _at(problems(item("[{type: latency, mean: 10}]", context)), where)
+    assert says in found[0].message, found
 
 
 def test_call_timeout_and_latency_slo_are_bounded(problems) -> None:

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from scenario_documents import item
+
 from lueur_net.cli.main import main
 
 LOAD = "    context:\n      strategy: {mode: load, duration: 10s, clients: 1, rps: 1}\n"
-
-
-def item(faults: str, context: str = "", call: str = "{method: GET, url: 'http://a/'}") -> str:
-    return f"title: t\nitems:\n  - call: {call}\n    context:\n      faults: {faults}\n{context}"
 
 
 # 1. Units ---------------------------------------------------------------------------------------------------------
