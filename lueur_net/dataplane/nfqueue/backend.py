@@ -44,21 +44,51 @@ def monotonic_windows(windows: Any, t0_ns: int) -> tuple[Window, ...]:
     )
 
 
+class NfqueueHandle:
+    """The dispatcher's handle on one running delay: update() and pause() are messages to its holder."""
+
+    def __init__(self, delay: NfqueueDelay, leaving: bool) -> None:
+        self.delay = delay
+        self.leaving = leaving
+
+    @property
+    def failure(self) -> Any:  # read by AppliedPlan.failures()
+        return self.delay.failure
+
+    def counters(self) -> dict[str, int]:
+        return self.delay.counters()
+
+    def revert(self) -> None:
+        self.delay.revert()
+
+    def update(self, fault: Any, context: Any) -> None:
+        if (fault.hook == "egress") != self.leaving:
+            raise BadInput(f"{fault.id}: the running nfqueue rule is on the other hook; it cannot change in place")
+        self.delay.change(spec_from_params(fault.params), windows_of(fault, context))
+
+    def pause(self) -> None:
+        self.delay.pause()
+
+
+def windows_of(fault: Any, context: Any) -> tuple[Window, ...]:
+    return clip_windows(monotonic_windows(fault.windows, context.t0_ns), getattr(context, "deadline_ns", None),
+                        time.monotonic_ns())
+
+
 class NfqueueBackend:
     name = "nfqueue"
 
-    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> NfqueueDelay:
+    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> NfqueueHandle:
         spec = spec_from_params(fault.params)
-        windows = clip_windows(monotonic_windows(fault.windows, context.t0_ns),
-                               getattr(context, "deadline_ns", None), time.monotonic_ns())
+        windows = windows_of(fault, context)
         path = getattr(context, "path", None)
         peer = path.other_end(endpoint) if path is not None else None
         leaving = fault.hook == "egress"  # planned on the sending end: its peer is not ours (an attached pod)
         match = Match()
         if peer is not None and peer.address:
             match = Match(destination=peer.address) if leaving else Match(source=peer.address)
-        return start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match, windows=windows,
-                           leaving=leaving)
+        return NfqueueHandle(start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match,
+                                         windows=windows, leaving=leaving), leaving)
 
 
 def backend() -> NfqueueBackend:

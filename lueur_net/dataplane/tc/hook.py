@@ -5,6 +5,9 @@
 - Windows and jitter: segment 0 is applied before `start` returns; later segments, jitter redraws and the
   fail-open deadline run in a small scheduler thread that sleeps to absolute CLOCK_MONOTONIC instants
   (t0 + edge) and sends `replace` or `delete`.
+- Changes between a repeat's iterations are in place too (`update`: the new HookPlan's first segment is sent as
+  `replace` on the same qdiscs, the scheduler restarted on the new t0; `pause`: the qdiscs pass everything), so
+  a step never removes a qdisc and no packet meets a gap.
 - Ledger: every object is recorded before it is created and marked done when removed; its remover (registered
   with the ledger beside the code that creates it) lets `lueur-net clean` remove what a killed run left.
 """
@@ -58,9 +61,45 @@ class TcHook:
                                                   handle=ROOT_HANDLE)
             first = self._segment_at(self._now_s())
             self._put(ipr, first, self._jitter_draw(first))
+        self._start_scheduler()
+
+    def _start_scheduler(self) -> None:
         if len(self.plan.segments) > 1 or any(s.config.jitter for s in self.plan.segments) or self.deadline_ns:
-            self.thread = threading.Thread(target=self._run, name=f"lueur-tc-{self.plan.key}", daemon=True)
+            self.stop = threading.Event()  # each scheduler its own: a late one never sees its successor's
+            self.thread = threading.Thread(target=self._run, args=(self.stop,), name=f"lueur-tc-{self.plan.key}",
+                                           daemon=True)
             self.thread.start()
+
+    def _stop_scheduler(self) -> None:
+        self.stop.set()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout=5)
+        self.thread = None
+
+    def update(self, plan: HookPlan, context: Any) -> None:
+        """Carry `plan` (same side and hook) from `context.t0_ns` on, on the same qdiscs: `replace` of the same
+        kind is a change in the kernel (netem keeps its queue, TBF its bucket), and the scheduler restarts on the
+        new timeline."""
+        if (plan.side, plan.hook) != (self.plan.side, self.plan.hook):
+            raise ValueError(f"tc update: {plan.key} cannot replace {self.plan.key} in place")
+        self._stop_scheduler()
+        self.plan = plan
+        self.t0_ns = context.t0_ns
+        self.deadline_ns = context.deadline_ns
+        self.random = random.Random(context.seed)
+        with socket(self.endpoint.netns) as ipr:
+            first = self._segment_at(self._now_s())
+            self._put(ipr, first, self._jitter_draw(first))
+        self._start_scheduler()
+
+    def pause(self) -> None:
+        """Pass everything on the same qdiscs (netem without delay, TBF at 100 Gbit/s) until the next update."""
+        self._stop_scheduler()
+        assert self.device is not None
+        with socket(self.endpoint.netns) as ipr, self.lock:
+            if not self.reverted:
+                self.device.lift(ipr, self.device.index(ipr))
+                self.changes.append((time.monotonic_ns(), "paused"))
 
     def _now_s(self) -> float:
         return (time.monotonic_ns() - self.t0_ns) / 1e9
@@ -96,16 +135,16 @@ class TcHook:
             candidates.append((self.deadline_ns, "deadline"))
         return min(candidates) if candidates else (0, "none")
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         try:
             with socket(self.endpoint.netns) as ipr:
                 segment = self._segment_at(self._now_s())
                 last_tick = time.monotonic_ns()
-                while not self.stop.is_set():
+                while not stop.is_set():
                     instant, what = self._next_instant(segment, last_tick)
                     if what == "none":
                         return
-                    if self.stop.wait(max(0.0, (instant - time.monotonic_ns()) / 1e9)):
+                    if stop.wait(max(0.0, (instant - time.monotonic_ns()) / 1e9)):
                         return
                     if what == "deadline":
                         with self.lock:
@@ -122,9 +161,7 @@ class TcHook:
 
     # ---- handle ----
     def revert(self) -> None:
-        self.stop.set()
-        if self.thread is not None and self.thread is not threading.current_thread():
-            self.thread.join(timeout=5)
+        self._stop_scheduler()
         with self.lock:
             if self.reverted:
                 return
