@@ -127,6 +127,7 @@ class Lab:
     server: ServerProcess | None = None
     attached: bool = False
     setup_seconds: float = 0.0
+    serve_seconds: float = 0.0  # of setup_seconds, the --serve command's own start until its port answered
     _undo: list[tuple[Entry, Callable[[], None]]] = field(default_factory=list, repr=False)
     _closed: bool = False
     _owner_pid: int = field(default_factory=os.getpid, repr=False)
@@ -353,11 +354,13 @@ class Lab:
             # Stopped like anything `clean` stops: SIGTERM to the group, SIGKILL after a grace (removers.py).
             self._record("process", pid=pid, start_time=start_time, pgid=pid, command=spec.command)
 
+        began = time.monotonic()
         self.server = serve.start(spec, self.server_netns, log, record)
         probes = [
             (u.address, u.port) for u in self.upstreams.values() if u.where == "loopback" and u.port in served
         ]
         serve.wait_ready(self.server, self.client_netns, list(dict.fromkeys(probes)), spec.ready_timeout)
+        self.serve_seconds = time.monotonic() - began
 
     @classmethod
     def attach(
