@@ -195,14 +195,13 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     reports_began = time.monotonic()
     _write_reports(outcome, result.parent, None if no_report else markdown or result.parent / "report.md",
                    html, junit, analyze, model, ollama_host, source_dir, role)
-    if timings and "timings" in outcome.document:
+    if timings and outcome.timings is not None:
         from lueur_net.runner.timings import render
 
-        shown = dict(outcome.document["timings"])  # results.json's, plus the reports written after it
-        shown["phases_s"] = {**shown["phases_s"], "reports": round(time.monotonic() - reports_began, 3)}
-        shown["total_s"] = round(time.monotonic() - began, 3)
-        shown["overhead_s"] = round(shown["total_s"] - shown["intrinsic_s"], 3)
-        click.echo(render(shown))
+        # results.json's phases, plus the end of writing it and the reports after it; the total from the start of
+        # the command (imports before the run began show as `unaccounted`)
+        outcome.timings.add("reports", time.monotonic() - reports_began)
+        click.echo(render(outcome.timings.to_dict(total_s=time.monotonic() - began)))
     ctx.exit(exit_status(summary, fail_on))
 
 

@@ -262,15 +262,15 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
                       plan=faults.plans, calls=records_frame(run.records))
     mark_backend_failures(document, faults.failures, run.t0)
     warn_untouched(listener, ref.scenario.title, ref.item_index, document)
+    # The load's drain: from the end of its duration until the driver's process had handed every record back.
+    drain = max(0.0, driven - (run.t0 + spec.load.duration_s)) if spec.load is not None else 0.0
+    spent = {"apply": faults.apply_s, "start-gate wait": faults.gate_wait_s, "load drain": drain,
+             "driving": max(0.0, (driven - began) - faults.apply_s - faults.gate_wait_s - drain),
+             "revert": reverted - driven, "analysis": time.monotonic() - reverted}
+    document["timings_s"] = {phase: round(seconds, 4) for phase, seconds in spent.items()}  # this item's share
     if timings is not None:
-        # The load's drain: from the end of its duration until the driver's process had handed every record back.
-        drain = max(0.0, driven - (run.t0 + spec.load.duration_s)) if spec.load is not None else 0.0
-        timings.add("apply", faults.apply_s)
-        timings.add("start-gate wait", faults.gate_wait_s)
-        timings.add("load drain", drain)
-        timings.add("driving", (driven - began) - faults.apply_s - faults.gate_wait_s - drain)
-        timings.add("revert", reverted - driven)
-        timings.add("analysis", time.monotonic() - reverted)
+        for phase, seconds in spent.items():
+            timings.add(phase, seconds)
         timings.intrinsic_s += item_intrinsic_s(spec, [(record.total_ms or 0.0) / 1000 for record in run.records])
     return document
 

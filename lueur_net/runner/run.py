@@ -57,6 +57,7 @@ class RunOutcome:
     document: dict[str, Any]
     results_path: Path | None
     records_path: Path | None
+    timings: RunTimings | None = None  # still counting: the CLI adds what it does after (the reports)
 
     @property
     def passed(self) -> bool:
@@ -192,4 +193,4 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
         raise EnvironmentProblem(failed, hint="a backend process died or stopped answering (e.g. an nfqueue holder "
                                  "killed by a value it could not handle, or the OOM killer); the item's faults were "
                                  "not realised from then on")
-    return RunOutcome(document, options.results_path, records_path)
+    return RunOutcome(document, options.results_path, records_path, timings)
