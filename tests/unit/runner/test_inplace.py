@@ -98,6 +98,12 @@ class FakeIpr:
     def __init__(self) -> None:
         self.sent: list[tuple[int, int, Any]] = []
 
+    def get_qdiscs(self, index: int) -> list[Any]:  # revert reads the counters first: none here
+        return []
+
+    def link_lookup(self, ifname: str) -> list[int]:  # the remover finds no interface: nothing left to delete
+        return []
+
 
 @pytest.fixture
 def netlink_log(monkeypatch: pytest.MonkeyPatch) -> FakeIpr:
@@ -266,3 +272,25 @@ def test_the_start_gate_waits_only_what_the_driver_needs_after_a_quick_apply() -
     t0 = faults.start(0.0)
     assert t0 - began < 0.1  # before: 0.4 s ahead, whatever the apply cost
     assert applied == [int(t0 * 1e9)] and faults.start_moves == 0
+
+
+def test_a_step_keeps_the_running_scheduler(netlink_log: FakeIpr) -> None:
+    """With a deadline (always, in a run) the hook has a scheduler thread; a step wakes it with the new timeline
+    instead of stopping it and starting another (before: a thread and a netlink socket per step)."""
+    ledger = SimpleNamespace(record=lambda kind, **fields: SimpleNamespace(fields=fields), done=lambda entry: None)
+    plans = [plan_of({"type": "latency", "mean": mean}).hooks[0] for mean in (100, 200, 300)]
+    now = time.monotonic_ns()
+    hook = tc_hook.TcHook(plans[0], PATH.server, ledger, now, now + 60 * 10**9)  # type: ignore[arg-type]
+    hook.start()
+    scheduler = hook.thread
+    assert scheduler is not None and scheduler.is_alive()
+    for step in plans[1:]:
+        hook.update(step, SimpleNamespace(t0_ns=time.monotonic_ns(), deadline_ns=now + 60 * 10**9, seed=1))
+        assert hook.thread is scheduler and scheduler.is_alive()
+    hook.pause()
+    assert hook.thread is scheduler and scheduler.is_alive()
+    hook.revert()
+    assert not scheduler.is_alive() and hook.error is None
+    delays = [message.get_attr("TCA_OPTIONS").get_attr("TCA_NETEM_LATENCY64")
+              for msg_type, _, message in netlink_log.sent if msg_type == RTM_NEWQDISC]
+    assert delays == [100 * MS, 200 * MS, 300 * MS, 0]
