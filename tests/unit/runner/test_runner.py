@@ -299,10 +299,10 @@ def test_a_repeat_changes_its_faults_in_place_step_by_step(scenario_file: Path, 
     assert machine.events[machine.events.index("apply") + 1] == "pause"
     assert [(i, phase, applied) for i, phase, applied in machine.iterations[1:]] == [
         (0, "fault", 1), (1, "fault", 1), (2, "fault", 1)]  # never applied again
-    steps = [entry["plan"] for entry in machine.updated]
+    steps = [entry["plan"] for entry in machine.updated[:3]]  # then the load item's move to its t0
     assert [plan.iteration for plan in steps] == [0, 1, 2]
     assert [plan.faults[0].params.delay_ns for plan in steps] == [100_000_000, 200_000_000, 300_000_000]
-    assert [entry["seed"] for entry in machine.updated] == [7, 8, 9]
+    assert [entry["seed"] for entry in machine.updated[:3]] == [7, 8, 9]
     assert all(entry["deadline_ns"] > entry["t0_ns"] for entry in machine.updated)
     item = outcome.document["scenarios"][0]["items"][0]
     assert [(entry["iteration"], entry["change"]) for entry in item["plan"]] == [
@@ -323,15 +323,29 @@ def test_a_repeat_whose_faults_cannot_change_in_place_is_applied_again_and_says_
         "reverted and applied again: its backend objects cannot change in place"]
 
 
+def test_prepared_faults_that_cannot_move_are_applied_again_at_the_start_gates_t0(scenario_file: Path,
+                                                                                  tmp_path: Path) -> None:
+    machine = Machine(in_place=False)
+    run(machine, scenario_file, tmp_path, only="spike")
+    prepared, applied = machine.applied
+    [t0] = machine.starts
+    assert prepared["t0_ns"] > applied["t0_ns"] == int(t0 * 1e9)
+
+
 def test_a_single_call_is_applied_once_at_the_start_gates_t0(scenario_file: Path, tmp_path: Path) -> None:
-    machine = Machine()
+    """Applied while the driver starts (prepare), then moved in place to the start gate's t0."""
+    machine = Machine(in_place=True)
     outcome, _ = run(machine, scenario_file, tmp_path, only="spike")
     [applied] = machine.applied
+    [moved] = machine.updated
     [t0] = machine.starts
-    assert applied["t0_ns"] == int(t0 * 1e9)
-    assert applied["deadline_ns"] == runner.fault_deadline_ns(applied["t0_ns"], 30.0, machine.labs[0].deadline_ns)
+    assert applied["t0_ns"] > int(t0 * 1e9)  # prepared far ahead, so no window opened before the move
+    assert moved["t0_ns"] == int(t0 * 1e9)
+    assert moved["deadline_ns"] == runner.fault_deadline_ns(moved["t0_ns"], 30.0, machine.labs[0].deadline_ns)
+    assert machine.events.index("apply") < machine.events.index("update")
     item = outcome.document["scenarios"][0]["items"][0]
     assert item["driver"]["t0_monotonic"] == t0 and "start_attempts" not in item["driver"]
+    assert item["timings_s"]["apply beside the driver's start"] >= 0.0
     assert {b["id"]: b["backend"] for b in item["backends"]} == {"f0": "netem", "f1.ingress": "netem",
                                                                  "f1.egress": "netem"}
     written = json.loads((tmp_path / "out" / "results.json").read_text())
