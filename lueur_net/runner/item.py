@@ -8,6 +8,7 @@ Nothing here plans: the item's plans for each path and iteration are made before
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -38,6 +39,13 @@ if TYPE_CHECKING:
 # A single or load item's faults are applied while its driver's process starts (prepare()), anchored this far
 # ahead; the start gate then only moves them to its t0 in place. Far enough that no window opens before the move.
 PREPARE_AHEAD_S = 5.0
+# The driver's process is forked (lueur_net.lab.enter.run_in_netns) right after the item starts: the prepared
+# apply waits for that fork, so the child never inherits a half-made holder's sockets or a lock the apply holds
+# (measured: a holder started across the fork hung the start gate for 60 s). os.fork() runs this hook;
+# subprocess's fork_exec does not.
+FORK_WAIT_S = 2.0
+_forked = threading.Event()
+os.register_at_fork(after_in_parent=_forked.set)
 START_MARGIN_S = 0.01  # beyond what the driver needs: a tc or eBPF apply fits in it (measured 2-8 ms)
 START_SLACK_S = 0.02
 START_ATTEMPTS = 3
@@ -169,11 +177,13 @@ class ItemFaults:
             self.apply_s += time.monotonic() - began
         self.revert()
 
-    def prepare(self) -> None:
+    def prepare(self, after_fork: bool = False) -> None:
         """Start applying iteration 0 in a thread now, while the driver's process starts (~0.1-0.3 s: fork, client
         built and warmed), anchored PREPARE_AHEAD_S ahead; the start gate then waits for it and moves the objects
         to its t0 in place. An nfqueue holder's start (~0.15 s) is then off the item's critical path."""
         def body() -> None:
+            if after_fork:
+                _forked.wait(FORK_WAIT_S)
             began = time.monotonic()
             try:
                 self.apply(0, time.monotonic_ns() + int(PREPARE_AHEAD_S * 1e9))
@@ -182,6 +192,7 @@ class ItemFaults:
             self._prepare_cost_s = time.monotonic() - began
 
         self._prepare_cost_s = 0.0
+        _forked.clear()
         self._preparing = threading.Thread(target=body, name="lueur-prepare-faults", daemon=True)
         self._preparing.start()
 
@@ -287,7 +298,8 @@ class ItemFaults:
 
 
 def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: ItemFaults, recorder: RunRecorder,
-               listener: RunListener, timings: RunTimings | None = None) -> dict[str, Any]:
+               listener: RunListener, timings: RunTimings | None = None, drive_forks: bool = False
+               ) -> dict[str, Any]:
     """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert.
     With `timings`, where the item's time went is added to them (lueur_net.runner.timings)."""
     began = time.monotonic()
@@ -295,7 +307,7 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
         if spec.is_repeat:
             run = drive(netns, spec, on_progress=listener.progress, on_iteration=faults.on_iteration)
         else:
-            faults.prepare()
+            faults.prepare(after_fork=drive_forks)
             run = drive(netns, spec, on_progress=listener.progress, on_ready=faults.start)
     except Exception:
         if faults.start_error is not None:  # applying the faults failed: say so with its own type and words

@@ -170,7 +170,8 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
                 for planned, item_faults in zip(items, faults[index]):
                     try:
                         documents.append(drive_item(env.drive, lab.client_netns, planned.ref, planned.spec,
-                                                    item_faults, recorder, listener, timings))
+                                                    item_faults, recorder, listener, timings,
+                                                    drive_forks=env.drive_forks))
                     finally:
                         item_faults.revert()
                     backends.update((b["type"], b["backend"]) for b in documents[-1]["backends"])
