@@ -307,7 +307,7 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
         if spec.is_repeat:
             run = drive(netns, spec, on_progress=listener.progress, on_iteration=faults.on_iteration)
         else:
-            faults.prepare(after_fork=drive_forks)
+            faults.prepare(after_fork=drive_forks and netns is not None)  # no namespace: driven here, no fork
             run = drive(netns, spec, on_progress=listener.progress, on_ready=faults.start)
     except Exception:
         if faults.start_error is not None:  # applying the faults failed: say so with its own type and words
