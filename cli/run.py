@@ -154,12 +154,14 @@ def _banner(text: str) -> str:
               help="With --analyze: the application's source, so recommendations come with diffs.")
 @click.option("--role", type=click.Choice(["developer", "sre"]), default="developer", show_default=True,
               help="With --analyze: who the analysis is written for.")
+@click.option("--timings", is_flag=True, help="Print where the run's time went, phase by phase (lab set-up, "
+              "apply, start-gate wait, driving, revert, ...; also in results.json as `timings`).")
 @click.pass_context
 def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: Path, records: Path | None,
         only: str | None, dry_run: bool, pool: str | None, seed: int, markdown: Path | None, no_report: bool,
         html: str | None, junit: str | None, analyze: bool, model: str | None, ollama_host: str | None,
         source_dir: Path | None, role: str, attach: str | None, iface: str | None,
-        allow_host_interface: bool, keep_query: bool, fail_on: str) -> None:
+        allow_host_interface: bool, keep_query: bool, fail_on: str, timings: bool) -> None:
     """Run scenario files (or folders of them) with real kernel faults and check their expectations and SLOs.
 
     Prints lueur's `Tests run: N, Tests failed: M` (one test per single/repeat call and per load item; only
@@ -191,8 +193,16 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     if outcome.results_path is not None:
         click.echo(f"Results: {outcome.results_path}" + (f", calls: {outcome.records_path}"
                                                          if outcome.records_path else ""))
+    reports_began = time.monotonic()
     _write_reports(outcome, result.parent, None if no_report else markdown or result.parent / "report.md",
                    html, junit, analyze, model, ollama_host, source_dir, role)
+    if timings and outcome.timings is not None:
+        from lueur_net.runner.timings import render
+
+        # results.json's phases, plus the end of writing it and the reports after it; the total from the start of
+        # the command (imports before the run began show as `unaccounted`)
+        outcome.timings.add("reports", time.monotonic() - reports_began)
+        click.echo(render(outcome.timings.to_dict(total_s=time.monotonic() - began)))
     ctx.exit(exit_status(summary, fail_on))
 
 

@@ -29,6 +29,16 @@ class Handle(Protocol):
     def counters(self) -> dict[str, int]: ...
 
 
+class ChangeableHandle(Handle, Protocol):
+    """A handle whose running objects can take a new item of the same shape (see `shape_of`) in place, and be
+    made to pass everything while staying in place. All three backends' handles are; a handle without these
+    methods is reverted and applied again instead."""
+
+    def update(self, item: HookPlan | PlannedFault, context: ApplyContext) -> None: ...
+
+    def pause(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class ApplyContext:
     """What every backend gets besides its item: both ends, the item's t0 and the fail-open deadline (monotonic
@@ -93,6 +103,27 @@ def work_of(plan: FaultPlan) -> list[Work]:
     return work
 
 
+def shape_of(work: Work) -> tuple[str, ...]:
+    """What must stay the same for a running object to take a new item in place: the backend, the end, the hook
+    and, outside tc (whose qdiscs change kind in place), the fault type (an eBPF program per type, the nfqueue rule
+    per hook)."""
+    if work.backend == TC:
+        return (work.backend, work.side, str(getattr(work.item, "hook", "")))
+    return (work.backend, work.side, str(getattr(work.item, "hook", "")), str(getattr(work.item, "type", "")))
+
+
+def change_refusal(old: FaultPlan, new: FaultPlan) -> str | None:
+    """None when every piece of `new` can be put on the running objects of `old` in place, else why not (one
+    phrase, for the results)."""
+    old_shapes = [shape_of(work) for work in work_of(old)]
+    new_shapes = [shape_of(work) for work in work_of(new)]
+    if old_shapes != new_shapes:
+        def text(shapes: list[tuple[str, ...]]) -> str:
+            return ", ".join("/".join(part for part in shape if part) for shape in shapes) or "nothing"
+        return f"the plan changes shape ({text(old_shapes)} -> {text(new_shapes)})"
+    return None
+
+
 def endpoint_of(path: Path, side: str) -> Endpoint:
     return path.client if side == "client" else path.server
 
@@ -119,6 +150,34 @@ class AppliedPlan:
         if errors:
             raise EnvironmentProblem("could not revert every fault: " + "; ".join(errors),
                                      hint="run `sudo lueur-net clean`")
+
+    def update(self, plan: FaultPlan, path: Path, *, t0_ns: int, deadline_ns: int | None = None,
+               seed: int = 0) -> str | None:
+        """Put `plan` on the running objects in place (netem/TBF `change`, BPF map updates, a message to the nfqueue
+        holder): no object is removed or created, so no packet meets a gap. Returns None when done, else why it
+        could not be (nothing was touched then: the caller reverts and applies instead)."""
+        refusal = change_refusal(self.plan, plan)
+        if refusal is None:
+            missing = sorted({type(handle).__name__ for _, handle in self.handles if not hasattr(handle, "update")})
+            if missing:
+                refusal = f"{', '.join(missing)} cannot change in place"
+        if refusal is not None:
+            return refusal
+        context = ApplyContext(path=path, t0_ns=t0_ns, deadline_ns=deadline_ns)
+        for position, (work, (_, handle)) in enumerate(zip(work_of(plan), list(self.handles))):
+            handle.update(work.item, replace(context, seed=seed + position))  # type: ignore[attr-defined]
+            self.handles[position] = (work.fault_ids, handle)
+        self.plan = plan
+        return None
+
+    def pause(self) -> bool:
+        """Make every running object pass everything, in place (a repeat's baseline call). False when a handle
+        cannot (the caller reverts instead)."""
+        if not all(hasattr(handle, "pause") for _, handle in self.handles):
+            return False
+        for _, handle in self.handles:
+            handle.pause()  # type: ignore[attr-defined]
+        return True
 
     def counters(self) -> dict[str, dict[str, int]]:
         """fault id -> counters (faults composed on one tc hook share that hook's counters)."""

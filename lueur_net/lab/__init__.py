@@ -10,24 +10,26 @@ Public API (everything else in this package is private):
     terminate_on_signals()                 (SIGTERM behaves like Ctrl-C, so `with Lab...` reverts)
 """
 
-from lueur_net.lab.enter import enter_netns, in_netns_thread, netns_path, run_in_netns
-from lueur_net.lab.lab import DEFAULT_MAX_LIFETIME, Lab
-from lueur_net.lab.safety import ALLOW_FLAG, check_fault_target
-from lueur_net.lab.serve import ServeSpec
-from lueur_net.lab.signals import terminate_on_signals
-from lueur_net.lab.topology import Endpoint, Path
+from __future__ import annotations
 
-__all__ = [
-    "ALLOW_FLAG",
-    "DEFAULT_MAX_LIFETIME",
-    "Endpoint",
-    "Lab",
-    "Path",
-    "ServeSpec",
-    "check_fault_target",
-    "enter_netns",
-    "in_netns_thread",
-    "netns_path",
-    "run_in_netns",
-    "terminate_on_signals",
-]
+import importlib
+from typing import Any
+
+# Imported on first use: every nfqueue holder (a fresh `python -m lueur_net.dataplane.nfqueue.holder` per delay
+# fault) needs lueur_net.lab.enter alone, and importing the package eagerly added lab.lab with pyroute2, the NAT
+# and the ledger to each holder's start (~110 of its 180 ms of imports, measured under load: docs/performance.md).
+_EXPORTS = {
+    "enter_netns": "enter", "in_netns_thread": "enter", "netns_path": "enter", "run_in_netns": "enter",
+    "DEFAULT_MAX_LIFETIME": "lab", "Lab": "lab",
+    "ALLOW_FLAG": "safety", "check_fault_target": "safety",
+    "ServeSpec": "serve",
+    "terminate_on_signals": "signals",
+    "Endpoint": "topology", "Path": "topology",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lueur_net.lab' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"lueur_net.lab.{_EXPORTS[name]}"), name)

@@ -11,11 +11,13 @@ order through the same removers `lueur-net clean` uses after a SIGKILL.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
@@ -111,6 +113,15 @@ def host_ipv4_addresses() -> set[str]:
         return {str(a.get_attr("IFA_ADDRESS")) for a in ipr.get_addr(family=2)}
 
 
+def load_side_by_side(loads: Sequence[Callable[[], None]]) -> None:
+    """Run independent ruleset loads at once, each in its own thread; every one is awaited, the first error raised
+    (the lab's close() then removes what was recorded, loaded or not)."""
+    with ThreadPoolExecutor(max_workers=max(1, len(loads)), thread_name_prefix="lueur-nft") as pool:
+        futures = [pool.submit(load) for load in loads]
+    for future in futures:
+        future.result()
+
+
 @dataclass
 class Lab:
     """Use Lab.create(...) or Lab.attach(...); a context manager that calls close()."""
@@ -127,6 +138,7 @@ class Lab:
     server: ServerProcess | None = None
     attached: bool = False
     setup_seconds: float = 0.0
+    serve_seconds: float = 0.0  # of setup_seconds, the --serve command's own start until its port answered
     _undo: list[tuple[Entry, Callable[[], None]]] = field(default_factory=list, repr=False)
     _closed: bool = False
     _owner_pid: int = field(default_factory=os.getpid, repr=False)
@@ -274,9 +286,11 @@ class Lab:
         if nat.table_exists("ip", names.host_table):
             raise links.name_clash("nft table ip", names.host_table)
         self._record("nft_table", family="ip", name=names.host_table, netns=None)
-        nat.load(
-            nat.arrival_ruleset(names.host_table, names.host_end, block.host, host_targets, dns_port), "the host"
-        )
+        # The three rulesets (host, server namespace, client namespace) are independent: each is an `nft -f`
+        # process (~10 ms each, measured), loaded side by side at the end of the build instead of one by one.
+        loads: list[Callable[[], None]] = [functools.partial(
+            nat.load, nat.arrival_ruleset(names.host_table, names.host_end, block.host, host_targets, dns_port),
+            "the host")]
 
         with links.open_netns(client) as ns:
             client_index = links.configure(
@@ -309,12 +323,12 @@ class Lab:
                     for u in self.upstreams.values()
                     if u.where == "loopback" and u.port in host_targets
                 ]
-                in_netns_thread(
-                    server_ns, nat.load,
+                loads.append(functools.partial(
+                    in_netns_thread, server_ns, nat.load,
                     nat.arrival_ruleset(nat.NAMESPACE_TABLE, names.server_end, block.server, served)
                     + nat.client_ruleset(list(dict.fromkeys(dependencies)), {names.server_end: block.server}),
                     server_ns,
-                )
+                ))
                 links.set_sysctl(client, "net.ipv4.ip_forward", "1")  # the client namespace's own setting
                 self.server_path = Path(
                     Endpoint(client, names.client_to_server, x_index, block.client_to_server),
@@ -327,9 +341,11 @@ class Lab:
             if u.where == "loopback"
         ]
         forwarded = {block.server: (names.client_end, block.client)} if spec is not None else None
-        in_netns_thread(
-            client, nat.load, nat.client_ruleset(list(dict.fromkeys(redirects)), snat, forwarded), client
-        )
+        loads.append(functools.partial(
+            in_netns_thread, client, nat.load, nat.client_ruleset(list(dict.fromkeys(redirects)), snat, forwarded),
+            client,
+        ))
+        load_side_by_side(loads)
         hosts = hosts_file(self.upstreams.values(), host_hosts)
         if dns:
             self._write_netns_etc(client, DNS_HOSTS, dns_resolv_conf(block.host))
@@ -353,11 +369,13 @@ class Lab:
             # Stopped like anything `clean` stops: SIGTERM to the group, SIGKILL after a grace (removers.py).
             self._record("process", pid=pid, start_time=start_time, pgid=pid, command=spec.command)
 
+        began = time.monotonic()
         self.server = serve.start(spec, self.server_netns, log, record)
         probes = [
             (u.address, u.port) for u in self.upstreams.values() if u.where == "loopback" and u.port in served
         ]
         serve.wait_ready(self.server, self.client_netns, list(dict.fromkeys(probes)), spec.ready_timeout)
+        self.serve_seconds = time.monotonic() - began
 
     @classmethod
     def attach(

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,8 +84,8 @@ class RunRecorder:
         document.update(self.top)
         return document
 
-    def write(self, results_path: Path | None, records_path: Path | None, *, keep_query: bool = False
-              ) -> dict[str, Any]:
+    def write(self, results_path: Path | None, records_path: Path | None, *, keep_query: bool = False,
+              late: dict[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
         """Write the calls file and results.json (naming the calls file relative to results.json when it can).
 
         Both are kept and shared, so both are redacted (lueur_net.analysis.redact): secret query parameters in
@@ -107,6 +108,8 @@ class RunRecorder:
                 except ValueError:
                     named = str(records_path.resolve())
         document = redactor.value(self.document(named))
+        for key, value in (late or {}).items():  # values known only now (the run's timings): taken last
+            document[key] = value()
         if results_path is not None:
             write_results(document, results_path)
         return document

@@ -107,6 +107,7 @@ class RunEnvironment:
     drive: Drive
     guard_signals: Callable[[], AbstractContextManager[object]]
     plan: Planner = plan_item
+    drive_forks: bool = False  # `drive` forks the driver's process (the run then applies faults after the fork)
 
 
 def kernel_environment() -> RunEnvironment:
@@ -122,4 +123,5 @@ def kernel_environment() -> RunEnvironment:
         drive=drive_in_netns,
         guard_signals=terminate_on_signals,
         plan=plan_item,
+        drive_forks=True,
     )

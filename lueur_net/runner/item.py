@@ -8,6 +8,8 @@ Nothing here plans: the item's plans for each path and iteration are made before
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lueur_net.records.frame import records_frame
 from lueur_net.results import attach_data_plane, mark_backend_failures
+from lueur_net.runner.timings import RunTimings, item_intrinsic_s
 
 if TYPE_CHECKING:
     from lueur_net.driver.spec import ItemSpec
@@ -26,12 +29,24 @@ if TYPE_CHECKING:
     from lueur_net.runner.listener import RunListener
     from lueur_net.runner.plans import ItemRef
 
-# A single or load item starts when its driver is ready to send (the start gate, docs/driver.md): t0 is then
-# chosen this far ahead and the faults are applied anchored at it. Applying takes from a few ms (tc) to ~0.45 s
-# (three nfqueue delays, measured); when it ends less than START_SLACK_S before t0 (plus what the driver still
-# needs), the faults are applied again with twice the measured cost as margin, up to START_ATTEMPTS times, so the
-# first call leaves on schedule instead of carrying the set-up as send lag.
-START_MARGIN_S = 0.4
+# A single or load item starts when its driver is ready to send (the start gate, docs/driver.md). The faults are
+# applied anchored at t0 = now + what the driver still needs + START_SLACK_S + START_MARGIN_S; applying
+# takes from a few ms (tc, eBPF) to ~0.15 s per nfqueue delay (measured), so when it ends past that point the
+# running objects are moved to a new t0 in place (one map update or holder message each, ~1 ms), up to
+# START_ATTEMPTS times in all, and the first call leaves on schedule instead of carrying the set-up as send lag.
+# (Before: t0 was always chosen START_MARGIN_S = 0.4 s ahead, and that wait was idle for tc and eBPF items.)
+# Objects that cannot move in place are applied again with twice the measured cost as margin.
+# A single or load item's faults are applied while its driver's process starts (prepare()), anchored this far
+# ahead; the start gate then only moves them to its t0 in place. Far enough that no window opens before the move.
+PREPARE_AHEAD_S = 5.0
+# The driver's process is forked (lueur_net.lab.enter.run_in_netns) right after the item starts: the prepared
+# apply waits for that fork, so the child never inherits a half-made holder's sockets or a lock the apply holds
+# (measured: a holder started across the fork hung the start gate for 60 s). os.fork() runs this hook;
+# subprocess's fork_exec does not.
+FORK_WAIT_S = 2.0
+_forked = threading.Event()
+os.register_at_fork(after_in_parent=_forked.set)
+START_MARGIN_S = 0.01  # beyond what the driver needs: a tc or eBPF apply fits in it (measured 2-8 ms)
 START_SLACK_S = 0.02
 START_ATTEMPTS = 3
 # Every fault of an item carries a fail-open deadline: the end of what it was applied for (ItemSpec.span_s from its
@@ -74,83 +89,254 @@ class ItemFaults:
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     backends: dict[str, dict[str, str]] = field(default_factory=dict)
     start_attempts: int = 0
+    start_moves: int = 0  # times the start gate moved the applied faults to a later t0 in place
+    apply_hidden_s: float = 0.0  # of apply_s, what ran while the driver's process was starting (prepare())
+    _preparing: threading.Thread | None = None
+    _prepare_error: BaseException | None = None
+    # seconds spent, for `run --timings`: putting faults in the kernel (and changing them), taking them out, and
+    # waiting at the start gate between the end of the apply and t0
+    apply_s: float = 0.0
+    revert_s: float = 0.0
+    gate_wait_s: float = 0.0
     start_error: BaseException | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)  # backends that failed while applied
 
-    def apply(self, iteration: int, t0_ns: int) -> None:
+    def _record(self, entry: PathPlans, plan: FaultPlan, change: str | None = None) -> None:
+        shown = {"path": path_name(entry.path), **plan.to_dict()}
+        if change is not None:
+            shown["change"] = change  # how a repeat's step reached the kernel (results.json, docs/dataplane.md)
+        self.plans.append(shown)
+        for fault in plan.faults:
+            self.backends[fault.id] = {"id": fault.id, "type": fault.type, "backend": fault.backend,
+                                       "side": fault.side, "hook": fault.hook, "traffic": fault.traffic,
+                                       "requested": f"{fault.requested_side} {fault.requested_direction}"}
+
+    def _apply_path(self, entry: PathPlans, iteration: int, t0_ns: int) -> AppliedFaults:
+        return self.apply_plan(entry.plans[iteration], entry.path, self.ledger, t0_ns=t0_ns,
+                               deadline_ns=fault_deadline_ns(t0_ns, self.span_s, self.deadline_ns),
+                               seed=self.seed + iteration, allow_foreign=self.attached)
+
+    def apply(self, iteration: int, t0_ns: int, *, record: bool = True) -> None:
+        """Apply the iteration's plans afresh (whatever ran before is reverted first)."""
         self.revert()
-        deadline_ns = fault_deadline_ns(t0_ns, self.span_s, self.deadline_ns)
+        began = time.monotonic()
+        try:
+            self._apply_all(iteration, t0_ns, record)
+        finally:
+            self.apply_s += time.monotonic() - began
+
+    def _apply_all(self, iteration: int, t0_ns: int, record: bool) -> None:
         for entry in self.paths:
+            if record:
+                self._record(entry, entry.plans[iteration])
+            self.applied.append(self._apply_path(entry, iteration, t0_ns))
+
+    def change(self, iteration: int, t0_ns: int) -> None:
+        """A repeat's step: the running objects of each path take the iteration's plan in place (no object is
+        removed or created, so the call leaves `wait` after the previous one, not a backend restart later). A path
+        whose plan changes shape, or whose objects cannot change, is reverted and applied again, and its plan in
+        results.json says so."""
+        if len(self.applied) != len(self.paths):
+            self.apply(iteration, t0_ns)
+            for shown in self.plans[-len(self.paths):]:
+                shown["change"] = "applied"
+            return
+        began = time.monotonic()
+        try:
+            self._change_all(iteration, t0_ns)
+        finally:
+            self.apply_s += time.monotonic() - began
+
+    def _change_all(self, iteration: int, t0_ns: int) -> None:
+        deadline_ns = fault_deadline_ns(t0_ns, self.span_s, self.deadline_ns)
+        for index, entry in enumerate(self.paths):
             plan = entry.plans[iteration]
-            self.plans.append({"path": path_name(entry.path), **plan.to_dict()})
-            for fault in plan.faults:
-                self.backends[fault.id] = {"id": fault.id, "type": fault.type, "backend": fault.backend,
-                                           "side": fault.side, "hook": fault.hook, "traffic": fault.traffic,
-                                           "requested": f"{fault.requested_side} {fault.requested_direction}"}
-            self.applied.append(self.apply_plan(plan, entry.path, self.ledger, t0_ns=t0_ns, deadline_ns=deadline_ns,
-                                                seed=self.seed + iteration, allow_foreign=self.attached))
+            applied = self.applied[index]
+            update = getattr(applied, "update", None)
+            refusal = "its backend objects cannot change in place" if update is None else update(
+                plan, entry.path, t0_ns=t0_ns, deadline_ns=deadline_ns, seed=self.seed + iteration)
+            if refusal is None:
+                self._record(entry, plan, "in place")
+                continue
+            self._retire(applied)
+            self.applied[index] = self._apply_path(entry, iteration, t0_ns)
+            self._record(entry, plan, f"reverted and applied again: {refusal}")
+
+    def pause(self) -> None:
+        """A repeat's baseline call: the faults are put in place first (iteration 0's plan) and made to pass
+        everything, so the first faulty call after it is an in-place change too. Objects that cannot pause are
+        reverted (and applied at the next step)."""
+        if not self.applied:
+            self.apply(0, time.monotonic_ns(), record=False)
+        began = time.monotonic()
+        try:
+            if all(callable(getattr(applied, "pause", None)) and applied.pause()  # type: ignore[attr-defined]
+                   for applied in self.applied):
+                return
+        finally:
+            self.apply_s += time.monotonic() - began
+        self.revert()
+
+    def prepare(self, after_fork: bool = False) -> None:
+        """Start applying iteration 0 in a thread now, while the driver's process starts (~0.1-0.3 s: fork, client
+        built and warmed), anchored PREPARE_AHEAD_S ahead; the start gate then waits for it and moves the objects
+        to its t0 in place. An nfqueue holder's start (~0.15 s) is then off the item's critical path."""
+        def body() -> None:
+            if after_fork:
+                _forked.wait(FORK_WAIT_S)
+            began = time.monotonic()
+            try:
+                self.apply(0, time.monotonic_ns() + int(PREPARE_AHEAD_S * 1e9))
+            except BaseException as error:  # noqa: BLE001 - raised by the start gate, or by revert()
+                self._prepare_error = error
+            self._prepare_cost_s = time.monotonic() - began
+
+        self._prepare_cost_s = 0.0
+        _forked.clear()
+        self._preparing = threading.Thread(target=body, name="lueur-prepare-faults", daemon=True)
+        self._preparing.start()
+
+    def _prepared(self) -> bool:
+        """Wait for prepare(), if one runs; True when it applied the faults (its error is raised)."""
+        if self._preparing is None:
+            return False
+        began = time.monotonic()
+        self._preparing.join()
+        self._preparing = None
+        self.apply_hidden_s = max(0.0, self._prepare_cost_s - (time.monotonic() - began))
+        if self._prepare_error is not None:
+            error, self._prepare_error = self._prepare_error, None
+            raise error
+        return True
 
     def start(self, needed_s: float) -> float:
         """The start gate's answer: apply the item's faults anchored at a t0 the driver can still meet, return t0.
 
         Runs in the driver hook's thread. An error is kept for `drive_item` to raise with its own type."""
         try:
-            margin = max(START_MARGIN_S, needed_s + START_SLACK_S)
-            for attempt in range(START_ATTEMPTS):
-                began = time.monotonic()
-                t0 = began + margin
-                if attempt:  # the earlier attempt's objects go, with whatever they counted (nothing was sent yet)
-                    self.revert()
-                    self.plans.clear()
-                    self.counters.clear()
-                self.apply(0, int(t0 * 1e9))
-                self.start_attempts = attempt + 1
-                if t0 - time.monotonic() >= needed_s + START_SLACK_S:
+            lead = needed_s + START_SLACK_S  # what the driver needs between our answer and t0
+            if self._prepared():
+                t0 = time.monotonic() + lead + START_MARGIN_S
+                self.start_attempts = 1
+                if self._move(t0):
+                    self.gate_wait_s = max(0.0, t0 - time.monotonic())
+                    return t0
+                self.revert()  # prepared objects that cannot move: applied again below, for a t0 of now
+                self.plans.clear()
+                self.counters.clear()
+            began = time.monotonic()
+            t0 = began + lead + START_MARGIN_S
+            self.apply(0, int(t0 * 1e9))
+            cost = time.monotonic() - began
+            self.start_attempts = 1
+            for _ in range(START_ATTEMPTS - 1):
+                if t0 - time.monotonic() >= lead:
                     break
-                margin = 2 * (time.monotonic() - began) + needed_s + START_SLACK_S
+                began = time.monotonic()
+                t0 = began + lead + 0.005  # a move in place costs about a millisecond (measured)
+                if self._move(t0):
+                    self.start_moves += 1
+                    continue
+                t0 = began + 2 * cost + lead  # cannot move: apply again, with twice the measured cost as margin
+                self.revert()  # the earlier attempt's objects go, with whatever they counted (nothing was sent yet)
+                self.plans.clear()
+                self.counters.clear()
+                self.apply(0, int(t0 * 1e9))
+                cost = time.monotonic() - began
+                self.start_attempts += 1
+            self.gate_wait_s = max(0.0, t0 - time.monotonic())
             return t0
         except BaseException as error:
             self.start_error = error
             raise
 
+    def _move(self, t0: float) -> bool:
+        """Re-anchor the running objects of iteration 0 at `t0` in place; False if one of them cannot."""
+        if len(self.applied) != len(self.paths) or not all(callable(getattr(a, "update", None)) for a in self.applied):
+            return False
+        t0_ns = int(t0 * 1e9)
+        began = time.monotonic()
+        try:
+            for entry, applied in zip(self.paths, self.applied):
+                if applied.update(entry.plans[0], entry.path, t0_ns=t0_ns,  # type: ignore[attr-defined]
+                                  deadline_ns=fault_deadline_ns(t0_ns, self.span_s, self.deadline_ns),
+                                  seed=self.seed) is not None:
+                    return False
+        finally:
+            self.apply_s += time.monotonic() - began
+        return True
+
     def revert(self) -> None:
-        while self.applied:
-            applied = self.applied.pop()
-            for fault_id, values in applied.counters().items():
-                total = self.counters.setdefault(fault_id, {})
-                for key, value in values.items():
-                    total[key] = total.get(key, 0) + int(value)
-            self.failures.extend(applied.failures())  # after counters(): reading them notices a dead holder
-            applied.revert()
+        if self._preparing is not None and self._preparing is not threading.current_thread():
+            # the driver failed before its start gate: let the prepared apply end, then undo it
+            self._preparing.join()
+            self._preparing = None
+            self._prepare_error = None
+        began = time.monotonic()
+        try:
+            while self.applied:
+                self._retire(self.applied.pop())
+        finally:
+            self.revert_s += time.monotonic() - began
+
+    def _retire(self, applied: AppliedFaults) -> None:
+        """Keep what `applied` counted and why it failed, then revert it."""
+        for fault_id, values in applied.counters().items():
+            total = self.counters.setdefault(fault_id, {})
+            for key, value in values.items():
+                total[key] = total.get(key, 0) + int(value)
+        self.failures.extend(applied.failures())  # after counters(): reading them notices a dead holder
+        applied.revert()
 
     def on_iteration(self, iteration: int, phase: str) -> None:
-        """The repeat strategy's hook: the fault for this call (none for the baseline call)."""
+        """The repeat strategy's hook, before each call: the faults pass everything for the baseline call, and
+        carry this iteration's plan for the others, changed in place (see change())."""
         if phase == "baseline":
-            self.revert()
+            self.pause()
         else:
-            self.apply(iteration, time.monotonic_ns())
+            self.change(iteration, time.monotonic_ns())
 
 
 def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: ItemFaults, recorder: RunRecorder,
-               listener: RunListener) -> dict[str, Any]:
-    """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert."""
+               listener: RunListener, timings: RunTimings | None = None, drive_forks: bool = False
+               ) -> dict[str, Any]:
+    """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert.
+    With `timings`, where the item's time went is added to them (lueur_net.runner.timings)."""
+    began = time.monotonic()
     try:
         if spec.is_repeat:
             run = drive(netns, spec, on_progress=listener.progress, on_iteration=faults.on_iteration)
         else:
+            faults.prepare(after_fork=drive_forks and netns is not None)  # no namespace: driven here, no fork
             run = drive(netns, spec, on_progress=listener.progress, on_ready=faults.start)
     except Exception:
         if faults.start_error is not None:  # applying the faults failed: say so with its own type and words
             raise faults.start_error from None
         raise
+    driven = time.monotonic()
     faults.revert()
+    reverted = time.monotonic()
     document = recorder.add(ref.scenario_index, ref.scenario, ref.source, ref.item_index, spec, run)
     if faults.start_attempts > 1:
         document["driver"]["start_attempts"] = faults.start_attempts
+    if faults.start_moves:
+        document["driver"]["start_moves"] = faults.start_moves
     attach_data_plane(document, counters=faults.counters, backends=list(faults.backends.values()),
                       plan=faults.plans, calls=records_frame(run.records))
     mark_backend_failures(document, faults.failures, run.t0)
     warn_untouched(listener, ref.scenario.title, ref.item_index, document)
+    # The load's drain: from the end of its duration until the driver's process had handed every record back.
+    drain = max(0.0, driven - (run.t0 + spec.load.duration_s)) if spec.load is not None else 0.0
+    applying = faults.apply_s - faults.apply_hidden_s  # what the item waited for (the rest ran beside the driver)
+    spent = {"apply": applying, "start-gate wait": faults.gate_wait_s, "load drain": drain,
+             "driving": max(0.0, (driven - began) - applying - faults.gate_wait_s - drain),
+             "revert": reverted - driven, "analysis": time.monotonic() - reverted}
+    document["timings_s"] = {phase: round(seconds, 4) for phase, seconds in spent.items()}  # this item's share
+    document["timings_s"]["apply beside the driver's start"] = round(faults.apply_hidden_s, 4)
+    if timings is not None:
+        for phase, seconds in spent.items():
+            timings.add(phase, seconds)
+        timings.intrinsic_s += item_intrinsic_s(spec, [(record.total_ms or 0.0) / 1000 for record in run.records])
     return document
 
 

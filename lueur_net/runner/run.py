@@ -13,7 +13,9 @@ default, fakes in tests/unit/runner. The CLI (cli/run.py) only parses and prints
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,7 @@ from lueur_net.runner.environment import RunEnvironment, kernel_environment
 from lueur_net.runner.item import ItemFaults, PathPlans, backend_failure_message, drive_item
 from lueur_net.runner.outputs import check_writable, make_folders
 from lueur_net.runner.plans import PlannedItem, checked_plans, plan_run
+from lueur_net.runner.timings import RunTimings
 from lueur_net.scenario import LoadedScenario, load
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ class RunOutcome:
     document: dict[str, Any]
     results_path: Path | None
     records_path: Path | None
+    timings: RunTimings | None = None  # still counting: the CLI adds what it does after (the reports)
 
     @property
     def passed(self) -> bool:
@@ -102,16 +106,29 @@ def _item_faults(lab: RunLab, ledger: Ledger, planned: PlannedItem, paths: list[
                       span_s=planned.spec.span_s, attached=lab.attached)
 
 
+@contextmanager
+def _closing_timed(lab: RunLab, timings: RunTimings) -> Iterator[None]:
+    """The lab as a context manager, its closing counted as `lab tear-down`."""
+    with lab:
+        try:
+            yield
+        finally:
+            closing = time.monotonic()
+    timings.add("lab tear-down", time.monotonic() - closing)
+
+
 def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
     env = environment or kernel_environment()
-    selected = select(load(options.paths), options.only)
-    for entry in selected:
-        for warning in entry.warnings:
-            listener.note(str(warning))
-    env.require_root()
-    capabilities = env.probe()
-    run = plan_run(selected, capabilities, env.plan)  # refuse before touching
+    timings = RunTimings()
+    with timings.phase("validate/plan"):
+        selected = select(load(options.paths), options.only)
+        for entry in selected:
+            for warning in entry.warnings:
+                listener.note(str(warning))
+        env.require_root()
+        capabilities = env.probe()
+        run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
     serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ)) if options.serve else None
@@ -128,12 +145,16 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
     backends: set[tuple[str, str]] = set()
     failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
     with env.guard_signals(), env.open_ledger() as ledger:
+        began = time.monotonic()
         if options.attach:
             lab = env.attach_lab(options.attach, upstreams(selected), ledger, iface=options.iface,
                                  allow_host_interface=options.allow_host_interface)
         else:
             lab = env.create_lab(upstreams(selected), ledger, serve=serve, pool=options.pool, dns=needs_dns)
-        with lab:
+        app_start_s = float(getattr(lab, "serve_seconds", 0.0))  # --serve: the app's own start, shown apart
+        timings.add("app start", app_start_s)
+        timings.add("lab set-up", time.monotonic() - began - app_start_s)
+        with _closing_timed(lab, timings):
             listener.note(f"lab {lab.run_id} ready in {lab.setup_seconds * 1000:.0f} ms"
                           + (f"; server under test: {options.serve}" if options.serve else "")
                           + (f"; attached to {options.attach}" if options.attach else ""))
@@ -149,7 +170,8 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
                 for planned, item_faults in zip(items, faults[index]):
                     try:
                         documents.append(drive_item(env.drive, lab.client_netns, planned.ref, planned.spec,
-                                                    item_faults, recorder, listener))
+                                                    item_faults, recorder, listener, timings,
+                                                    drive_forks=env.drive_forks))
                     finally:
                         item_faults.revert()
                     backends.update((b["type"], b["backend"]) for b in documents[-1]["backends"])
@@ -163,10 +185,13 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
 
     recorder.top = {"capabilities": capabilities.to_dict(),
                     "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
-    make_folders(options.results_path, records_path)
-    document = recorder.write(options.results_path, records_path, keep_query=options.keep_query)
+    with timings.phase("writing results"):
+        make_folders(options.results_path, records_path)
+        # `timings` is taken as results.json is written: it covers everything up to that point
+        document = recorder.write(options.results_path, records_path, keep_query=options.keep_query,
+                                  late={"timings": timings.to_dict})
     if failed:
         raise EnvironmentProblem(failed, hint="a backend process died or stopped answering (e.g. an nfqueue holder "
                                  "killed by a value it could not handle, or the OOM killer); the item's faults were "
                                  "not realised from then on")
-    return RunOutcome(document, options.results_path, records_path)
+    return RunOutcome(document, options.results_path, records_path, timings)

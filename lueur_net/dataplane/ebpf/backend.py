@@ -7,6 +7,8 @@ It realises planned faults of type packetloss, blackhole, police, httperror, dns
 - windows: the plan's windows (seconds on the item's clock) become CLOCK_MONOTONIC instants from
   `context.t0_ns`, and `context.deadline_ns` is the program's fail-open deadline (the run gives the end of the
   item plus a margin); the heartbeat (lueur_net.dataplane.heartbeat) makes a frozen controller fail open sooner;
+- repeat steps: update() rewrites the running program's `lueur_params` and `lueur_timing` maps, pause() gives it
+  a window long over; the program and its link stay (docs/dataplane.md, "Changes in place");
 - parameters: each kind's typed params from the plan (PoliceParams, HttpErrorParams, DnsParams, ResetParams,
   LossParams, BlackholeParams); the planner has already refused what these programs cannot do (more windows than
   the timing map holds), so nothing here re-reads the scenario or repeats its defaults.
@@ -14,17 +16,19 @@ It realises planned faults of type packetloss, blackhole, police, httperror, dns
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any
 
 from lueur_net.dataplane.ebpf.faults import (
     EbpfFault,
     GilbertElliott,
-    attach_blackhole,
-    attach_dns,
-    attach_httperror,
-    attach_loss,
-    attach_police,
-    attach_reset,
+    attach,
+    blackhole_params,
+    dns_params,
+    httperror_params,
+    loss_params,
+    police_params,
+    reset_params,
 )
 from lueur_net.dataplane.ebpf.model import Hook, PortRange, Rule, Scope, Window
 from lueur_net.errors import BadInput
@@ -45,13 +49,27 @@ FOREVER_NS = (1 << 63) - 1
 
 
 class EbpfHandle:
-    """What apply() returns: revert() and counters() as the dispatcher expects."""
+    """What apply() returns: revert() and counters() as the dispatcher expects, and update()/pause() in place."""
 
-    def __init__(self, fault: EbpfFault) -> None:
+    def __init__(self, fault: EbpfFault, kind: str = "") -> None:
         self.fault = fault
+        self.kind = kind or fault.kind
 
     def revert(self) -> None:
         self.fault.revert()
+
+    def update(self, planned: PlannedFault, context: Any) -> None:
+        """A repeat's next step on the same program: its parameters and timing maps are rewritten (parameters
+        first, so the new windows never run with the old values). The scope stays: same path, same hook."""
+        kind, params = fault_params(planned)
+        if kind != self.kind:
+            raise BadInput(f"{planned.id}: a {kind} fault cannot replace the running {self.kind} program in place")
+        deadline_ns = getattr(context, "deadline_ns", None)
+        self.fault.set_params(params)
+        self.fault.set_timing(monotonic_windows(planned.windows, context.t0_ns, deadline_ns), deadline_ns)
+
+    def pause(self) -> None:
+        self.fault.pause()
 
     def counters(self) -> dict[str, int]:
         counters = self.fault.counters()
@@ -109,6 +127,37 @@ def fault_scope(fault: PlannedFault, peer_address: str, hook: Hook) -> Scope:
     return Scope()
 
 
+def fault_params(fault: PlannedFault) -> tuple[str, ctypes.Structure]:
+    """The program kind that realises `fault` and its `lueur_params` value (shared by apply and update)."""
+    params = fault.params
+    if isinstance(params, LossParams):
+        if params.correlation:
+            raise BadInput(
+                f"{fault.id}: the eBPF loss program has no correlation (use model: gilbert-elliott)"
+            )
+        if params.model == "gilbert-elliott":
+            model = GilbertElliott(params.p, params.r, params.loss_bad, params.loss_good)
+            return "loss", loss_params(gilbert_elliott=model)
+        if params.model != "random":
+            raise BadInput(
+                f"{fault.id}: the eBPF loss program realises random and gilbert-elliott loss only"
+            )
+        return "loss", loss_params(params.probability)
+    if isinstance(params, BlackholeParams):
+        return "blackhole", blackhole_params(params.only)
+    if isinstance(params, PoliceParams):
+        return "police", police_params(params.rate_bytes_per_s, params.burst_bytes)
+    if isinstance(params, HttpErrorParams):
+        return "httperror", httperror_params(params.status_code, params.probability)
+    if isinstance(params, DnsParams):
+        # The program's word for a timeout is what it does: drop the answer.
+        answer = "drop" if params.answer == "timeout" else params.answer
+        return "dns", dns_params(answer, params.probability)
+    if isinstance(params, ResetParams):
+        return "reset", reset_params(params.probability)
+    raise BadInput(f"{fault.id}: the eBPF backend cannot realise a '{fault.type}' fault")
+
+
 class EbpfBackend:
     name = "ebpf"
 
@@ -117,43 +166,10 @@ class EbpfBackend:
         deadline_ns = getattr(context, "deadline_ns", None)
         path = getattr(context, "path", None)
         peer = path.other_end(endpoint) if path is not None else None
-        common: dict[str, Any] = {
-            "scope": fault_scope(fault, peer.address if peer is not None else "", hook),
-            "windows": monotonic_windows(fault.windows, context.t0_ns, deadline_ns),
-            "deadline_ns": deadline_ns,
-            "ledger": ledger,
-        }
-        return EbpfHandle(self._attach(fault, endpoint, hook, common))
-
-    @staticmethod
-    def _attach(fault: PlannedFault, endpoint: Endpoint, hook: Hook, common: dict[str, Any]) -> EbpfFault:
-        params = fault.params
-        if isinstance(params, LossParams):
-            if params.correlation:
-                raise BadInput(
-                    f"{fault.id}: the eBPF loss program has no correlation (use model: gilbert-elliott)"
-                )
-            if params.model == "gilbert-elliott":
-                model = GilbertElliott(params.p, params.r, params.loss_bad, params.loss_good)
-                return attach_loss(endpoint, hook, gilbert_elliott=model, **common)
-            if params.model != "random":
-                raise BadInput(
-                    f"{fault.id}: the eBPF loss program realises random and gilbert-elliott loss only"
-                )
-            return attach_loss(endpoint, hook, params.probability, **common)
-        if isinstance(params, BlackholeParams):
-            return attach_blackhole(endpoint, hook, only=params.only, **common)
-        if isinstance(params, PoliceParams):
-            return attach_police(endpoint, hook, params.rate_bytes_per_s, params.burst_bytes, **common)
-        if isinstance(params, HttpErrorParams):
-            return attach_httperror(endpoint, hook, params.status_code, params.probability, **common)
-        if isinstance(params, DnsParams):
-            # The program's word for a timeout is what it does: drop the answer.
-            answer = "drop" if params.answer == "timeout" else params.answer
-            return attach_dns(endpoint, hook, answer, params.probability, **common)
-        if isinstance(params, ResetParams):
-            return attach_reset(endpoint, hook, params.probability, **common)
-        raise BadInput(f"{fault.id}: the eBPF backend cannot realise a '{fault.type}' fault")
+        scope = fault_scope(fault, peer.address if peer is not None else "", hook)
+        kind, params = fault_params(fault)
+        return EbpfHandle(attach(kind, params, endpoint, hook, scope=scope, ledger=ledger, deadline_ns=deadline_ns,
+                                 windows=monotonic_windows(fault.windows, context.t0_ns, deadline_ns)), kind)
 
 
 def backend() -> EbpfBackend:

@@ -125,6 +125,15 @@ class EbpfFault:
         """Replace the active windows and deadline (a packet racing the update may see a mix of both)."""
         self._bpf.map("lueur_timing").update(0, maps.encode_timing(Timing(tuple(windows), deadline_ns)))
 
+    def set_params(self, params: ctypes.Structure) -> None:
+        """Replace the program's parameters in place (a repeat's next step): the program, its link and its state
+        (a police bucket) stay."""
+        self._bpf.map("lueur_params").update(0, params)
+
+    def pause(self) -> None:
+        """Pass everything in place: one window that is long over (no window would mean always active)."""
+        self.set_timing((NEVER,), None)
+
     def revert(self) -> Counters:
         """Detach and free the program; returns the final counters."""
         if self._final is not None:
@@ -204,6 +213,9 @@ def attach(
     return EbpfFault(kind, endpoint, hook, bpf, attachment, max_stall_s)
 
 
+NEVER = Window(1, 2)  # a window that ended at boot: the program matches nothing
+
+
 def alive_value(max_age_ns: int, now_ns: int | None = None) -> maps.AliveValue:
     """The `lueur_alive` value of a beat at `now_ns` (default: now)."""
     return maps.AliveValue(last_ns=time.monotonic_ns() if now_ns is None else now_ns, max_age_ns=max_age_ns)
@@ -257,10 +269,13 @@ def attach_blackhole(
 ) -> EbpfFault:
     """Drop every packet in scope ("all"), or only TCP SYNs ("new": connects time out, open connections go
     on), or only TCP segments after the handshake ("established": connects succeed, then silence)."""
+    return attach("blackhole", blackhole_params(only), endpoint, hook, **common)
+
+
+def blackhole_params(only: str = "all") -> maps.BlackholeParams:
     if only not in BLACKHOLE_MODES:
         raise BadInput(f"blackhole 'only' must be one of {', '.join(BLACKHOLE_MODES)}, got '{only}'")
-    params = maps.BlackholeParams(mode=BLACKHOLE_MODES[only])
-    return attach("blackhole", params, endpoint, hook, **common)
+    return maps.BlackholeParams(mode=BLACKHOLE_MODES[only])
 
 
 def default_police_burst(rate_bytes_per_s: int) -> int:
@@ -277,13 +292,16 @@ def attach_police(
 ) -> EbpfFault:
     """Police to `rate_bytes_per_s` with a token bucket of `burst_bytes` (default: default_police_burst):
     packets beyond the bucket are dropped, not queued. For smooth shaping use the tc backend's TBF."""
+    return attach("police", police_params(rate_bytes_per_s, burst_bytes), endpoint, hook, **common)
+
+
+def police_params(rate_bytes_per_s: int, burst_bytes: int | None = None) -> maps.PoliceParams:
     if rate_bytes_per_s <= 0 or rate_bytes_per_s > 10**12:
         raise BadInput(f"police rate must be between 1 byte/s and 1 TB/s, got {rate_bytes_per_s}")
     burst = default_police_burst(rate_bytes_per_s) if burst_bytes is None else burst_bytes
     if burst < 1500:
         raise BadInput(f"police burst must hold at least one full packet (1500 bytes), got {burst}")
-    params = maps.PoliceParams(rate_bytes_per_s=rate_bytes_per_s, burst_bytes=burst)
-    return attach("police", params, endpoint, hook, **common)
+    return maps.PoliceParams(rate_bytes_per_s=rate_bytes_per_s, burst_bytes=burst)
 
 
 def attach_httperror(
@@ -295,11 +313,15 @@ def attach_httperror(
 ) -> EbpfFault:
     """Rewrite the status code of plaintext HTTP/1.x responses to `status_code` with `probability`
     (attach where responses flow: client ingress or server egress)."""
+    return attach("httperror", httperror_params(status_code, probability), endpoint, hook, **common)
+
+
+def httperror_params(status_code: int, probability: float = 1.0) -> maps.HttpErrorParams:
     if not 100 <= status_code <= 999:
         raise BadInput(f"status_code must have three digits (100-999), got {status_code}")
     params = maps.HttpErrorParams(probability=threshold(probability))
     params.status[:] = list(f"{status_code:03d}".encode()) + [0]
-    return attach("httperror", params, endpoint, hook, **common)
+    return params
 
 
 def attach_dns(
@@ -312,17 +334,20 @@ def attach_dns(
 ) -> EbpfFault:
     """Turn DNS answers over UDP from `port` into NXDOMAIN, SERVFAIL or REFUSED, or drop them ("drop":
     the client times out), with `probability` (attach where answers flow: client ingress or server egress)."""
+    return attach("dns", dns_params(answer, probability, port), endpoint, hook, **common)
+
+
+def dns_params(answer: str = "nxdomain", probability: float = 1.0, port: int = 53) -> maps.DnsParams:
     if answer != "drop" and answer not in DNS_ANSWERS:
         raise BadInput(f"dns answer must be one of {', '.join([*DNS_ANSWERS, 'drop'])}, got '{answer}'")
     if not 1 <= port <= 65535:
         raise BadInput(f"dns port must be 1-65535, got {port}")
-    params = maps.DnsParams(
+    return maps.DnsParams(
         probability=threshold(probability),
         action=1 if answer == "drop" else 0,
         rcode=DNS_ANSWERS.get(answer, 0),
         port=port,
     )
-    return attach("dns", params, endpoint, hook, **common)
 
 
 def attach_reset(
@@ -330,5 +355,8 @@ def attach_reset(
 ) -> EbpfFault:
     """With `probability` per data segment, turn a segment of an established TCP connection into a RST: the
     receiving side's application sees ECONNRESET (attach on the path into the side that should see it)."""
-    params = maps.ResetParams(probability=threshold(probability))
-    return attach("reset", params, endpoint, hook, **common)
+    return attach("reset", reset_params(probability), endpoint, hook, **common)
+
+
+def reset_params(probability: float = 1.0) -> maps.ResetParams:
+    return maps.ResetParams(probability=threshold(probability))

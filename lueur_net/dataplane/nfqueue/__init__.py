@@ -7,8 +7,17 @@ Public API: `start_delay(netns, ifname, DelaySpec, ledger, match=Match(), window
 
 from __future__ import annotations
 
-from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, start_delay
-from lueur_net.dataplane.nfqueue.spec import DISTRIBUTIONS, DelaySpec, Match, Window
+import importlib
+from typing import Any
 
-__all__ = ["DISTRIBUTIONS", "DelaySpec", "Match", "NfqueueDelay", "Window", "start_delay"]
+# Imported on first use: the holder runs as `python -m lueur_net.dataplane.nfqueue.holder`, which imports this
+# package first; importing delay.py here (rules, ledger, heartbeat, the lab) only slowed every holder's start.
+_EXPORTS = {"NfqueueDelay": "delay", "start_delay": "delay",
+            "DISTRIBUTIONS": "spec", "DelaySpec": "spec", "Match": "spec", "Window": "spec"}
+__all__ = sorted(_EXPORTS)
 
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'lueur_net.dataplane.nfqueue' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"lueur_net.dataplane.nfqueue.{_EXPORTS[name]}"), name)

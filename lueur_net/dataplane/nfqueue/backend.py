@@ -11,13 +11,16 @@ holds the packets leaving `endpoint.ifname` instead. Windows are turned from the
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, start_delay
 from lueur_net.dataplane.nfqueue.spec import DelaySpec, Match, Window, clip_windows
 from lueur_net.errors import BadInput
 from lueur_net.lab.topology import Endpoint
 from lueur_net.ledger import Ledger
+
+if TYPE_CHECKING:
+    from lueur_net.plan.model import TrafficScope
 
 
 def spec_from_params(params: Any) -> DelaySpec:
@@ -44,7 +47,7 @@ def monotonic_windows(windows: Any, t0_ns: int) -> tuple[Window, ...]:
     )
 
 
-def match_of(wanted: Any, leaving: bool) -> Match:
+def match_of(wanted: TrafficScope, leaving: bool) -> Match:
     """A plan's TrafficScope as the iptables match: the peer is the destination of what leaves, the source of what
     arrives. Ports need a protocol in iptables: TCP unless the scope says otherwise."""
     protocol = wanted.protocol or ("tcp" if wanted.peer_port is not None or wanted.port is not None else None)
@@ -53,24 +56,53 @@ def match_of(wanted: Any, leaving: bool) -> Match:
     return Match(protocol=protocol, either_port=wanted.port, **peer)
 
 
+class NfqueueHandle:
+    """The dispatcher's handle on one running delay: update() and pause() are messages to its holder."""
+
+    def __init__(self, delay: NfqueueDelay, leaving: bool) -> None:
+        self.delay = delay
+        self.leaving = leaving
+
+    @property
+    def failure(self) -> Any:  # read by AppliedPlan.failures()
+        return self.delay.failure
+
+    def counters(self) -> dict[str, int]:
+        return self.delay.counters()
+
+    def revert(self) -> None:
+        self.delay.revert()
+
+    def update(self, fault: Any, context: Any) -> None:
+        if (fault.hook == "egress") != self.leaving:
+            raise BadInput(f"{fault.id}: the running nfqueue rule is on the other hook; it cannot change in place")
+        self.delay.change(spec_from_params(fault.params), windows_of(fault, context))
+
+    def pause(self) -> None:
+        self.delay.pause()
+
+
+def windows_of(fault: Any, context: Any) -> tuple[Window, ...]:
+    return clip_windows(monotonic_windows(fault.windows, context.t0_ns), getattr(context, "deadline_ns", None),
+                        time.monotonic_ns())
+
+
 class NfqueueBackend:
     name = "nfqueue"
 
-    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> NfqueueDelay:
+    def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> NfqueueHandle:
         spec = spec_from_params(fault.params)
-        windows = clip_windows(monotonic_windows(fault.windows, context.t0_ns),
-                               getattr(context, "deadline_ns", None), time.monotonic_ns())
+        windows = windows_of(fault, context)
         path = getattr(context, "path", None)
         peer = path.other_end(endpoint) if path is not None else None
         leaving = fault.hook == "egress"  # planned on the sending end: its peer is not ours (an attached pod)
         match = Match()
         if peer is not None and peer.address:
             match = Match(destination=peer.address) if leaving else Match(source=peer.address)
-        wanted = getattr(fault, "scope", None)
-        if wanted is not None:  # inject's --to/--port/--protocol (or every packet)
-            match = match_of(wanted, leaving)
-        return start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match, windows=windows,
-                           leaving=leaving)
+        if fault.scope is not None:  # inject's --to/--port/--protocol (or every packet)
+            match = match_of(fault.scope, leaving)
+        return NfqueueHandle(start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match,
+                                         windows=windows, leaving=leaving), leaving)
 
 
 def backend() -> NfqueueBackend:

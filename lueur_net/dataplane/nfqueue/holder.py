@@ -8,7 +8,9 @@ line from the control socket, binds the first free queue number among the candid
   once (outside the windows, or zero delay);
 - a timerfd armed (absolute, CLOCK_MONOTONIC) at the earliest due time: due packets are released in order
   (Holder.release: mark bit + repeat, so further nfqueue rules on the same interface still see them);
-- the control socket: {"cmd": "counters"} answers the counters; {"cmd": "stop"} or EOF (the owner died) accepts
+- the control socket: {"cmd": "counters"} answers the counters; {"cmd": "update", "spec": ..., "windows": [...]}
+  puts a new delay on the packets from then on (a repeat's step, in place: no restart) and answers the counters;
+  {"cmd": "stop"} or EOF (the owner died) accepts
   every held packet (fail-open: nothing is lost), answers the final counters and exits.
 Fail-open when something stalls (docs/nfqueue.md):
 - the queue is bound with NFQA_CFG_F_FAIL_OPEN (set over nfnetlink on the queue's own socket: NetfilterQueue 1.1
@@ -145,6 +147,12 @@ class Holder:
         self.counters.affected += 1
         self.counters.held = len(self.heap)
         self.counters.max_held = max(self.counters.max_held, self.counters.held)
+
+    def update(self, message: dict[str, Any]) -> None:
+        """A new spec and windows for the packets from now on (a repeat's next step, or its baseline's
+        pass-through): held packets keep the due time they were given, so nothing is released early or lost."""
+        self.planner = DuePlanner(DelaySpec(**message["spec"]),
+                                  tuple(Window(**window) for window in message.get("windows", [])))
 
     def release_due(self) -> None:
         now = time.monotonic_ns()
@@ -286,10 +294,13 @@ def serve(control: socket.socket) -> int:
                     holder.owner_stalled = False
                     while b"\n" in buffer:
                         line, buffer = buffer.split(b"\n", 1)
-                        command = json.loads(line).get("cmd")
+                        message = json.loads(line)
+                        command = message.get("cmd")
                         if command == "stop":
                             stopping.append(True)
                         else:
+                            if command == "update":
+                                holder.update(message)
                             _send(control, holder.counters.as_dict())
             holder.release_due()
             timer.arm(holder.next_due_ns)

@@ -5,6 +5,9 @@
 - Windows and jitter: segment 0 is applied before `start` returns; later segments, jitter redraws and the
   fail-open deadline run in a small scheduler thread that sleeps to absolute CLOCK_MONOTONIC instants
   (t0 + edge) and sends `replace` or `delete`.
+- Changes between a repeat's iterations are in place too (`update`: the new HookPlan's first segment is sent as
+  `replace` on the same qdiscs, the scheduler restarted on the new t0; `pause`: the qdiscs pass everything), so
+  a step never removes a qdisc and no packet meets a gap.
 - Ledger: every object is recorded before it is created and marked done when removed; its remover (registered
   with the ledger beside the code that creates it) lets `lueur-net clean` remove what a killed run left.
 """
@@ -44,6 +47,16 @@ class TcHook:
         self.lock = threading.Lock()
         self.reverted = False
         self.changes: list[tuple[int, str]] = []  # (CLOCK_MONOTONIC ns, what): the timeline actually applied
+        # The socket a repeat's steps go through, opened at the first one and kept until revert: opening one in
+        # the namespace costs ~10 ms (measured), a step's message well under 1 ms. Only this thread uses it.
+        self._steps_ipr: Any = None
+        self._steps_context: Any = None
+        # A step does not restart the scheduler (a thread start and its netlink socket cost ~5 ms on a busy
+        # machine): it bumps `_generation` and wakes it; the scheduler re-reads plan, t0 and deadline, and drops
+        # a change it computed for an older generation. `_paused`: nothing to schedule until the next update.
+        self._generation = 0
+        self._paused = False
+        self._wake = threading.Event()
 
     # ---- apply ----
     def start(self) -> None:
@@ -58,9 +71,63 @@ class TcHook:
                                                   handle=ROOT_HANDLE)
             first = self._segment_at(self._now_s())
             self._put(ipr, first, self._jitter_draw(first))
-        if len(self.plan.segments) > 1 or any(s.config.jitter for s in self.plan.segments) or self.deadline_ns:
-            self.thread = threading.Thread(target=self._run, name=f"lueur-tc-{self.plan.key}", daemon=True)
+        self._start_scheduler()
+
+    def _needs_scheduler(self) -> bool:
+        return len(self.plan.segments) > 1 or any(s.config.jitter for s in self.plan.segments) \
+            or self.deadline_ns is not None
+
+    def _start_scheduler(self) -> None:
+        if self._needs_scheduler():
+            self.stop = threading.Event()  # each scheduler its own: a late one never sees its successor's
+            self.thread = threading.Thread(target=self._run, args=(self.stop,), name=f"lueur-tc-{self.plan.key}",
+                                           daemon=True)
             self.thread.start()
+
+    def _stop_scheduler(self) -> None:
+        self.stop.set()
+        self._wake.set()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout=5)
+        self.thread = None
+
+    def update(self, plan: HookPlan, context: Any) -> None:
+        """Carry `plan` (same side and hook) from `context.t0_ns` on, on the same qdiscs: `replace` of the same
+        kind is a change in the kernel (netem keeps its queue, TBF its bucket), and the running scheduler is told
+        the new timeline (or one is started)."""
+        if (plan.side, plan.hook) != (self.plan.side, self.plan.hook):
+            raise ValueError(f"tc update: {plan.key} cannot replace {self.plan.key} in place")
+        with self.lock:
+            self._generation += 1
+            self._paused = False
+            self.plan = plan
+            self.t0_ns = context.t0_ns
+            self.deadline_ns = context.deadline_ns
+            self.random = random.Random(context.seed)
+        first = self._segment_at(self._now_s())
+        self._put(self._steps_socket(), first, self._jitter_draw(first))
+        if self.thread is not None and self.thread.is_alive():
+            self._wake.set()
+        else:
+            self._start_scheduler()
+
+    def _steps_socket(self) -> Any:
+        if self._steps_ipr is None:
+            self._steps_context = socket(self.endpoint.netns)
+            self._steps_ipr = self._steps_context.__enter__()  # left by revert()
+        return self._steps_ipr
+
+    def pause(self) -> None:
+        """Pass everything on the same qdiscs (netem without delay, TBF at 100 Gbit/s) until the next update."""
+        assert self.device is not None
+        ipr = self._steps_socket()
+        with self.lock:
+            self._generation += 1
+            self._paused = True
+            if not self.reverted:
+                self.device.lift(ipr, self.device.index(ipr))
+                self.changes.append((time.monotonic_ns(), "paused"))
+        self._wake.set()
 
     def _now_s(self) -> float:
         return (time.monotonic_ns() - self.t0_ns) / 1e9
@@ -75,10 +142,11 @@ class TcHook:
     def _jitter_draw(self, segment: Segment) -> int:
         return sum(round(self.random.uniform(0, j.amplitude_ns)) for j in segment.config.jitter)
 
-    def _put(self, ipr: Any, segment: Segment, extra_ns: int) -> None:
+    def _put(self, ipr: Any, segment: Segment, extra_ns: int, generation: int | None = None) -> None:
+        """Put `segment`; with `generation` (the scheduler's), only if no step came since it computed it."""
         assert self.device is not None
         with self.lock:
-            if self.reverted:
+            if self.reverted or (generation is not None and generation != self._generation):
                 return
             self.device.put(ipr, segment.config, extra_ns)
             self.changes.append((time.monotonic_ns(), f"{segment.start_s:g}s {' '.join(segment.fault_ids) or '-'}"
@@ -96,39 +164,50 @@ class TcHook:
             candidates.append((self.deadline_ns, "deadline"))
         return min(candidates) if candidates else (0, "none")
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         try:
             with socket(self.endpoint.netns) as ipr:
-                segment = self._segment_at(self._now_s())
-                last_tick = time.monotonic_ns()
-                while not self.stop.is_set():
-                    instant, what = self._next_instant(segment, last_tick)
-                    if what == "none":
+                generation = -1
+                segment = self.plan.segments[0]
+                last_tick = 0
+                while not stop.is_set():
+                    with self.lock:
+                        if generation != self._generation:  # started, or a step came: read the new timeline
+                            generation = self._generation
+                            segment = self._segment_at(self._now_s())
+                            last_tick = time.monotonic_ns()
+                        paused = self._paused
+                    instant, what = (0, "none") if paused else self._next_instant(segment, last_tick)
+                    if what == "none" and not paused:
                         return
-                    if self.stop.wait(max(0.0, (instant - time.monotonic_ns()) / 1e9)):
-                        return
+                    timeout = None if what == "none" else max(0.0, (instant - time.monotonic_ns()) / 1e9)
+                    if self._wake.wait(timeout):
+                        self._wake.clear()  # a step bumped the generation before setting it: re-read it
+                        continue  # (or revert stopped us: checked at the top)
                     if what == "deadline":
                         with self.lock:
-                            if not self.reverted and self.device is not None:
+                            if not self.reverted and self.device is not None and generation == self._generation:
                                 self.device.remove(ipr)
                                 self.changes.append((time.monotonic_ns(), "deadline: removed"))
-                        return
+                                return
+                        continue
                     if what == "edge":
                         segment = self._segment_at(self._now_s() + 1e-9)
                     last_tick = instant
-                    self._put(ipr, segment, self._jitter_draw(segment))
+                    self._put(ipr, segment, self._jitter_draw(segment), generation)
         except BaseException as error:  # noqa: BLE001 - kept for revert() to report
             self.error = error
 
     # ---- handle ----
     def revert(self) -> None:
-        self.stop.set()
-        if self.thread is not None and self.thread is not threading.current_thread():
-            self.thread.join(timeout=5)
+        self._stop_scheduler()
         with self.lock:
             if self.reverted:
                 return
             self.reverted = True
+        if self._steps_context is not None:
+            self._steps_context.__exit__(None, None, None)
+            self._steps_context = self._steps_ipr = None
         with socket(self.endpoint.netns) as ipr:
             if self.device is not None:
                 self.device.remove(ipr)

@@ -17,7 +17,7 @@ from lueur_net.driver import CallSpec, ItemSpec, LoadSpec
 from lueur_net.driver.remote import drive_in_netns
 from lueur_net.runner.item import START_MARGIN_S, ItemFaults
 
-SLOW_APPLY_S = START_MARGIN_S + 0.05  # longer than the first margin: forces the re-anchoring path
+SLOW_APPLY_S = START_MARGIN_S + 0.15  # longer than the first margin: forces the re-anchoring path
 
 
 class SlowApply(ItemFaults):
@@ -30,6 +30,9 @@ class SlowApply(ItemFaults):
     def apply(self, iteration: int, t0_ns: int) -> None:
         time.sleep(SLOW_APPLY_S)
         self.anchors.append(t0_ns)
+
+    def _move(self, t0: float) -> bool:  # objects that cannot move in place: the gate applies again
+        return False
 
 
 def test_first_load_calls_leave_on_schedule_after_a_slow_fault_set_up(local_server: LocalServer) -> None:

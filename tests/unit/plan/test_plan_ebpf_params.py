@@ -77,20 +77,21 @@ def _rendered(fault: dict[str, Any]) -> str:
     return render_plan(plan_item(item, HOST))
 
 
-@pytest.mark.parametrize(("fault", "attach", "args"), [
-    ({"type": "police", "rate": 512, "unit": "KiBps", "burst": 2000}, "attach_police", (524288, 2000)),
-    ({"type": "httperror", "status_code": 429, "probability": 0.5}, "attach_httperror", (429, 0.5)),
-    ({"type": "dns", "kind": "timeout", "probability": 0.75}, "attach_dns", ("drop", 0.75)),
-    ({"type": "dns", "kind": "refused"}, "attach_dns", ("refused", 0.5)),
-    ({"type": "reset", "probability": 0.2}, "attach_reset", (0.2,)),
+@pytest.mark.parametrize(("fault", "kind", "args"), [
+    ({"type": "police", "rate": 512, "unit": "KiBps", "burst": 2000}, "police", (524288, 2000)),
+    ({"type": "httperror", "status_code": 429, "probability": 0.5}, "httperror", (429, 0.5)),
+    ({"type": "dns", "kind": "timeout", "probability": 0.75}, "dns", ("drop", 0.75)),
+    ({"type": "dns", "kind": "refused"}, "dns", ("refused", 0.5)),
+    ({"type": "reset", "probability": 0.2}, "reset", (0.2,)),
 ])
-def test_the_ebpf_backend_attaches_what_the_params_say(fault: dict[str, Any], attach: str, args: tuple[Any, ...],
+def test_the_ebpf_backend_attaches_what_the_params_say(fault: dict[str, Any], kind: str, args: tuple[Any, ...],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # fault_params serves both apply and a repeat's in-place update: one reading of the plan's params.
     calls: list[tuple[str, tuple[Any, ...]]] = []
-    for name in ("attach_police", "attach_httperror", "attach_dns", "attach_reset"):
-        monkeypatch.setattr(ebpf_backend, name, lambda *a, _name=name, **k: calls.append((_name, a[2:])))
-    ebpf_backend.EbpfBackend._attach(planned(fault), None, ebpf_model.Hook.EGRESS, {})  # type: ignore[arg-type]
-    assert calls == [(attach, args)]
+    for name in ("police", "httperror", "dns", "reset"):
+        monkeypatch.setattr(ebpf_backend, f"{name}_params", lambda *a, _name=name: calls.append((_name, a)))
+    assert ebpf_backend.fault_params(planned(fault))[0] == kind
+    assert calls == [(kind, args)]
 
 
 def test_the_window_limit_has_one_definition_and_one_check() -> None:

@@ -99,11 +99,31 @@ class FakeApplied:
 
 
 @dataclass
+class FakeChangeable(FakeApplied):
+    """Applied faults whose running objects take a new plan in place (as lueur_net.dataplane.apply.AppliedPlan)."""
+
+    machine: Any = None
+
+    def update(self, plan: FaultPlan, path: LabPath, *, t0_ns: int, deadline_ns: int | None = None,
+               seed: int = 0) -> str | None:
+        self.machine.events.append("update")
+        self.machine.updated.append({"plan": plan, "t0_ns": t0_ns, "deadline_ns": deadline_ns, "seed": seed})
+        self.plan = plan
+        return None
+
+    def pause(self) -> bool:
+        self.machine.events.append("pause")
+        return True
+
+
+@dataclass
 class Machine:
     """Every fake, and what each was asked."""
 
     attached: bool = False
     failing_backend: bool = False
+    in_place: bool = False  # the applied faults can change in place (FakeChangeable)
+    updated: list[dict[str, Any]] = field(default_factory=list)
     planned: list[tuple[str, int, bool, tuple[str, ...]]] = field(default_factory=list)
     applied: list[dict[str, Any]] = field(default_factory=list)
     driven: list[Any] = field(default_factory=list)
@@ -126,6 +146,8 @@ class Machine:
         if self.failing_backend:
             dead = [{"fault": plan.faults[0].id, "type": plan.faults[0].type, "backend": plan.faults[0].backend,
                      "reason": "the holder died", "at_ns": t0_ns or 0}]
+        if self.in_place:
+            return FakeChangeable(plan, dead=dead, machine=self)
         return FakeApplied(plan, dead=dead)
 
     def drive(self, netns: str | None, spec: Any, *, on_progress: Callable[[dict[str, Any]], None] | None = None,
@@ -268,30 +290,62 @@ def test_the_driver_gets_the_plans_windows(scenario_file: Path, tmp_path: Path) 
     ]
 
 
-def test_a_repeat_applies_step_i_before_call_i_and_nothing_before_its_baseline(scenario_file: Path,
-                                                                              tmp_path: Path) -> None:
-    machine = Machine()
+def test_a_repeat_changes_its_faults_in_place_step_by_step(scenario_file: Path, tmp_path: Path) -> None:
+    """Before: every step reverted and applied the item's faults again (an nfqueue holder restarted: ~0.2 s
+    between calls). Now they are applied once, paused for the baseline call, and changed in place."""
+    machine = Machine(in_place=True)
     outcome, _ = run(machine, scenario_file, tmp_path, only="stairs", seed=7)
-    assert machine.iterations[0] == (0, "baseline", 0)  # the baseline call: nothing applied yet
-    assert [(i, phase) for i, phase, _ in machine.iterations[1:]] == [(0, "fault"), (1, "fault"), (2, "fault")]
-    steps = [entry["plan"] for entry in machine.applied[:3]]
+    assert machine.iterations[0] == (0, "baseline", 1)  # applied (iteration 0's plan) and paused
+    assert machine.events[machine.events.index("apply") + 1] == "pause"
+    assert [(i, phase, applied) for i, phase, applied in machine.iterations[1:]] == [
+        (0, "fault", 1), (1, "fault", 1), (2, "fault", 1)]  # never applied again
+    steps = [entry["plan"] for entry in machine.updated[:3]]  # then the load item's move to its t0
     assert [plan.iteration for plan in steps] == [0, 1, 2]
     assert [plan.faults[0].params.delay_ns for plan in steps] == [100_000_000, 200_000_000, 300_000_000]
-    assert [entry["seed"] for entry in machine.applied[:3]] == [7, 8, 9]
+    assert [entry["seed"] for entry in machine.updated[:3]] == [7, 8, 9]
+    assert all(entry["deadline_ns"] > entry["t0_ns"] for entry in machine.updated)
     item = outcome.document["scenarios"][0]["items"][0]
-    assert [entry["iteration"] for entry in item["plan"]] == [0, 1, 2]
-    assert item["counters"] == {"f0": {"packets": 30}}
+    assert [(entry["iteration"], entry["change"]) for entry in item["plan"]] == [
+        (0, "in place"), (1, "in place"), (2, "in place")]
+    assert item["counters"] == {"f0": {"packets": 10}}  # one set of objects, counting all along
+
+
+def test_a_repeat_whose_faults_cannot_change_in_place_is_applied_again_and_says_so(scenario_file: Path,
+                                                                                   tmp_path: Path) -> None:
+    machine = Machine(in_place=False)
+    outcome, _ = run(machine, scenario_file, tmp_path, only="stairs", seed=7)
+    steps = [entry["plan"] for entry in machine.applied]
+    assert [plan.faults[0].params.delay_ns for plan in steps[1:4]] == [100_000_000, 200_000_000, 300_000_000]
+    assert [i for i, _, _ in machine.iterations] == [0, 0, 1, 2]
+    item = outcome.document["scenarios"][0]["items"][0]
+    assert [entry["change"] for entry in item["plan"]] == [
+        "applied", "reverted and applied again: its backend objects cannot change in place",
+        "reverted and applied again: its backend objects cannot change in place"]
+
+
+def test_prepared_faults_that_cannot_move_are_applied_again_at_the_start_gates_t0(scenario_file: Path,
+                                                                                  tmp_path: Path) -> None:
+    machine = Machine(in_place=False)
+    run(machine, scenario_file, tmp_path, only="spike")
+    prepared, applied = machine.applied
+    [t0] = machine.starts
+    assert prepared["t0_ns"] > applied["t0_ns"] == int(t0 * 1e9)
 
 
 def test_a_single_call_is_applied_once_at_the_start_gates_t0(scenario_file: Path, tmp_path: Path) -> None:
-    machine = Machine()
+    """Applied while the driver starts (prepare), then moved in place to the start gate's t0."""
+    machine = Machine(in_place=True)
     outcome, _ = run(machine, scenario_file, tmp_path, only="spike")
     [applied] = machine.applied
+    [moved] = machine.updated
     [t0] = machine.starts
-    assert applied["t0_ns"] == int(t0 * 1e9)
-    assert applied["deadline_ns"] == runner.fault_deadline_ns(applied["t0_ns"], 30.0, machine.labs[0].deadline_ns)
+    assert applied["t0_ns"] > int(t0 * 1e9)  # prepared far ahead, so no window opened before the move
+    assert moved["t0_ns"] == int(t0 * 1e9)
+    assert moved["deadline_ns"] == runner.fault_deadline_ns(moved["t0_ns"], 30.0, machine.labs[0].deadline_ns)
+    assert machine.events.index("apply") < machine.events.index("update")
     item = outcome.document["scenarios"][0]["items"][0]
     assert item["driver"]["t0_monotonic"] == t0 and "start_attempts" not in item["driver"]
+    assert item["timings_s"]["apply beside the driver's start"] >= 0.0
     assert {b["id"]: b["backend"] for b in item["backends"]} == {"f0": "netem", "f1.ingress": "netem",
                                                                  "f1.egress": "netem"}
     written = json.loads((tmp_path / "out" / "results.json").read_text())
