@@ -425,8 +425,10 @@ def _run_step(client: ollama.Client, model: str, step: Step, number: int, count:
         if reason is None:
             return answer.text
         report.rejected.append(reason)
-        if answer.timed_out or time.monotonic() >= deadline:
-            report.replaced = f"{reason}; step timeout {options.timeout_s:g} s reached"
+        if answer.timed_out or time.monotonic() >= deadline:  # no time left for a retry
+            spent = (f"the total time budget (--timeout {options.total_timeout_s:g} s) was spent"
+                     if time.monotonic() >= total_deadline else f"step timeout {options.timeout_s:g} s reached")
+            report.replaced = f"{reason}; {spent}"
             return None
         strict = reason
     report.replaced = f"{report.rejected[0]}, then {report.rejected[1]} on the stricter retry"
