@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-# Tokens per character on the safe side: SmolLM2's and Llama's BPE tokenizers give ~3.5-4.5 characters per token
-# on this English/Markdown/number mix (measured by the llm tier's server log); 3.0 over-counts by a margin, so an
-# estimate that fits is a prompt that fits.
+# Estimated on the safe side, so an estimate that fits is a prompt that fits (the llm tier checks it against the
+# model's own tokenizer in the server's log): Llama-family tokenizers (SmolLM2's too) write each digit as its own
+# token, and the facts are full of numbers; a character outside ASCII (±, →, é) can take several byte tokens;
+# English and Markdown run at more than 3 characters a token.
 CHARS_PER_TOKEN = 3.0
+NON_ASCII_TOKENS = 2
 MESSAGE_OVERHEAD_TOKENS = 8  # the chat template's role markers around each message
 SAFETY_TOKENS = 64  # the template's start of the answer, and a margin
 
@@ -40,7 +42,9 @@ class PromptTooLarge(Exception):
 
 
 def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+    digits = sum(ch.isdigit() and ch.isascii() for ch in text)
+    other = sum(not ch.isascii() for ch in text)
+    return digits + NON_ASCII_TOKENS * other + math.ceil((len(text) - digits - other) / CHARS_PER_TOKEN)
 
 
 @dataclass(frozen=True)
