@@ -39,6 +39,7 @@ from lueur_net.analysis.defaults import (
     DEFAULT_TIMEOUT_S,
     MIN_NUM_CTX,
     MODEL_ENV,
+    RETRY_REPEAT_PENALTY,
     ROLES,
 )
 from lueur_net.analysis.facts import FLAG, check_figures, known_values
@@ -295,7 +296,8 @@ class _Answer:
 
 
 def _chat(client: ollama.Client, model: str, messages: list[dict[str, str]], options: LlmOptions,
-          progress: Progress, *, num_ctx: int, num_predict: int, temperature: float, deadline: float) -> _Answer:
+          progress: Progress, *, num_ctx: int, num_predict: int, temperature: float, deadline: float,
+          strict: bool = False) -> _Answer:
     """One streamed chat. Stops at `deadline` (monotonic) with what had arrived (timed_out); a server that sends
     nothing for the client's read timeout is a server problem (OllamaUnavailable)."""
     host = options.resolved_host()
@@ -305,8 +307,10 @@ def _chat(client: ollama.Client, model: str, messages: list[dict[str, str]], opt
     eval_count = eval_ns = None
     stream = None
     try:
-        stream = client.chat(model=model, messages=messages, stream=True,
-                             options={"temperature": temperature, "num_ctx": num_ctx, "num_predict": num_predict})
+        settings: dict[str, Any] = {"temperature": temperature, "num_ctx": num_ctx, "num_predict": num_predict}
+        if strict:
+            settings["repeat_penalty"] = RETRY_REPEAT_PENALTY
+        stream = client.chat(model=model, messages=messages, stream=True, options=settings)
         for part in stream:
             text = part.message.content or ""
             if text:
@@ -415,7 +419,8 @@ def _run_step(client: ollama.Client, model: str, step: Step, number: int, count:
                 f"{notice_needed}\n")
         messages = messages_of(options.role, fitted.text(), redactor)
         answer = _chat(client, model, messages, options, progress, num_ctx=num_ctx, num_predict=num_predict,
-                       temperature=options.temperature if attempt == 1 else 0.0, deadline=deadline)
+                       temperature=options.temperature if attempt == 1 else 0.0, deadline=deadline,
+                       strict=attempt == 2)
         report.attempts = attempt
         report.tokens += answer.tokens
         report.seconds += answer.seconds

@@ -77,6 +77,8 @@ def test_unusable_answer_is_retried_stricter_then_replaced(sample_run: Run, fake
     assert by_key["causes"].attempts == 2 and by_key["causes"].replaced is None
     retries = [chat for chat in fake_ollama.chats() if "could not be used" in chat["messages"][-1]["content"]]
     assert len(retries) == 2 and all(chat["options"]["temperature"] == 0.0 for chat in retries)
+    assert all(chat["options"]["repeat_penalty"] == 1.3 for chat in retries)
+    assert all("repeat_penalty" not in chat["options"] for chat in fake_ollama.chats() if chat not in retries)
     text = output.read_text()
     posture = text.split("## Overall Resilience Posture", 1)[1].split("\n## ", 1)[0]
     assert "Offline analyzer's section: the model's answer was not used (repeated text" in posture
@@ -137,7 +139,7 @@ def test_default_model_is_the_first_that_fits(sample_run: Run, tmp_path: Path,
     monkeypatch.delenv("LUEUR_NET_MODEL", raising=False)
     server = FakeOllama(models=("embed:latest", "small:latest", "good:latest", "later:latest"))
     server.capabilities["embed:latest"] = ["embedding"]
-    server.contexts.update({"small:latest": 2048, "good:latest": 8192, "later:latest": 32768})
+    server.contexts.update({"small:latest": 1024, "good:latest": 8192, "later:latest": 32768})
     server.answer = lambda messages: _good(_task(messages))
     server.start()
     try:
@@ -152,7 +154,7 @@ def test_default_model_is_the_first_that_fits(sample_run: Run, tmp_path: Path,
         rows = {line.split()[1] if line.startswith("*") else line.split()[0]: line
                 for line in listed.output.splitlines()[1:]}
         assert rows["good:latest"].startswith("*") and "yes" in rows["good:latest"]
-        assert "no: context 2048 tokens < 4096" in rows["small:latest"]
+        assert "no: context 1024 tokens < 2048" in rows["small:latest"]
         assert "no: not a completion model (embedding)" in rows["embed:latest"]
     finally:
         server.stop()
