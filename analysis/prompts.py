@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lueur_net.analysis.budget import Part
 from lueur_net.analysis.callstats import call_stats, errors_by_class
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import Run
@@ -21,8 +22,7 @@ from lueur_net.analysis.overview import dashboard_rows, posture_text, slo_failur
 from lueur_net.analysis.redact import Redactor
 from lueur_net.analysis.units import format_ms
 
-# Budgets keep every prompt inside the context window asked for (LlmOptions.num_ctx, ~4 characters a token):
-# facts ~10k characters, earlier sections 5 x 2.5k, source 16k (causes and recommendations steps only).
+# Upper bounds; what is sent is then fitted to the model's context by budget.fit (which drops in a stated order).
 MAX_SECTION_CHARS = 2_500  # a previous section longer than this is cut when handed to the next step
 SOURCE_BUDGET_CHARS = 16_000  # source code sent with --source-dir, all files together
 # A file larger than the whole budget could never be sent: skipped unread (generated, vendored, data).
@@ -100,23 +100,26 @@ def steps(role: str, with_source: bool) -> list[Step]:
     ]
 
 
-def facts_text(run: Run, findings: list[Finding], redactor: Redactor) -> str:
-    """The evidence every step sees: totals, failures table, dashboard, per-item statistics, offline findings."""
-    lines = ["## Facts from the run (measured; use these numbers)", ""]
-    lines.append(f"- {run.headline()}")
-    lines.append(f"- posture: {posture_text(run, findings)}")
+def fact_parts(run: Run, findings: list[Finding], redactor: Redactor) -> list[Part]:
+    """The evidence every step sees, as budget parts: the headline, posture, failed checks and dashboard are kept
+    whatever the context; per-scenario lines (failed scenarios first) and offline findings (most severe first)
+    can be shortened or dropped (budget.DROP_ORDER)."""
+    fixed = ["## Facts from the run (measured; use these numbers)", "", f"- {run.headline()}",
+             f"- posture: {posture_text(run, findings)}"]
     failures = slo_failure_rows(run)
-    lines += ["", "### Failed SLOs and expectations", ""]
+    fixed += ["", "### Failed SLOs and expectations", ""]
     if failures:
         for row in failures:
-            lines.append(f"- scenario '{row.scenario}', endpoint {row.endpoint}: {row.check}; objective "
+            fixed.append(f"- scenario '{row.scenario}', endpoint {row.endpoint}: {row.check}; objective "
                          f"{row.objective}; observed {row.observed}; margin {row.margin}; pattern: {row.pattern}")
     else:
-        lines.append("- none: every SLO and expectation held")
-    lines += ["", "### Dashboard (scenarios passed/failed)", ""]
+        fixed.append("- none: every SLO and expectation held")
+    fixed += ["", "### Dashboard (scenarios passed/failed)", ""]
     for dash in dashboard_rows(run):
-        lines.append(f"- {dash.scope}: {dash.total} scenarios, {dash.passed} passed, {dash.failed} failed")
-    lines += ["", "### Scenarios", ""]
+        fixed.append(f"- {dash.scope}: {dash.total} scenarios, {dash.passed} passed, {dash.failed} failed")
+    fixed += ["", "### Scenarios", ""]
+    parts = [Part("facts", "facts", redactor.text("\n".join(fixed)))]
+    scenario_parts: list[Part] = []
     for item in run.items:
         stats = call_stats(item.calls)
         faults = "; ".join(
@@ -128,18 +131,32 @@ def facts_text(run: Run, findings: list[Finding], redactor: Redactor) -> str:
         percentiles = ", ".join(f"p{p}={format_ms(stats.p(p))}" for p in (50, 95, 99))
         classes = ", ".join(f"{k} {v}" for k, v in errors_by_class(item.calls).items()) or "none"
         checks = "; ".join(f"{c.title}: {'pass' if c.passed else 'FAIL'}" for c in item.checks) or "none"
-        lines.append(f"- '{item.scenario}' {item.endpoint} ({item.strategy}, client timeout {timeout}): "
-                     f"{stats.calls} calls, {stats.errors} errors ({stats.error_rate:.1f}%), {percentiles}; "
-                     f"errors by class: {classes}; faults: {faults}; checks: {checks}")
-    lines += ["", "### Offline analyzer findings", ""]
+        head = f"- '{item.scenario}' {item.endpoint}"
+        numbers = f"{stats.calls} calls, {stats.errors} errors ({stats.error_rate:.1f}%), {percentiles}"
+        failed = any(not check.passed for check in item.checks)
+        scenario_parts.append(Part(
+            "scenario-failed" if failed else "scenario-passed", f"scenario '{item.scenario}'",
+            redactor.text(f"{head} ({item.strategy}, client timeout {timeout}): {numbers}; errors by class: "
+                          f"{classes}; faults: {faults}; checks: {checks}"),
+            short=redactor.text(f"{head}: {numbers}; checks: {checks}")))
+    # failed scenarios first, so they are listed before (and dropped after) the ones that held
+    parts += sorted(scenario_parts, key=lambda part: part.kind != "scenario-failed")
+    parts.append(Part("facts", "findings heading", "\n### Offline analyzer findings\n"))
     if findings:
-        for finding in findings:
+        for number, finding in enumerate(findings, start=1):
             evidence = ", ".join(f"{key}={value}" for key, value in finding.evidence.items())
-            lines.append(f"- [{finding.severity}] {finding.title} ('{finding.scenario}'): {finding.summary} "
-                         f"Evidence: {evidence}. Suggested: {finding.recommendation}")
+            head = f"- [{finding.severity}] {finding.title} ('{finding.scenario}'): {finding.summary}"
+            parts.append(Part("finding", f"finding {number} ({finding.kind})",
+                              redactor.text(f"{head} Evidence: {evidence}. Suggested: {finding.recommendation}"),
+                              short=redactor.text(head)))
     else:
-        lines.append("- none")
-    return redactor.text("\n".join(lines))
+        parts.append(Part("facts", "no findings", "- none"))
+    return parts
+
+
+def facts_text(run: Run, findings: list[Finding], redactor: Redactor) -> str:
+    """The whole facts block, nothing dropped (what the facts check compares the model's numbers with)."""
+    return "\n".join(part.text for part in fact_parts(run, findings, redactor))
 
 
 @dataclass(frozen=True)
@@ -273,21 +290,46 @@ def source_text(files: list[SourceFile]) -> str:
     return "\n".join(parts)
 
 
-def step_messages(step: Step, role: str, facts: str, source: str, previous: dict[str, str],
-                  redactor: Redactor) -> list[dict[str, str]]:
-    """The chat messages of one step: the role's system prompt, then facts, source, earlier sections, the task."""
-    earlier = []
-    for heading, text in previous.items():
-        cut = text if len(text) <= MAX_SECTION_CHARS else text[:MAX_SECTION_CHARS] + "\n[...]"
-        earlier += [f"### {heading}", "", cut, ""]
-    parts = [facts]
+STRICT = ("Your previous answer could not be used ({reason}). Answer again, in English, in Markdown, in at most "
+          "{words} words, using only the numbers in the facts above, without repeating any sentence.")
+TABLE_STEPS = {"recommendations": "a Markdown table (a header row, a |---| row, then one row per recommendation)",
+               "threats": "a Markdown table (a header row, a |---| row, then one row per recommendation)"}
+
+
+def step_parts(step: Step, facts: list[Part], source: list[SourceFile], previous: dict[str, str],
+               redactor: Redactor, strict_reason: str | None = None) -> list[Part]:
+    """The user message of one step as budget parts: facts, source (cause and recommendation steps only; most
+    relevant file first), the sections written so far (newest first, so the oldest is dropped first), the task."""
+    parts = list(facts)
     if source and step.key in ("causes", "recommendations"):
-        parts.append(source)
-    if earlier:
-        parts.append("## Sections written so far\n\n" + "\n".join(earlier))
-    parts.append(f"## Your task: {step.heading}\n\n{step.instruction}")
-    user = "\n\n".join(parts)
-    return [
-        {"role": "system", "content": redactor.text(SYSTEM[role])},
-        {"role": "user", "content": redactor.source(user)},
-    ]
+        parts.append(Part("facts", "source heading", "\n## Source code of the service (relevant files; secrets "
+                                                     "redacted)\n"))
+        for file in source:
+            parts.append(Part("source", f"source {file.path}",
+                              f"### {file.path}\n\n```\n{file.text.rstrip()}\n```\n"))
+    if previous:
+        parts.append(Part("facts", "sections heading", "\n## Sections written so far\n"))
+        for heading, text in reversed(list(previous.items())):
+            cut = text if len(text) <= MAX_SECTION_CHARS else text[:MAX_SECTION_CHARS] + "\n[...]"
+            first = cut.strip().split("\n\n", 1)[0]
+            parts.append(Part("section", f"section '{heading}'", redactor.source(f"### {heading}\n\n{cut}\n"),
+                              short=redactor.source(f"### {heading}\n\n{first}\n[...]\n")))
+    task = f"\n## Your task: {step.heading}\n\n{step.instruction}"
+    if strict_reason is not None:
+        task += "\n\n" + STRICT.format(reason=strict_reason, words=STRICT_WORDS)
+        if step.key in TABLE_STEPS:
+            task += f" It must contain {TABLE_STEPS[step.key]}."
+    parts.append(Part("task", "task", task))
+    return parts
+
+
+STRICT_WORDS = 250
+
+
+def system_prompt(role: str, redactor: Redactor) -> str:
+    return redactor.text(SYSTEM[role])
+
+
+def messages_of(role: str, user: str, redactor: Redactor) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt(role, redactor)},
+            {"role": "user", "content": redactor.source(user)}]

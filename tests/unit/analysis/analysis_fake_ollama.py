@@ -7,7 +7,9 @@
   durations and counts}; without stream, one JSON object. Unknown model: 404 {"error": ...}.
 
 Every request body is kept in `requests` so tests can inspect the prompts. `chat_delay_s` makes /api/chat wait
-before answering (to test client timeouts).
+before answering (to test client timeouts). `answer` (messages -> text) replaces the canned answer; `contexts`
+(name -> tokens) puts "<arch>.context_length" in /api/show's model_info, `capabilities` (name -> list) its
+capabilities.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 MODEL = "tiny-test:latest"
@@ -25,14 +28,17 @@ DETAILS = {"parent_model": "", "format": "gguf", "family": "llama", "families": 
 
 
 def _answer(messages: list[dict[str, Any]]) -> str:
-    """A canned Markdown answer naming the task it was given, with a sub-heading and, for recommendations,
-    a unified diff (so the report's table of contents and code blocks are exercised)."""
+    """A canned Markdown answer naming the task it was given, with a sub-heading, a table where the step asks
+    for one and, for recommendations, a unified diff (so the report's table of contents and code blocks are
+    exercised)."""
     task = ""
     for message in messages:
         content = str(message.get("content", ""))
         if "## Your task: " in content:
             task = content.split("## Your task: ", 1)[1].split("\n", 1)[0].strip()
     body = f"### Notes on {task}\n\nThe p95 under the 250 ms pulse is the tail that matters for {task}.\n"
+    if task in ("Recommendations", "Threats & Next Steps"):  # the steps that ask for a table get one
+        body += "\n| Recommendation | Priority |\n|---|---|\n| Enforce timeouts | Critical |\n"
     if task == "Recommendations":
         body += ("\n#### 1. Enforce timeouts\n\n```diff\n--- a/app.py\n+++ b/app.py\n@@ -1 +1 @@\n"
                  "-engine = create_engine(DATABASE_URL)\n+engine = create_engine(DATABASE_URL, pool_timeout=5)\n"
@@ -75,9 +81,12 @@ class _Handler(BaseHTTPRequestHandler):
             if model not in self.server.owner.models:
                 self._json(404, {"error": f"model '{model}' not found"})
                 return
+            info: dict[str, Any] = {"general.architecture": "llama"}
+            if model in self.server.owner.contexts:
+                info["llama.context_length"] = self.server.owner.contexts[model]
             self._json(200, {"modelfile": f"FROM {model}", "parameters": "temperature 0.8",
-                             "template": "{{ .Prompt }}", "details": DETAILS,
-                             "model_info": {"general.architecture": "llama"}, "capabilities": ["completion"],
+                             "template": "{{ .Prompt }}", "details": DETAILS, "model_info": info,
+                             "capabilities": self.server.owner.capabilities.get(model, ["completion"]),
                              "modified_at": CREATED})
             return
         if self.path != "/api/chat":
@@ -87,7 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": f"model \"{model}\" not found, try pulling it first"})
             return
         time.sleep(self.server.owner.chat_delay_s)
-        text = _answer(payload.get("messages", []))
+        answer = self.server.owner.answer or _answer
+        text = answer(payload.get("messages", []))
         if payload.get("stream", True) is False:
             self._json(200, {"model": model, "created_at": CREATED,
                              "message": {"role": "assistant", "content": text}, "done": True,
@@ -97,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/x-ndjson")
         self.end_headers()  # no Content-Length: the body ends when the connection closes
         self.close_connection = True
-        words = text.split(" ")
+        words = text.split(" ") if text else []
         for position, word in enumerate(words):
             chunk = word + (" " if position < len(words) - 1 else "")
             line = {"model": model, "created_at": CREATED, "message": {"role": "assistant", "content": chunk},
@@ -124,6 +134,9 @@ class FakeOllama:
         self.models = list(models)
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.chat_delay_s = 0.0
+        self.answer: Callable[[list[dict[str, Any]]], str] | None = None
+        self.contexts: dict[str, int] = {}
+        self.capabilities: dict[str, list[str]] = {}
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-ollama", daemon=True)
