@@ -30,13 +30,15 @@ class GenerateError(BadInput):
 
 
 def pointer_text(path: tuple[str | int, ...]) -> str:
-    """('paths', '/users', 'get') -> paths./users.get; list indexes as [0]."""
+    """('paths', '/users', 'get') -> paths./users.get; list indexes as [0]. A name with a control character (a
+    property named "\\n" is valid JSON) is quoted with its escapes, so the message stays on one line."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += ("." if text else "") + part
+            shown = part if part.isprintable() else repr(part)
+            text += ("." if text else "") + shown
     return text or "(document root)"
 
 
@@ -101,7 +103,7 @@ class Spec:
                 )
             if ref in seen:
                 raise GenerateError(f"{self.source}: {pointer_text(where)}.$ref: {ref!r} refers to itself "
-                                    f"through {' -> '.join(seen)}")
+                                    f"through {' -> '.join(r if r.isprintable() else repr(r) for r in seen)}")
             seen.append(ref)
             node = self._lookup(ref, where)
         return node

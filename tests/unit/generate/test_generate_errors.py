@@ -115,3 +115,11 @@ def test_serve_needs_a_loopback_spec_url(generate) -> None:
     done = generate("--serve", "true", "--spec-url", "http://example.com/openapi.json")
     assert done.code == 2
     assert done.err.startswith("lueur-net: error: --serve needs a --spec-url on localhost")
+
+
+def test_a_property_named_with_a_newline_stays_on_one_line_in_the_error() -> None:
+    # Found by the fuzz test: JSON allows any property name, and the message must still be one line.
+    from lueur_net.generate.spec import pointer_text
+
+    assert pointer_text(("components", "schemas", "S", "properties", "\n")) == \
+        "components.schemas.S.properties.'\\n'"
