@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from generate_support import FASTAPI_SPEC, INVENTORY_31
 
+from lueur_net.generate.spec import pointer_text
+
 SWAGGER = '{"swagger": "2.0", "info": {"title": "old", "version": "1"}, "paths": {}}'
 BROKEN_REF = """\
 openapi: 3.0.3
@@ -119,7 +121,5 @@ def test_serve_needs_a_loopback_spec_url(generate) -> None:
 
 def test_a_property_named_with_a_newline_stays_on_one_line_in_the_error() -> None:
     # Found by the fuzz test: JSON allows any property name, and the message must still be one line.
-    from lueur_net.generate.spec import pointer_text
-
     assert pointer_text(("components", "schemas", "S", "properties", "\n")) == \
         "components.schemas.S.properties.'\\n'"
