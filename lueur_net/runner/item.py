@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lueur_net.dataplane.deadline import DEADLINE_MARGIN_S, fault_deadline_ns
 from lueur_net.records.frame import records_frame
 from lueur_net.results import attach_data_plane, mark_backend_failures
 from lueur_net.runner.timings import RunTimings, item_intrinsic_s
@@ -49,16 +50,8 @@ os.register_at_fork(after_in_parent=_forked.set)
 START_MARGIN_S = 0.01  # beyond what the driver needs: a tc or eBPF apply fits in it (measured 2-8 ms)
 START_SLACK_S = 0.02
 START_ATTEMPTS = 3
-# Every fault of an item carries a fail-open deadline: the end of what it was applied for (ItemSpec.span_s from its
-# t0) plus this margin, never later than the lab's own lifetime. Past it, eBPF programs pass everything in the
-# kernel and nfqueue holders pass everything, even while the run is frozen (their heartbeats lift them sooner:
-# README "Reliability"); tc's scheduler thread removes the qdiscs, once the run is running again.
-DEADLINE_MARGIN_S = 3.0
-
-
-def fault_deadline_ns(t0_ns: int, span_s: float, lab_deadline_ns: int) -> int:
-    """The fail-open deadline of faults applied at `t0_ns` for `span_s` seconds (CLOCK_MONOTONIC ns)."""
-    return min(lab_deadline_ns, t0_ns + int((span_s + DEADLINE_MARGIN_S) * 1e9))
+# Every fault of an item carries a fail-open deadline (ItemSpec.span_s from its t0 + DEADLINE_MARGIN_S):
+# lueur_net.dataplane.deadline (imported above), shared with `lueur-net inject`.
 
 
 @dataclass(frozen=True)
