@@ -432,3 +432,39 @@ def test_an_items_faults_are_reverted_while_its_calls_are_analysed(scenario_file
     items = outcome.document["scenarios"][0]["items"]
     assert all(item["timings_s"]["revert beside the analysis"] >= 0.0 for item in items)
     assert items[1]["backends"] and "packets" in json.dumps(items[1])
+
+
+def test_the_driver_is_warmed_beside_the_lab_and_before_the_first_drive(scenario_file: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """env.warm_driver (the driver's imports) runs in a thread from before the lab's creation, and is over before
+    the first driver is forked, so no fork meets an import half done."""
+    import dataclasses
+    import threading
+
+    machine = Machine()
+    lab_created = threading.Event()
+
+    def warm() -> None:
+        machine.events.append("warm")
+        assert lab_created.wait(2.0)  # still running while the lab is built
+        machine.events.append("warmed")
+
+    create_lab = machine.create_lab
+
+    def create(*args: Any, **kwargs: Any) -> FakeLab:
+        lab = create_lab(*args, **kwargs)
+        lab_created.set()
+        return lab
+
+    drive = machine.drive
+
+    def driven(*args: Any, **kwargs: Any) -> ItemRun:
+        machine.events.append("drive")
+        return drive(*args, **kwargs)
+
+    environment = dataclasses.replace(machine.environment(), warm_driver=warm, create_lab=create, drive=driven)
+    execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "results.json",
+                       only="spike"), Listener(), environment)
+    events = [event for event in machine.events if event in ("warm", "lab", "warmed", "drive")]
+    assert events[-1] == "drive" and events.index("warmed") < events.index("drive")
+    assert set(events[:2]) == {"warm", "lab"}
