@@ -49,8 +49,10 @@ def drive_in_netns(
         if on_progress is not None:
             read_end, write_end = os.pipe()
             stack.callback(os.close, read_end)
+            stack.enter_context(ProgressReader(read_end, on_progress))  # stopped (drained) before read_end closes
+            # closed first on the way out (the driver has ended): the reader meets EOF once it has drained the pipe,
+            # instead of its 0.1 s select timeout (measured ~0.09 s idle per item)
             stack.callback(os.close, write_end)
-            stack.enter_context(ProgressReader(read_end, on_progress))  # stopped (drained) before the fds close
             changes["progress_fd"] = write_end
         spec = dataclasses.replace(spec, **changes)
         if netns is None:

@@ -2,7 +2,7 @@
 `lueur-net inject` (the pure side is lueur_net.inject.flags).
 
 Lifetime (docs/inject.md): the faults carry a fail-open deadline of --duration + DEADLINE_MARGIN_S (run's margin,
-lueur_net.runner); without --duration, the attach's maximum lifetime (DEFAULT_MAX_LIFETIME, 1 h), at which the
+lueur_net.dataplane.deadline); without --duration, the attach's maximum lifetime (DEFAULT_MAX_LIFETIME, 1 h), at which the
 inject also ends by itself. eBPF and nfqueue faults fail open sooner when the process freezes (heartbeats, README
 "Reliability"); SIGINT/SIGTERM revert everything (exit 130); after SIGKILL `lueur-net clean` removes what is left.
 """
@@ -46,7 +46,7 @@ class Status:
 def _limits(duration_s: float | None) -> tuple[float, float]:
     """(maximum lifetime of the attach, fault deadline span after t0) in seconds."""
     from lueur_net.lab import DEFAULT_MAX_LIFETIME
-    from lueur_net.runner import DEADLINE_MARGIN_S
+    from lueur_net.dataplane.deadline import DEADLINE_MARGIN_S
 
     if duration_s is None:
         return DEFAULT_MAX_LIFETIME, DEFAULT_MAX_LIFETIME
@@ -63,7 +63,7 @@ def hold(request: InjectRequest, target: str, *, iface: str | None = None, allow
     from lueur_net.lab import Lab, terminate_on_signals
     from lueur_net.lab.lab import require_root
     from lueur_net.ledger import Ledger
-    from lueur_net.runner import fault_deadline_ns
+    from lueur_net.dataplane.deadline import fault_deadline_ns
 
     require_root()
     capabilities = probe.probe_capabilities()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lueur_net.errors import EnvironmentProblem
-from lueur_net.lab.enter import NETNS_RUN_DIR, in_netns_thread
+from lueur_net.lab.enter import NETNS_RUN_DIR, create_named_netns, in_netns_thread
 
 IFNAMSIZ = 15
 
@@ -43,13 +43,13 @@ def name_clash(what: str, name: str) -> EnvironmentProblem:
 
 def create_netns(name: str) -> None:
     """Create an `ip netns` namespace (a bind mount under /run/netns); the caller recorded it already."""
-    from pyroute2 import netns
-
     if netns_exists(name):
         raise name_clash("network namespace", name)
     try:
-        netns.create(name)
-    except Exception as error:  # noqa: BLE001 - pyroute2 raises OSError from its helper process
+        create_named_netns(name)  # in a thread: no forked helper (pyroute2's netns.create forks one)
+    except FileExistsError:
+        raise name_clash("network namespace", name) from None
+    except OSError as error:
         raise netlink_problem("create network namespace", name, error) from None
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lueur_net.dataplane import apply as apply_module
 from lueur_net.dataplane import probe as probe_module
+from lueur_net.driver.drive import warm
 from lueur_net.driver.remote import drive_in_netns
 from lueur_net.lab import Lab, terminate_on_signals
 from lueur_net.lab import lab as lab_module
@@ -108,6 +109,9 @@ class RunEnvironment:
     guard_signals: Callable[[], AbstractContextManager[object]]
     plan: Planner = plan_item
     drive_forks: bool = False  # `drive` forks the driver's process (the run then applies faults after the fork)
+    # what each forked driver would import after its fork, imported once here beside the lab's set-up
+    # (lueur_net.driver.drive.warm); a fake environment has nothing to warm
+    warm_driver: Callable[[], None] | None = None
 
 
 def kernel_environment() -> RunEnvironment:
@@ -124,4 +128,5 @@ def kernel_environment() -> RunEnvironment:
         guard_signals=terminate_on_signals,
         plan=plan_item,
         drive_forks=True,
+        warm_driver=warm,
     )

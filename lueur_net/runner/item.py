@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lueur_net.dataplane.deadline import DEADLINE_MARGIN_S, fault_deadline_ns
 from lueur_net.records.frame import records_frame
 from lueur_net.results import attach_data_plane, mark_backend_failures
 from lueur_net.runner.timings import RunTimings, item_intrinsic_s
@@ -49,16 +50,8 @@ os.register_at_fork(after_in_parent=_forked.set)
 START_MARGIN_S = 0.01  # beyond what the driver needs: a tc or eBPF apply fits in it (measured 2-8 ms)
 START_SLACK_S = 0.02
 START_ATTEMPTS = 3
-# Every fault of an item carries a fail-open deadline: the end of what it was applied for (ItemSpec.span_s from its
-# t0) plus this margin, never later than the lab's own lifetime. Past it, eBPF programs pass everything in the
-# kernel and nfqueue holders pass everything, even while the run is frozen (their heartbeats lift them sooner:
-# README "Reliability"); tc's scheduler thread removes the qdiscs, once the run is running again.
-DEADLINE_MARGIN_S = 3.0
-
-
-def fault_deadline_ns(t0_ns: int, span_s: float, lab_deadline_ns: int) -> int:
-    """The fail-open deadline of faults applied at `t0_ns` for `span_s` seconds (CLOCK_MONOTONIC ns)."""
-    return min(lab_deadline_ns, t0_ns + int((span_s + DEADLINE_MARGIN_S) * 1e9))
+# Every fault of an item carries a fail-open deadline (ItemSpec.span_s from its t0 + DEADLINE_MARGIN_S):
+# lueur_net.dataplane.deadline (imported above), shared with `lueur-net inject`.
 
 
 @dataclass(frozen=True)
@@ -93,6 +86,9 @@ class ItemFaults:
     apply_hidden_s: float = 0.0  # of apply_s, what ran while the driver's process was starting (prepare())
     _preparing: threading.Thread | None = None
     _prepare_error: BaseException | None = None
+    _reverting: threading.Thread | None = None  # revert_beside()'s thread, until wait_reverted()
+    reverted_beside_s: float = 0.0  # how long that thread's kernel work took
+    _revert_error: BaseException | None = None
     # seconds spent, for `run --timings`: putting faults in the kernel (and changing them), taking them out, and
     # waiting at the start gate between the end of the apply and t0
     apply_s: float = 0.0
@@ -267,11 +263,8 @@ class ItemFaults:
         return True
 
     def revert(self) -> None:
-        if self._preparing is not None and self._preparing is not threading.current_thread():
-            # the driver failed before its start gate: let the prepared apply end, then undo it
-            self._preparing.join()
-            self._preparing = None
-            self._prepare_error = None
+        self.wait_reverted()
+        self._end_prepare()
         began = time.monotonic()
         try:
             while self.applied:
@@ -279,13 +272,64 @@ class ItemFaults:
         finally:
             self.revert_s += time.monotonic() - began
 
-    def _retire(self, applied: AppliedFaults) -> None:
-        """Keep what `applied` counted and why it failed, then revert it."""
+    def _end_prepare(self) -> None:
+        if self._preparing is not None and self._preparing is not threading.current_thread():
+            # the driver failed before its start gate: let the prepared apply end, then undo it
+            self._preparing.join()
+            self._preparing = None
+            self._prepare_error = None
+
+    def revert_beside(self) -> None:
+        """revert(), with the kernel work in a thread: what every object counted (and whether its backend failed)
+        is read now, in the caller's thread, and the objects are taken out while the caller analyses the item's
+        calls (an nfqueue rule's removal is an `iptables` process, ~20-40 ms). wait_reverted() (revert() too)
+        joins it: the next item's faults never meet this one's."""
+        self.wait_reverted()
+        self._end_prepare()
+        began = time.monotonic()
+        retiring = []
+        while self.applied:
+            applied = self.applied.pop()
+            self._collect(applied)
+            retiring.append(applied)
+        self.revert_s += time.monotonic() - began
+
+        def body() -> None:
+            started = time.monotonic()
+            for applied in retiring:
+                try:
+                    applied.revert()
+                except BaseException as error:  # noqa: BLE001 - raised by wait_reverted(), in the caller's thread
+                    self._revert_error = self._revert_error or error
+            self.reverted_beside_s = time.monotonic() - started
+
+        self.reverted_beside_s = 0.0
+        self._reverting = threading.Thread(target=body, name="lueur-revert-faults", daemon=True)
+        self._reverting.start()
+
+    def wait_reverted(self) -> None:
+        """Wait for revert_beside()'s thread, if one runs; its first error is raised here."""
+        if self._reverting is None:
+            return
+        began = time.monotonic()
+        self._reverting.join()
+        self._reverting = None
+        self.revert_s += time.monotonic() - began
+        if self._revert_error is not None:
+            error, self._revert_error = self._revert_error, None
+            raise error
+
+    def _collect(self, applied: AppliedFaults) -> None:
+        """Keep what `applied` counted and why it failed."""
         for fault_id, values in applied.counters().items():
             total = self.counters.setdefault(fault_id, {})
             for key, value in values.items():
                 total[key] = total.get(key, 0) + int(value)
         self.failures.extend(applied.failures())  # after counters(): reading them notices a dead holder
+
+    def _retire(self, applied: AppliedFaults) -> None:
+        """Keep what `applied` counted and why it failed, then revert it."""
+        self._collect(applied)
         applied.revert()
 
     def on_iteration(self, iteration: int, phase: str) -> None:
@@ -314,8 +358,8 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
             raise faults.start_error from None
         raise
     driven = time.monotonic()
-    faults.revert()
-    reverted = time.monotonic()
+    faults.revert_beside()  # counters read now; the objects go while the calls are analysed below
+    collected = time.monotonic()
     document = recorder.add(ref.scenario_index, ref.scenario, ref.source, ref.item_index, spec, run)
     if faults.start_attempts > 1:
         document["driver"]["start_attempts"] = faults.start_attempts
@@ -325,14 +369,20 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
                       plan=faults.plans, calls=records_frame(run.records))
     mark_backend_failures(document, faults.failures, run.t0)
     warn_untouched(listener, ref.scenario.title, ref.item_index, document)
+    analysed = time.monotonic()
+    faults.wait_reverted()
+    reverted = time.monotonic()
     # The load's drain: from the end of its duration until the driver's process had handed every record back.
     drain = max(0.0, driven - (run.t0 + spec.load.duration_s)) if spec.load is not None else 0.0
     applying = faults.apply_s - faults.apply_hidden_s  # what the item waited for (the rest ran beside the driver)
     spent = {"apply": applying, "start-gate wait": faults.gate_wait_s, "load drain": drain,
              "driving": max(0.0, (driven - began) - applying - faults.gate_wait_s - drain),
-             "revert": reverted - driven, "analysis": time.monotonic() - reverted}
+             "revert": (collected - driven) + (reverted - analysed), "analysis": analysed - collected}
     document["timings_s"] = {phase: round(seconds, 4) for phase, seconds in spent.items()}  # this item's share
     document["timings_s"]["apply beside the driver's start"] = round(faults.apply_hidden_s, 4)
+    # of the revert's kernel work, what ran while the calls were analysed (not waited for)
+    document["timings_s"]["revert beside the analysis"] = round(
+        max(0.0, faults.reverted_beside_s - (reverted - analysed)), 4)
     if timings is not None:
         for phase, seconds in spent.items():
             timings.add(phase, seconds)

@@ -13,6 +13,7 @@ default, fakes in tests/unit/runner. The CLI (cli/run.py) only parses and prints
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -117,6 +118,27 @@ def _closing_timed(lab: RunLab, timings: RunTimings) -> Iterator[None]:
     timings.add("lab tear-down", time.monotonic() - closing)
 
 
+def _warm_beside(env: RunEnvironment) -> threading.Thread | None:
+    """Start env.warm_driver in a thread (the lab's set-up is mostly waiting: netlink, nft, the app's start)."""
+    if env.warm_driver is None:
+        return None
+    warming = threading.Thread(target=_warm_quietly, args=(env.warm_driver,), name="lueur-warm-driver", daemon=True)
+    warming.start()
+    return warming
+
+
+def _warm_quietly(warm: Any) -> None:
+    try:
+        warm()
+    except Exception:  # noqa: BLE001 - only a head start: each driver imports what it needs itself anyway
+        pass
+
+
+def _joined(warming: threading.Thread | None) -> None:
+    if warming is not None:
+        warming.join()
+
+
 def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
     env = environment or kernel_environment()
@@ -145,6 +167,7 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
     backends: set[tuple[str, str]] = set()
     failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
     with env.guard_signals(), env.open_ledger() as ledger:
+        warming = _warm_beside(env)  # the driver's imports, while the lab is built and the app starts
         began = time.monotonic()
         if options.attach:
             lab = env.attach_lab(options.attach, upstreams(selected), ledger, iface=options.iface,
@@ -163,6 +186,7 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
             faults = [[_item_faults(lab, ledger, planned, item_paths_, options, env)
                        for planned, item_paths_ in zip(items, scenario_paths)]
                       for items, scenario_paths in zip(run, paths)]
+            _joined(warming)  # before the first driver's fork: no import half done in a forked child
             for index, items in enumerate(run):
                 scenario = selected[index].scenario
                 listener.scenario_started(index, len(selected), scenario.title, [planned.spec for planned in items])

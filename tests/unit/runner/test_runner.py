@@ -390,3 +390,81 @@ def test_a_fault_that_touched_no_call_is_a_warning(scenario_file: Path, tmp_path
     # f0 is active 3-9 s into each call; the fake calls take 5 ms
     assert listener.warnings == ["One spike / item 0: fault f0 (latency) touched no packet: its window 3-9 s "
                                  "never overlapped a call (calls took 5 ms)"]
+
+
+def test_an_items_faults_are_reverted_while_its_calls_are_analysed(scenario_file: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the faults counted is read first; their removal (an `iptables` process per nfqueue rule) runs beside
+    the item's analysis, and is over before the next item applies anything. Before: revert, then analysis."""
+    import threading
+
+    from lueur_net.runner import item as item_module
+
+    analysing = threading.Event()
+    machine = Machine(in_place=True)  # a repeat's steps change in place: the one revert is the item's last
+    overlapped: list[bool] = []
+
+    class SlowRevert(FakeChangeable):
+        def revert(self) -> None:
+            overlapped.append(analysing.wait(1.0))  # the analysis started while this revert runs
+            machine.events.append("reverted")
+            super().revert()
+
+    def apply_plan(*args: Any, **kwargs: Any) -> FakeApplied:
+        analysing.clear()
+        plain = Machine.apply_plan(machine, *args, **kwargs)
+        return SlowRevert(plain.plan, dead=plain.dead, machine=machine)
+
+    attach = item_module.attach_data_plane
+
+    def attach_data_plane(document: dict[str, Any], **kwargs: Any) -> None:
+        machine.events.append("analysis")
+        analysing.set()
+        attach(document, **kwargs)
+
+    monkeypatch.setattr(machine, "apply_plan", apply_plan)
+    monkeypatch.setattr(item_module, "attach_data_plane", attach_data_plane)
+    outcome, _ = run(machine, scenario_file, tmp_path, only="Stairs")
+    assert overlapped == [True, True]
+    # each item's objects are gone before the next item's first apply
+    assert [event for event in machine.events if event in ("apply", "reverted", "analysis")] == [
+        "apply", "analysis", "reverted"] * 2
+    items = outcome.document["scenarios"][0]["items"]
+    assert all(item["timings_s"]["revert beside the analysis"] >= 0.0 for item in items)
+    assert items[1]["backends"] and "packets" in json.dumps(items[1])
+
+
+def test_the_driver_is_warmed_beside_the_lab_and_before_the_first_drive(scenario_file: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """env.warm_driver (the driver's imports) runs in a thread from before the lab's creation, and is over before
+    the first driver is forked, so no fork meets an import half done."""
+    import dataclasses
+    import threading
+
+    machine = Machine()
+    lab_created = threading.Event()
+
+    def warm() -> None:
+        machine.events.append("warm")
+        assert lab_created.wait(2.0)  # still running while the lab is built
+        machine.events.append("warmed")
+
+    create_lab = machine.create_lab
+
+    def create(*args: Any, **kwargs: Any) -> FakeLab:
+        lab = create_lab(*args, **kwargs)
+        lab_created.set()
+        return lab
+
+    drive = machine.drive
+
+    def driven(*args: Any, **kwargs: Any) -> ItemRun:
+        machine.events.append("drive")
+        return drive(*args, **kwargs)
+
+    environment = dataclasses.replace(machine.environment(), warm_driver=warm, create_lab=create, drive=driven)
+    execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "results.json",
+                       only="spike"), Listener(), environment)
+    events = [event for event in machine.events if event in ("warm", "lab", "warmed", "drive")]
+    assert events[-1] == "drive" and events.index("warmed") < events.index("drive")
+    assert set(events[:2]) == {"warm", "lab"}
