@@ -175,14 +175,19 @@ def _server_problem(host: str, error: BaseException) -> OllamaUnavailable:
     return OllamaUnavailable(f"cannot reach the Ollama server at {host}: {type(error).__name__}: {error}")
 
 
-def available_models(client: ollama.Client, host: str) -> list[str]:
+def _listed(client: ollama.Client, host: str) -> list[Any]:
+    """The server's /api/tags entries that name a model, in its order."""
     try:
         listing = client.list()
     except (ConnectionError, httpx.HTTPError, OSError) as error:
         raise _server_problem(host, error) from None
     except ollama.ResponseError as error:
         raise OllamaUnavailable(f"the Ollama server at {host} refused to list models: {error.error}") from None
-    return [str(model.model) for model in listing.models if model.model]
+    return [model for model in listing.models if model.model]
+
+
+def available_models(client: ollama.Client, host: str) -> list[str]:
+    return [str(model.model) for model in _listed(client, host)]
 
 
 def _matches(wanted: str, available: list[str]) -> str | None:
@@ -239,17 +244,10 @@ def _show(client: ollama.Client, name: str, models: list[str], host: str, wanted
 def list_models(client: ollama.Client, host: str) -> list[ModelInfo]:
     """Every model the server has, in its order (Ollama lists the most recently changed first), with the context
     length and capabilities of each (one /api/show per model)."""
-    try:
-        listing = client.list()
-    except (ConnectionError, httpx.HTTPError, OSError) as error:
-        raise _server_problem(host, error) from None
-    except ollama.ResponseError as error:
-        raise OllamaUnavailable(f"the Ollama server at {host} refused to list models: {error.error}") from None
-    names = [str(m.model) for m in listing.models if m.model]
+    listed = _listed(client, host)
+    names = [str(model.model) for model in listed]
     out = []
-    for model in listing.models:
-        if not model.model:
-            continue
+    for model in listed:
         shown = _show(client, str(model.model), names, host, str(model.model))
         details = model.details
         out.append(ModelInfo(str(model.model), model.size,

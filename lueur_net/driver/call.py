@@ -15,9 +15,9 @@ from typing import Protocol
 
 import httpx
 
-from lueur_net.driver.errorclass import classify, describe
+from lueur_net.driver.errorclass import record_failure
 from lueur_net.driver.spec import CallSpec
-from lueur_net.records.call import ERROR_TIMEOUT, CallRecord
+from lueur_net.records.call import CallRecord
 
 _EOL = 2  # "\r\n"
 
@@ -113,12 +113,7 @@ async def perform_call(
             finally:
                 await response.aclose()
     except Exception as error:  # noqa: BLE001 - every failure becomes a classified record
-        if isinstance(error, TimeoutError):
-            record.error_class = ERROR_TIMEOUT
-            record.error = f"no complete response within {call.timeout_s:g} s"
-        else:
-            record.error_class = classify(error)
-            record.error = describe(error)[:300]
+        record_failure(record, error, call.timeout_s)
     end = time.monotonic()
     record.connect_ms = trace.span_ms(".started", ".complete", "connection.connect_tcp")
     record.tls_ms = trace.span_ms(".started", ".complete", "connection.start_tls")

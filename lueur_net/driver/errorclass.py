@@ -19,6 +19,7 @@ from lueur_net.records.call import (
     ERROR_REFUSED,
     ERROR_RESET,
     ERROR_TIMEOUT,
+    CallRecord,
 )
 
 _ERRNO_CLASSES = {
@@ -90,3 +91,14 @@ def describe(error: BaseException) -> str:
         other_texts = [str(link) for link in chain if str(link)]
         text = (os_texts or other_texts or [""])[0]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def record_failure(record: CallRecord, error: BaseException, timeout_s: float) -> None:
+    """Fill a call's error class and text from what its client raised (both load clients and single calls);
+    asyncio's TimeoutError is the call's own deadline."""
+    if isinstance(error, TimeoutError):
+        record.error_class = ERROR_TIMEOUT
+        record.error = f"no complete response within {timeout_s:g} s"
+    else:
+        record.error_class = classify(error)
+        record.error = describe(error)[:300]

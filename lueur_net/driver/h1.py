@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 import httptools
 import httpx
 
-from lueur_net.driver.errorclass import classify, describe
+from lueur_net.driver.errorclass import record_failure
 from lueur_net.driver.spec import CallSpec
-from lueur_net.records.call import ERROR_TIMEOUT, CallRecord
+from lueur_net.records.call import CallRecord
 
 _EOL = 2  # "\r\n"
 _DISCONNECTED = "Server disconnected without sending a response."  # httpcore's wording, for the same cases
@@ -226,12 +226,7 @@ class H1Pool:
                 response = connection.send(self.request, self.head_only)
                 await response.done
         except Exception as error:  # noqa: BLE001 - every failure becomes a classified record
-            if isinstance(error, TimeoutError):
-                record.error_class = ERROR_TIMEOUT
-                record.error = f"no complete response within {call.timeout_s:g} s"
-            else:
-                record.error_class = classify(error)
-                record.error = describe(error)[:300]
+            record_failure(record, error, call.timeout_s)
             if connection is not None:
                 connection.keep_alive = False
         end = time.monotonic()
