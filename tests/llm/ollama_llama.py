@@ -33,9 +33,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from json_http import JsonHandler
 
 OLLAMA_DEFAULT_NUM_CTX = 4096
 MODEL_NAME = "smollm2:135m"
@@ -172,20 +174,9 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that stops reading (step deadline) closes the socket mid-answer: expected
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _details(self) -> dict[str, Any]:
         return {"parent_model": "", "format": "gguf", "family": self.server.owner.architecture,
