@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pod_namespaces import namespace_state, pod_and_peer
 
 REPO = Path(__file__).resolve().parents[3]
 LUEUR_NET = [sys.executable, "-m", "lueur_net.cli.main"]
@@ -38,43 +39,14 @@ print(json.dumps(times))
 """ % (POD_ADDRESS, PORT)
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
 @pytest.fixture
 def pod() -> Iterator[dict[str, str]]:
-    tag = f"{os.getpid() % 100000}"
-    pod_ns, far_ns = f"lueur-ijp-{tag}", f"lueur-ijf-{tag}"
-    ip("netns", "add", pod_ns)
-    ip("netns", "add", far_ns)
-    server = None
-    try:
-        ip("link", "add", f"lueurip{tag}", "netns", pod_ns, "type", "veth", "peer", "name", f"lueurif{tag}",
-           "netns", far_ns)
-        ip("-n", pod_ns, "addr", "add", f"{POD_ADDRESS}/24", "dev", f"lueurip{tag}")
-        ip("-n", far_ns, "addr", "add", f"{FAR_ADDRESS}/24", "dev", f"lueurif{tag}")
-        for ns, dev in ((pod_ns, f"lueurip{tag}"), (far_ns, f"lueurif{tag}")):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "link", "set", dev, "up")
-        ip("-n", pod_ns, "route", "add", "default", "via", FAR_ADDRESS)
-        server = subprocess.Popen(["ip", "netns", "exec", pod_ns, sys.executable, "-m", "http.server",
-                                   "--bind", POD_ADDRESS, str(PORT)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A 'pod' namespace with an HTTP server, and a 'far' namespace that measures, joined by a veth."""
+    with pod_and_peer("i", POD_ADDRESS, FAR_ADDRESS, server_in="pod", port=PORT) as made:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and None in connects(far_ns, 1, 1.0):
+        while time.monotonic() < deadline and None in connects(made["peer"], 1, 1.0):
             time.sleep(0.1)
-        yield {"netns": pod_ns, "far": far_ns, "iface": f"lueurip{tag}"}
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(5)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
-        for ns in (pod_ns, far_ns):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        yield {**made, "far": made["peer"]}
 
 
 @pytest.fixture
@@ -96,18 +68,7 @@ def connects(far_ns: str, count: int, timeout: float) -> list[float | None]:
 
 
 def pod_state(pod: dict[str, str]) -> list[str]:
-    """What a fault could leave in the pod's namespace (qdiscs, filters, iptables rules, links), without counters."""
-    def run(*command: str) -> str:
-        return subprocess.run(["nsenter", f"--net=/run/netns/{pod['netns']}", *command], capture_output=True,
-                              text=True, check=True).stdout
-
-    return [
-        run("tc", "qdisc", "show"),
-        run("tc", "filter", "show", "dev", pod["iface"], "ingress"),
-        run("tc", "filter", "show", "dev", pod["iface"], "egress"),
-        "\n".join(line for line in run("iptables-save").splitlines() if line.startswith("-")),
-        run("ip", "-o", "link", "show").replace(" state UP", ""),
-    ]
+    return namespace_state(pod["netns"], pod["iface"])
 
 
 def start_inject(pod: dict[str, str], run_dir: Path, *flags: str) -> subprocess.Popen[str]:

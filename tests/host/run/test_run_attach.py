@@ -7,75 +7,26 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pod_namespaces import ip, namespace_state, pod_and_peer
 
 REPO = Path(__file__).resolve().parents[3]
 LUEUR_NET = [sys.executable, "-m", "lueur_net.cli.main"]
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
 @pytest.fixture
 def pod() -> Iterator[dict[str, str]]:
     """Two namespaces made by the test: a 'pod' (client) and a 'service' with an HTTP server, joined by a veth."""
-    tag = f"{os.getpid() % 100000}"
-    pod_ns, service_ns = f"lueur-atp-{tag}", f"lueur-ats-{tag}"
-    ip("netns", "add", pod_ns)
-    ip("netns", "add", service_ns)
-    server = None
-    try:
-        ip("link", "add", f"lueurap{tag}", "netns", pod_ns, "type", "veth", "peer", "name", f"lueuras{tag}",
-           "netns", service_ns)
-        ip("-n", pod_ns, "addr", "add", "10.251.7.1/24", "dev", f"lueurap{tag}")
-        ip("-n", service_ns, "addr", "add", "10.251.7.2/24", "dev", f"lueuras{tag}")
-        for ns, dev in ((pod_ns, f"lueurap{tag}"), (service_ns, f"lueuras{tag}")):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "link", "set", dev, "up")
-        ip("-n", pod_ns, "route", "add", "default", "via", "10.251.7.2")
-        server = subprocess.Popen(["ip", "netns", "exec", service_ns, sys.executable, "-m", "http.server",
-                                   "--bind", "10.251.7.2", "8000", "--protocol", "HTTP/1.0"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            probe = subprocess.run(["ip", "netns", "exec", pod_ns, sys.executable, "-c",
-                                    "import socket; socket.create_connection(('10.251.7.2', 8000), 1)"],
-                                   capture_output=True)
-            if probe.returncode == 0:
-                break
-            time.sleep(0.1)
-        yield {"netns": pod_ns, "iface": f"lueurap{tag}"}
-    finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(5)
-            except subprocess.TimeoutExpired:  # the namespaces below must go whatever the server does
-                server.kill()
-                server.wait(5)
-        for ns in (pod_ns, service_ns):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    with pod_and_peer("a", "10.251.7.1", "10.251.7.2", server_in="peer",
+                      server_args=("--protocol", "HTTP/1.0")) as made:
+        yield made
 
 
 def pod_state(pod: dict[str, str]) -> list[str]:
-    """What a fault could leave in the pod's namespace, without counters (they change with traffic)."""
-    def run(*command: str) -> str:
-        return subprocess.run(["nsenter", f"--net=/run/netns/{pod['netns']}", *command], capture_output=True,
-                              text=True, check=True).stdout
-
-    return [
-        run("tc", "qdisc", "show"),
-        run("tc", "filter", "show", "dev", pod["iface"], "ingress"),
-        run("tc", "filter", "show", "dev", pod["iface"], "egress"),
-        # Rules only: iptables-nft keeps an emptied table's header once it was used (noted on the issue).
-        "\n".join(line for line in run("iptables-save").splitlines() if line.startswith("-")),
-        run("ip", "-o", "link", "show").replace(" state UP", ""),
-    ]
+    return namespace_state(pod["netns"], pod["iface"])
 
 
 SCENARIO = """
