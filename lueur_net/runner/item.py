@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,10 @@ class ItemFaults:
     gate_wait_s: float = 0.0
     start_error: BaseException | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)  # backends that failed while applied
+    # What the first call needs besides the faults, waited for at the start gate, after the driver's start and the
+    # prepared apply (`run --serve`: the app's readiness, which they overlap); how long the gate waited for it.
+    before_start: Callable[[], object] | None = None
+    before_start_s: float = 0.0
 
     def _record(self, entry: PathPlans, plan: FaultPlan, change: str | None = None) -> None:
         shown = {"path": path_name(entry.path), **plan.to_dict()}
@@ -210,6 +214,7 @@ class ItemFaults:
 
         Runs in the driver hook's thread. An error is kept for `drive_item` to raise with its own type."""
         try:
+            self.await_before_start()
             lead = needed_s + START_SLACK_S  # what the driver needs between our answer and t0
             if self._prepared():
                 t0 = time.monotonic() + lead + START_MARGIN_S
@@ -245,6 +250,17 @@ class ItemFaults:
         except BaseException as error:
             self.start_error = error
             raise
+
+    def await_before_start(self) -> None:
+        """Wait for `before_start`, once (an error is raised as it came: the app exited or never answered)."""
+        if self.before_start is None:
+            return
+        waiting, self.before_start = self.before_start, None
+        began = time.monotonic()
+        try:
+            waiting()
+        finally:
+            self.before_start_s = time.monotonic() - began
 
     def _move(self, t0: float) -> bool:
         """Re-anchor the running objects of iteration 0 at `t0` in place; False if one of them cannot."""
@@ -349,6 +365,7 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
     began = time.monotonic()
     try:
         if spec.is_repeat:
+            faults.await_before_start()  # no start gate: the app must answer before the baseline call
             run = drive(netns, spec, on_progress=listener.progress, on_iteration=faults.on_iteration)
         else:
             faults.prepare(after_fork=drive_forks and netns is not None)  # no namespace: driven here, no fork
@@ -376,8 +393,10 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
     drain = max(0.0, driven - (run.t0 + spec.load.duration_s)) if spec.load is not None else 0.0
     applying = faults.apply_s - faults.apply_hidden_s  # what the item waited for (the rest ran beside the driver)
     spent = {"apply": applying, "start-gate wait": faults.gate_wait_s, "load drain": drain,
-             "driving": max(0.0, (driven - began) - applying - faults.gate_wait_s - drain),
+             "driving": max(0.0, (driven - began) - applying - faults.gate_wait_s - drain - faults.before_start_s),
              "revert": (collected - driven) + (reverted - analysed), "analysis": analysed - collected}
+    if faults.before_start_s:
+        spent["app start"] = faults.before_start_s  # the rest of the app's start, not hidden by the item's own
     document["timings_s"] = {phase: round(seconds, 4) for phase, seconds in spent.items()}  # this item's share
     document["timings_s"]["apply beside the driver's start"] = round(faults.apply_hidden_s, 4)
     # of the revert's kernel work, what ran while the calls were analysed (not waited for)

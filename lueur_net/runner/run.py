@@ -139,6 +139,17 @@ def _joined(warming: threading.Thread | None) -> None:
         warming.join()
 
 
+def _await_app_first(lab: RunLab, faults: Sequence[Sequence[ItemFaults]]) -> None:
+    """The first item waits for the app (`--serve`, started with defer_ready) at its start gate, before its first
+    call as before; a later item never has to. Without a deferred app: nothing to do."""
+    ready = getattr(getattr(lab, "server", None), "ready", None)
+    first = next((item for items in faults for item in items), None)
+    if callable(ready) and first is not None:
+        first.before_start = ready
+    elif callable(ready):
+        ready()
+
+
 def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
     env = environment or kernel_environment()
@@ -153,7 +164,10 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
         run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
-    serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ)) if options.serve else None
+    # The app's start (uvicorn: 0.6-0.9 s) is not waited for inside the lab's set-up: the first item's start gate
+    # waits for it, after its plans, its driver's start and its faults' apply ran beside it (_await_app_first).
+    serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ), defer_ready=True) \
+        if options.serve else None
     needs_dns = any(fault.type == "dns" for entry in selected for item in entry.scenario.items
                     for fault in item.context.faults)
 
@@ -186,6 +200,7 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
             faults = [[_item_faults(lab, ledger, planned, item_paths_, options, env)
                        for planned, item_paths_ in zip(items, scenario_paths)]
                       for items, scenario_paths in zip(run, paths)]
+            _await_app_first(lab, faults)
             _joined(warming)  # before the first driver's fork: no import half done in a forked child
             for index, items in enumerate(run):
                 scenario = selected[index].scenario

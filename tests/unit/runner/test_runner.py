@@ -468,3 +468,63 @@ def test_the_driver_is_warmed_beside_the_lab_and_before_the_first_drive(scenario
     events = [event for event in machine.events if event in ("warm", "lab", "warmed", "drive")]
     assert events[-1] == "drive" and events.index("warmed") < events.index("drive")
     assert set(events[:2]) == {"warm", "lab"}
+
+
+class ServedLab(FakeLab):
+    """A lab whose app (--serve, deferred) answers only when `server.ready()` is called."""
+
+    def __init__(self, machine: Machine, fail: bool = False) -> None:
+        super().__init__()
+
+        class Server:
+            calls = 0
+            ready_at = 0.0
+
+            def ready(self) -> float:
+                self.calls += 1
+                machine.events.append("app ready")
+                self.ready_at = time.monotonic()
+                if fail:
+                    raise BadInput("the server command exited with status 1 before accepting connections")
+                return 0.25
+
+        self.server = Server()
+
+
+def test_the_app_start_overlaps_the_first_items_start_and_is_awaited_before_its_calls(
+        scenario_file: Path, tmp_path: Path) -> None:
+    """Before: the lab waited for the app's port (uvicorn 0.6-0.9 s) before anything else. Now the lab starts it
+    deferred and the first item's start gate waits for it, after its plans, its driver's start and its apply."""
+    machine = Machine()
+    serves: list[Any] = []
+
+    def create_lab(upstreams: list[str], ledger: Any, serve: Any = None, **_: Any) -> FakeLab:
+        serves.append(serve)
+        machine.events.append("lab")
+        machine.labs.append(ServedLab(machine))
+        return machine.labs[-1]
+
+    machine.create_lab = create_lab  # type: ignore[method-assign]
+    outcome, _ = run(machine, scenario_file, tmp_path, serve="uvicorn app:app")
+    assert serves[0].defer_ready is True
+    server = machine.labs[0].server  # type: ignore[attr-defined]
+    assert server.calls == 1 and machine.events.count("app ready") == 1
+    assert machine.events.index("app ready") > machine.events.index("apply")  # the prepared apply started first
+    assert server.ready_at <= machine.starts[0]  # the app answered before the first call's t0
+    first = outcome.document["scenarios"][0]["items"][0]
+    assert "app start" in first["timings_s"]
+    assert all("app start" not in item["timings_s"] for s in outcome.document["scenarios"]
+               for item in s["items"][1:] + ([] if s is outcome.document["scenarios"][0] else s["items"][:1]))
+
+
+def test_an_app_that_never_answers_fails_the_run_as_before(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+
+    def create_lab(upstreams: list[str], ledger: Any, serve: Any = None, **_: Any) -> FakeLab:
+        machine.labs.append(ServedLab(machine, fail=True))
+        return machine.labs[-1]
+
+    machine.create_lab = create_lab  # type: ignore[method-assign]
+    with pytest.raises(BadInput, match="exited with status 1"):
+        run(machine, scenario_file, tmp_path, serve="uvicorn app:app")
+    assert machine.labs[0].closed and machine.starts == []  # no call was made; the lab was taken down
