@@ -32,8 +32,8 @@ class ServeSpec:
 
     `ports`: the loopback ports it serves; None = every loopback upstream port of the lab.
     `defer_ready`: the lab does not wait for the ports itself (`wait_ready` returns at once); the caller calls
-    `ServerProcess.ready()` before its first call, doing what needs no server meanwhile (`run`: the first item's
-    plans, its driver's start and its faults' apply, ~0.2-0.5 s of the app's 0.6-0.9 s start).
+    `ServerProcess.ready()` before its first call, and before putting faults on the paths its probe crosses,
+    doing what needs neither meanwhile (`run`: the items' plans, the first item's driver start).
     """
 
     command: str

@@ -96,8 +96,9 @@ class ItemFaults:
     gate_wait_s: float = 0.0
     start_error: BaseException | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)  # backends that failed while applied
-    # What the first call needs besides the faults, waited for at the start gate, after the driver's start and the
-    # prepared apply (`run --serve`: the app's readiness, which they overlap); how long the gate waited for it.
+    # What must hold before the item's faults are applied (`run --serve`: the app answers; its readiness probe goes
+    # through the lab's paths, which the faults would delay or cut), waited for by the prepared apply's thread, so
+    # the driver's start runs beside it, or before a repeat's first call; how long that wait took.
     before_start: Callable[[], object] | None = None
     before_start_s: float = 0.0
 
@@ -184,6 +185,11 @@ class ItemFaults:
         def body() -> None:
             if after_fork:
                 _forked.wait(FORK_WAIT_S)
+            try:
+                self.await_before_start()
+            except BaseException as error:  # noqa: BLE001 - raised by the start gate, nothing was applied
+                self._prepare_error = error
+                return
             began = time.monotonic()
             try:
                 self.apply(0, time.monotonic_ns() + int(PREPARE_AHEAD_S * 1e9))
@@ -214,7 +220,6 @@ class ItemFaults:
 
         Runs in the driver hook's thread. An error is kept for `drive_item` to raise with its own type."""
         try:
-            self.await_before_start()
             lead = needed_s + START_SLACK_S  # what the driver needs between our answer and t0
             if self._prepared():
                 t0 = time.monotonic() + lead + START_MARGIN_S

@@ -140,8 +140,9 @@ def _joined(warming: threading.Thread | None) -> None:
 
 
 def _await_app_first(lab: RunLab, faults: Sequence[Sequence[ItemFaults]]) -> None:
-    """The first item waits for the app (`--serve`, started with defer_ready) at its start gate, before its first
-    call as before; a later item never has to. Without a deferred app: nothing to do."""
+    """The first item waits for the app (`--serve`, started with defer_ready) before its faults are applied (the
+    readiness probe crosses the lab's paths: an 800 ms latency on them would fail it), so before its first call as
+    before; a later item never has to. Without a deferred app: nothing to do."""
     ready = getattr(getattr(lab, "server", None), "ready", None)
     first = next((item for items in faults for item in items), None)
     if callable(ready) and first is not None:
@@ -164,8 +165,9 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
         run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
-    # The app's start (uvicorn: 0.6-0.9 s) is not waited for inside the lab's set-up: the first item's start gate
-    # waits for it, after its plans, its driver's start and its faults' apply ran beside it (_await_app_first).
+    # The app's start (uvicorn: 0.6-0.9 s) is not waited for inside the lab's set-up: the items' plans, and the
+    # first item's driver start, run beside it; the first item's faults are applied once it answers
+    # (_await_app_first).
     serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ), defer_ready=True) \
         if options.serve else None
     needs_dns = any(fault.type == "dns" for entry in selected for item in entry.scenario.items
