@@ -338,3 +338,23 @@ def _join(threads: Sequence[threading.Thread]) -> None:
                 interrupted = error
     if interrupted is not None:
         raise interrupted
+
+
+def prestart_plan(plan: FaultPlan, path: Path, ledger: Ledger) -> None:
+    """Start ahead what applying `plan` on `path` will wait for, for backends that can (`prestart(pieces, ledger)`:
+    nfqueue starts its holders' interpreters, which apply_plan then takes). Nothing is put on the path."""
+    by_backend: dict[str, list[tuple[HookPlan | PlannedFault, Endpoint]]] = {}
+    for work in work_of(plan):
+        by_backend.setdefault(work.backend, []).append((work.item, endpoint_of(path, work.side)))
+    for name, pieces in by_backend.items():
+        prestart = getattr(backend(name), "prestart", None)
+        if prestart is not None:
+            prestart(pieces, ledger)
+
+
+def release_prestarted() -> None:
+    """End whatever prestart_plan started and no apply took (the loaded backends' `release`)."""
+    for loaded in list(_loaded.values()):
+        release = getattr(loaded, "release", None)
+        if release is not None:
+            release()

@@ -101,6 +101,9 @@ class ItemFaults:
     # the driver's start runs beside it, or before a repeat's first call; how long that wait took.
     before_start: Callable[[], object] | None = None
     before_start_s: float = 0.0
+    # Called once the item's calls are over (`run`: the next item's nfqueue holders are started then, beside this
+    # item's revert and analysis and the next driver's start); a failure there only loses the head start.
+    after_calls: Callable[[], object] | None = None
 
     def _record(self, entry: PathPlans, plan: FaultPlan, change: str | None = None) -> None:
         shown = {"path": path_name(entry.path), **plan.to_dict()}
@@ -380,6 +383,11 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
             raise faults.start_error from None
         raise
     driven = time.monotonic()
+    if faults.after_calls is not None:
+        try:
+            faults.after_calls()
+        except Exception:  # noqa: BLE001 - a head start only: the next apply starts what it needs itself
+            pass
     faults.revert_beside()  # counters read now; the objects go while the calls are analysed below
     collected = time.monotonic()
     document = recorder.add(ref.scenario_index, ref.scenario, ref.source, ref.item_index, spec, run)

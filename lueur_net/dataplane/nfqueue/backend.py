@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, start_delay
+from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, prestart, release_spares, start_delay
 from lueur_net.dataplane.nfqueue.rule import allocate_mark_bits, iptables_save
 from lueur_net.dataplane.nfqueue.spec import DelaySpec, Match, Window, clip_windows
 from lueur_net.errors import BadInput
@@ -103,6 +103,17 @@ class NfqueueBackend:
         for netns, positions in by_namespace.items():
             bits.update(zip(positions, allocate_mark_bits(iptables_save(netns), len(positions), netns)))
         return [bits[position] for position in range(len(pieces))]
+
+    def prestart(self, pieces: Sequence[tuple[Any, Endpoint]], ledger: Ledger) -> None:
+        """A holder for each piece, started now in its namespace (delay.prestart); apply takes them."""
+        counts: dict[str | None, int] = {}
+        for _, endpoint in pieces:
+            counts[endpoint.netns] = counts.get(endpoint.netns, 0) + 1
+        for netns, count in counts.items():
+            prestart(netns, ledger, count)
+
+    def release(self) -> None:
+        release_spares()
 
     def apply(self, fault: Any, endpoint: Endpoint, ledger: Ledger, context: Any) -> NfqueueHandle:
         spec = spec_from_params(fault.params)

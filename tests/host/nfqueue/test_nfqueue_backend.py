@@ -69,3 +69,34 @@ def test_a_plans_holders_start_side_by_side_with_their_own_mark_bits(veth_lab: V
     marks = [line.split("--mark ")[1].split("/")[0] for line in rules.splitlines() if "NFQUEUE" in line]
     assert len(marks) == 3 and len(set(marks)) == 3, rules
     assert 90 <= percentile(stacked, 0.5) <= 110, sorted(stacked)
+
+
+def test_holders_started_ahead_are_taken_by_the_apply_and_the_rest_released(veth_lab: VethLab,
+                                                                            echo_server: EchoServer,
+                                                                            tmp_path) -> None:
+    """prestart_plan starts a plan's holders (no rule, nothing on the path); apply_plan takes them instead of
+    starting its own; release_prestarted ends those no apply took; the ledger is empty after."""
+    from lueur_net.dataplane import apply as dispatch
+    from lueur_net.dataplane.nfqueue import delay as delay_module
+    from lueur_net.plan.model import FaultPlan
+
+    path = Path(endpoint(veth_lab.client_ns, veth_lab.client_if, veth_lab.client_addr),
+                endpoint(veth_lab.server_ns, veth_lab.server_if, veth_lab.server_addr))
+    fault = PlannedFault(id="f0", type="latency", side="server", hook="ingress", requested_side="client",
+                         requested_direction="egress", traffic="requests", backend="nfqueue",
+                         params=DelayParams(delay_ns=40 * MS))
+    plan = FaultPlan((fault,), ())
+    with Ledger.open("test-nfqueue-backend", run_dir=tmp_path) as ledger:
+        dispatch.prestart_plan(plan, path, ledger)
+        dispatch.prestart_plan(plan, path, ledger)  # two spares; one is taken
+        spares = [process.pid for process, *_ in delay_module._spares[veth_lab.server_ns]]
+        assert len(spares) == 2 and ledger.pending == 2
+        with dispatch.apply_plan(plan, path, ledger) as applied:
+            (_, handle), = applied.handles
+            assert handle.delay._process.pid == spares[0]  # type: ignore[attr-defined]
+            delayed = round_trips_ms(veth_lab.client_ns, echo_server.address, 6)
+        dispatch.release_prestarted()
+        assert ledger.pending == 0
+    assert not delay_module._spares
+    assert 40 <= percentile(delayed, 0.5) <= 55, sorted(delayed)
+    assert subprocess.run(["kill", "-0", str(spares[1])], capture_output=True).returncode != 0  # ended

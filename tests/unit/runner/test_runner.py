@@ -542,3 +542,29 @@ def test_a_first_repeat_item_waits_for_the_app_before_its_faults(scenario_file: 
     machine.create_lab = create_lab  # type: ignore[method-assign]
     run(machine, scenario_file, tmp_path, serve="uvicorn app:app", only="stairs")
     assert machine.events[:3] == ["root", "lab", "app ready"] and machine.events.count("app ready") == 1
+
+
+def test_each_items_holders_are_started_ahead_and_the_unused_released(scenario_file: Path, tmp_path: Path) -> None:
+    """The first item's beside the app's start (before its apply), each next item's once the previous item's calls
+    are over (never while calls are measured), and whatever no apply took ended at the end of the run."""
+    machine = Machine()
+    environment = machine.environment()
+    calls_done: list[int] = []
+    real_drive = machine.drive
+
+    def drive(*args: Any, **kwargs: Any) -> ItemRun:
+        result = real_drive(*args, **kwargs)
+        machine.events.append("calls over")
+        return result
+
+    def prestart(plan: FaultPlan, path: LabPath, ledger: Any) -> None:
+        machine.events.append("prestart")
+        calls_done.append(machine.events.count("calls over"))
+
+    environment = RunEnvironment(**{**environment.__dict__, "drive": drive, "prestart": prestart,
+                                    "release_prestarted": lambda: machine.events.append("release")})
+    execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "results.json"), Listener(),
+            environment)
+    assert machine.events.index("prestart") < machine.events.index("apply")
+    assert calls_done == [0, 1, 2]  # item 1 before any call, item 2 after item 1's calls, item 3 after item 2's
+    assert machine.events[-1] == "release" and machine.events.count("release") == 1
