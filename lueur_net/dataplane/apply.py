@@ -13,9 +13,11 @@ one registry, BACKENDS, and are imported only when a plan needs them.
 from __future__ import annotations
 
 import importlib
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.lab.topology import Endpoint, Path
@@ -42,15 +44,21 @@ class ChangeableHandle(Handle, Protocol):
 @dataclass(frozen=True)
 class ApplyContext:
     """What every backend gets besides its item: both ends, the item's t0 and the fail-open deadline (monotonic
-    ns), and a seed for its random draws (the dispatcher gives each piece of work its own: seed + position)."""
+    ns), and a seed for its random draws (the dispatcher gives each piece of work its own: seed + position).
+    `allocation`: what the backend's `prepare` handed this piece (an nfqueue rule's packet-mark bit), else None."""
 
     path: Path
     t0_ns: int
     deadline_ns: int | None = None
     seed: int = 0
+    allocation: Any = None
 
 
 class Backend(Protocol):
+    """Optional, read with getattr: `concurrent = True` (the plan's pieces of this backend start side by side:
+    its apply mostly waits for a process's start) and `prepare(pieces) -> allocations` (one per (item, endpoint),
+    made in the dispatcher's thread before any of them starts: what pieces started at once must not both take)."""
+
     name: str
 
     def apply(self, item: HookPlan | PlannedFault, endpoint: Endpoint, ledger: Ledger,
@@ -230,19 +238,123 @@ def check_placement(plan: FaultPlan, path: Path, allow_foreign: bool) -> None:
             )
 
 
+class _SerialLedger:
+    """The ledger while pieces are applied side by side: one record or done at a time (Ledger's sequence number
+    and its appends are not safe from two threads). Handles keep it, so their later reverts go through it too."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._lock = threading.Lock()
+
+    def record(self, kind: str, **fields: Any) -> Any:
+        with self._lock:
+            return self._ledger.record(kind, **fields)
+
+    def done(self, entry: Any) -> None:
+        with self._lock:
+            self._ledger.done(entry)
+
+    def __getattr__(self, name: str) -> Any:  # run_id, path, pending: read-only
+        return getattr(self._ledger, name)
+
+
+def _allocations(pieces: Sequence[tuple[int, Work, Endpoint]]) -> dict[int, Any]:
+    """position -> what its backend's `prepare` allocated to it, one call per backend for all its pieces."""
+    result: dict[int, Any] = {}
+    by_backend: dict[str, list[tuple[int, Work, Endpoint]]] = {}
+    for piece in pieces:
+        by_backend.setdefault(piece[1].backend, []).append(piece)
+    for name, group in by_backend.items():
+        prepare = getattr(backend(name), "prepare", None)
+        if prepare is not None:
+            for (position, _, _), allocation in zip(group, prepare([(work.item, end) for _, work, end in group])):
+                result[position] = allocation
+    return result
+
+
 def apply_plan(plan: FaultPlan, path: Path, ledger: Ledger, *, t0_ns: int | None = None,
                deadline_ns: int | None = None, seed: int = 0, allow_foreign: bool = False) -> AppliedPlan:
-    """Apply every fault of `plan` on `path`. On any failure, what was applied is reverted and the error raised."""
+    """Apply every fault of `plan` on `path`. On any failure, what was applied is reverted and the error raised.
+
+    The pieces of a `concurrent` backend (nfqueue: a holder process each, ~0.15 s to start) start in threads,
+    side by side with each other and with the other pieces, which are applied in plan order in this thread; the
+    handles keep plan order either way (for `update`, and reverse-order reverts)."""
     check_placement(plan, path, allow_foreign)
     start = time.monotonic_ns() if t0_ns is None else t0_ns
     context = ApplyContext(path=path, t0_ns=start, deadline_ns=deadline_ns)
+    pieces = [(position, work, endpoint_of(path, work.side)) for position, work in enumerate(work_of(plan))]
+    side_by_side = [piece for piece in pieces if getattr(backend(piece[1].backend), "concurrent", False)]
+    if len(side_by_side) > 1:
+        ledger = cast(Ledger, _SerialLedger(ledger))
+    else:
+        side_by_side = []  # one: started here, no thread needed
     applied = AppliedPlan(plan)
+    handles: dict[int, Handle] = {}
+    errors: dict[int, BaseException] = {}
+
+    def apply_one(position: int, work: Work, endpoint: Endpoint, allocation: Any) -> None:
+        try:
+            handles[position] = backend(work.backend).apply(
+                work.item, endpoint, ledger, replace(context, seed=seed + position, allocation=allocation))
+        except BaseException as error:  # noqa: BLE001 - raised in the dispatcher's thread below
+            errors[position] = error
+
+    threads: list[threading.Thread] = []
     try:
-        for position, work in enumerate(work_of(plan)):
-            handle = backend(work.backend).apply(work.item, endpoint_of(path, work.side), ledger,
-                                                 replace(context, seed=seed + position))
-            applied.handles.append((work.fault_ids, handle))
-    except BaseException:
-        applied.revert()
-        raise
+        allocations = _allocations(pieces)
+        threads = [threading.Thread(target=apply_one, args=(*piece, allocations.get(piece[0])),
+                                    name=f"apply-{piece[1].backend}-{piece[0]}", daemon=True)
+                   for piece in side_by_side]
+        for thread in threads:
+            thread.start()
+        in_threads = {position for position, _, _ in side_by_side}
+        for position, work, endpoint in pieces:
+            if position not in in_threads and not errors:
+                apply_one(position, work, endpoint, allocations.get(position))
+    except BaseException as error:  # noqa: BLE001 - the allocation or a Ctrl-C: revert below, then raise
+        errors[-1] = error
+    try:
+        _join(threads)  # every started piece must be known before anything can be reverted
+    except BaseException as error:  # noqa: BLE001
+        errors.setdefault(-1, error)
+    applied.handles = [(work.fault_ids, handles[position]) for position, work, _ in pieces if position in handles]
+    if errors:
+        try:
+            applied.revert()
+        finally:
+            raise errors[min(errors)]  # the dispatcher's own failure, else the first piece's in plan order
     return applied
+
+
+def _join(threads: Sequence[threading.Thread]) -> None:
+    """Join every thread, even through a Ctrl-C (re-raised after): a holder still starting would be left out of
+    the revert otherwise. Each start is bounded (the holder's ready timeout)."""
+    interrupted: BaseException | None = None
+    for thread in threads:
+        while thread.is_alive():
+            try:
+                thread.join()
+            except BaseException as error:  # noqa: BLE001
+                interrupted = error
+    if interrupted is not None:
+        raise interrupted
+
+
+def prestart_plan(plan: FaultPlan, path: Path, ledger: Ledger) -> None:
+    """Start ahead what applying `plan` on `path` will wait for, for backends that can (`prestart(pieces, ledger)`:
+    nfqueue starts its holders' interpreters, which apply_plan then takes). Nothing is put on the path."""
+    by_backend: dict[str, list[tuple[HookPlan | PlannedFault, Endpoint]]] = {}
+    for work in work_of(plan):
+        by_backend.setdefault(work.backend, []).append((work.item, endpoint_of(path, work.side)))
+    for name, pieces in by_backend.items():
+        prestart = getattr(backend(name), "prestart", None)
+        if prestart is not None:
+            prestart(pieces, ledger)
+
+
+def release_prestarted() -> None:
+    """End whatever prestart_plan started and no apply took (the loaded backends' `release`)."""
+    for loaded in list(_loaded.values()):
+        release = getattr(loaded, "release", None)
+        if release is not None:
+            release()

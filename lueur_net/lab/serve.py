@@ -31,6 +31,9 @@ class ServeSpec:
     """The user's server: a shell command, run with this cwd and environment (defaults: the caller's).
 
     `ports`: the loopback ports it serves; None = every loopback upstream port of the lab.
+    `defer_ready`: the lab does not wait for the ports itself (`wait_ready` returns at once); the caller calls
+    `ServerProcess.ready()` before its first call, and before putting faults on the paths its probe crosses,
+    doing what needs neither meanwhile (`run`: the items' plans, the first item's driver start).
     """
 
     command: str
@@ -38,6 +41,7 @@ class ServeSpec:
     env: dict[str, str] | None = None
     ports: tuple[int, ...] | None = None
     ready_timeout: float = 30.0
+    defer_ready: bool = False
 
 
 @dataclass
@@ -46,6 +50,16 @@ class ServerProcess:
     start_time: int | None
     log: Path
     popen: subprocess.Popen[bytes] = field(repr=False)
+    defer_ready: bool = False
+    started: float = field(default_factory=time.monotonic)  # when the command was started (monotonic s)
+    _awaited: Callable[[], float] | None = field(default=None, repr=False)  # the deferred wait, until ready()
+    ready_s: float | None = None  # from its start until every port answered (set by the wait)
+
+    def ready(self) -> float:
+        """With `defer_ready`: wait now until every port answers (BadInput if it exits or times out, as
+        wait_ready). Returns the seconds waited here (0.0 when it was ready already). Idempotent."""
+        awaited, self._awaited = self._awaited, None
+        return awaited() if awaited is not None else 0.0
 
     def returncode(self) -> int | None:
         return self.popen.poll()
@@ -96,7 +110,7 @@ def start(
             os.close(gate_write)
             raise EnvironmentProblem(f"cannot start the server in namespace {netns}: {error}") from None
     os.close(gate_read)
-    server = ServerProcess(popen.pid, process_start_time(popen.pid), log, popen)
+    server = ServerProcess(popen.pid, process_start_time(popen.pid), log, popen, defer_ready=spec.defer_ready)
     try:
         record(server.pid, server.start_time)
         os.write(gate_write, b"go\n")
@@ -110,8 +124,17 @@ def wait_ready(
 ) -> float:
     """Wait until every (address, port) accepts connections from `probe_netns`; return the seconds waited.
 
-    The probe goes through the client namespace, so a success proves the whole path (NAT included).
+    The probe goes through the client namespace, so a success proves the whole path (NAT included). A server
+    started with `defer_ready` is not waited for here: the same wait runs at its `ready()`, and 0.0 is returned.
     """
+    if server.defer_ready and server._awaited is None and server.ready_s is None:
+        targets = list(targets)
+        server._awaited = partial(_wait_ready, server, probe_netns, targets, timeout)
+        return 0.0
+    return _wait_ready(server, probe_netns, targets, timeout)
+
+
+def _wait_ready(server: ServerProcess, probe_netns: str, targets: Iterable[tuple[str, int]], timeout: float) -> float:
     began = time.monotonic()
     pending = list(targets)
     while pending:
@@ -125,13 +148,14 @@ def wait_ready(
         if in_netns_thread(probe_netns, partial(accepts, timeout_s=0.5), address, port):
             pending.pop(0)
             continue
-        if time.monotonic() - began > timeout:
+        if time.monotonic() - min(began, server.started) > timeout:  # deferred: from its start
             raise BadInput(
                 f"the server did not accept connections on {address}:{port} within {timeout:g} s; "
                 f"its output ends with:\n{server.stderr_tail()}",
                 hint="check the port in the upstream URL matches the one the server listens on",
             )
         time.sleep(0.01 if time.monotonic() - began < 1.0 else 0.05)  # most servers are up in well under 1 s
+    server.ready_s = time.monotonic() - server.started
     return time.monotonic() - began
 
 

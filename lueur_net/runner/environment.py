@@ -112,6 +112,10 @@ class RunEnvironment:
     # what each forked driver would import after its fork, imported once here beside the lab's set-up
     # (lueur_net.driver.drive.warm); a fake environment has nothing to warm
     warm_driver: Callable[[], None] | None = None
+    # start ahead what applying a plan waits for (nfqueue holders' interpreters: lueur_net.dataplane.apply.
+    # prestart_plan), and end what was started and not taken (release_prestarted); a fake has neither
+    prestart: Callable[[FaultPlan, Path, Ledger], None] | None = None
+    release_prestarted: Callable[[], None] | None = None
 
 
 def kernel_environment() -> RunEnvironment:
@@ -129,4 +133,6 @@ def kernel_environment() -> RunEnvironment:
         plan=plan_item,
         drive_forks=True,
         warm_driver=warm,
+        prestart=apply_module.prestart_plan,
+        release_prestarted=apply_module.release_prestarted,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,14 @@ class ItemFaults:
     gate_wait_s: float = 0.0
     start_error: BaseException | None = None
     failures: list[dict[str, Any]] = field(default_factory=list)  # backends that failed while applied
+    # What must hold before the item's faults are applied (`run --serve`: the app answers; its readiness probe goes
+    # through the lab's paths, which the faults would delay or cut), waited for by the prepared apply's thread, so
+    # the driver's start runs beside it, or before a repeat's first call; how long that wait took.
+    before_start: Callable[[], object] | None = None
+    before_start_s: float = 0.0
+    # Called once the item's calls are over (`run`: the next item's nfqueue holders are started then, beside this
+    # item's revert and analysis and the next driver's start); a failure there only loses the head start.
+    after_calls: Callable[[], object] | None = None
 
     def _record(self, entry: PathPlans, plan: FaultPlan, change: str | None = None) -> None:
         shown = {"path": path_name(entry.path), **plan.to_dict()}
@@ -180,6 +188,11 @@ class ItemFaults:
         def body() -> None:
             if after_fork:
                 _forked.wait(FORK_WAIT_S)
+            try:
+                self.await_before_start()
+            except BaseException as error:  # noqa: BLE001 - raised by the start gate, nothing was applied
+                self._prepare_error = error
+                return
             began = time.monotonic()
             try:
                 self.apply(0, time.monotonic_ns() + int(PREPARE_AHEAD_S * 1e9))
@@ -245,6 +258,17 @@ class ItemFaults:
         except BaseException as error:
             self.start_error = error
             raise
+
+    def await_before_start(self) -> None:
+        """Wait for `before_start`, once (an error is raised as it came: the app exited or never answered)."""
+        if self.before_start is None:
+            return
+        waiting, self.before_start = self.before_start, None
+        began = time.monotonic()
+        try:
+            waiting()
+        finally:
+            self.before_start_s = time.monotonic() - began
 
     def _move(self, t0: float) -> bool:
         """Re-anchor the running objects of iteration 0 at `t0` in place; False if one of them cannot."""
@@ -349,6 +373,7 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
     began = time.monotonic()
     try:
         if spec.is_repeat:
+            faults.await_before_start()  # no start gate: the app must answer before the baseline call
             run = drive(netns, spec, on_progress=listener.progress, on_iteration=faults.on_iteration)
         else:
             faults.prepare(after_fork=drive_forks and netns is not None)  # no namespace: driven here, no fork
@@ -358,6 +383,11 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
             raise faults.start_error from None
         raise
     driven = time.monotonic()
+    if faults.after_calls is not None:
+        try:
+            faults.after_calls()
+        except Exception:  # noqa: BLE001 - a head start only: the next apply starts what it needs itself
+            pass
     faults.revert_beside()  # counters read now; the objects go while the calls are analysed below
     collected = time.monotonic()
     document = recorder.add(ref.scenario_index, ref.scenario, ref.source, ref.item_index, spec, run)
@@ -376,8 +406,10 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
     drain = max(0.0, driven - (run.t0 + spec.load.duration_s)) if spec.load is not None else 0.0
     applying = faults.apply_s - faults.apply_hidden_s  # what the item waited for (the rest ran beside the driver)
     spent = {"apply": applying, "start-gate wait": faults.gate_wait_s, "load drain": drain,
-             "driving": max(0.0, (driven - began) - applying - faults.gate_wait_s - drain),
+             "driving": max(0.0, (driven - began) - applying - faults.gate_wait_s - drain - faults.before_start_s),
              "revert": (collected - driven) + (reverted - analysed), "analysis": analysed - collected}
+    if faults.before_start_s:
+        spent["app start"] = faults.before_start_s  # the rest of the app's start, not hidden by the item's own
     document["timings_s"] = {phase: round(seconds, 4) for phase, seconds in spent.items()}  # this item's share
     document["timings_s"]["apply beside the driver's start"] = round(faults.apply_hidden_s, 4)
     # of the revert's kernel work, what ran while the calls were analysed (not waited for)

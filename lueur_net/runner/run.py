@@ -12,6 +12,7 @@ default, fakes in tests/unit/runner. The CLI (cli/run.py) only parses and prints
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -139,6 +140,55 @@ def _joined(warming: threading.Thread | None) -> None:
         warming.join()
 
 
+def _await_app_first(lab: RunLab, faults: Sequence[Sequence[ItemFaults]]) -> None:
+    """The first item waits for the app (`--serve`, started with defer_ready) before its faults are applied (the
+    readiness probe crosses the lab's paths: an 800 ms latency on them would fail it), so before its first call as
+    before; a later item never has to. Without a deferred app: nothing to do."""
+    ready = getattr(getattr(lab, "server", None), "ready", None)
+    first = next((item for items in faults for item in items), None)
+    if callable(ready) and first is not None:
+        first.before_start = ready
+    elif callable(ready):
+        ready()
+
+
+def _prestart(env: RunEnvironment, ledger: Ledger, item: ItemFaults) -> None:
+    """Start ahead what applying the item's first plans waits for (its nfqueue holders' interpreters, ~0.1 s
+    each): beside the app's start for the first item, beside the previous item's revert and analysis for the
+    others (after that item's calls: nothing starts while calls are measured). Only a head start."""
+    if env.prestart is None:
+        return
+    for entry in item.paths:
+        env.prestart(entry.plans[0], entry.path, ledger)
+
+
+def _drive_all(env: RunEnvironment, lab: RunLab, selected: Sequence[LoadedScenario], run: Sequence[Any],
+               faults: Sequence[Sequence[ItemFaults]], recorder: RunRecorder, listener: RunListener,
+               timings: RunTimings, backends: set[tuple[str, str]]) -> str | None:
+    """Every item, scenario by scenario; returns why the run stopped early (a backend failed), else None."""
+    failed: str | None = None
+    for index, items in enumerate(run):
+        scenario = selected[index].scenario
+        listener.scenario_started(index, len(selected), scenario.title, [planned.spec for planned in items])
+        documents = []
+        for planned, item_faults in zip(items, faults[index]):
+            try:
+                documents.append(drive_item(env.drive, lab.client_netns, planned.ref, planned.spec,
+                                            item_faults, recorder, listener, timings,
+                                            drive_forks=env.drive_forks))
+            finally:
+                item_faults.revert()
+            backends.update((b["type"], b["backend"]) for b in documents[-1]["backends"])
+            if documents[-1].get("backend_failures"):  # never a silent pass: stop, write, exit 3
+                failed = backend_failure_message(scenario.title, planned.ref.item_index,
+                                                 documents[-1]["backend_failures"])
+                break
+        listener.scenario_finished(index, {"title": scenario.title, "items": documents})
+        if failed:
+            break
+    return failed
+
+
 def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
     env = environment or kernel_environment()
@@ -153,7 +203,11 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
         run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
-    serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ)) if options.serve else None
+    # The app's start (uvicorn: 0.6-0.9 s) is not waited for inside the lab's set-up: the items' plans, and the
+    # first item's driver start, run beside it; the first item's faults are applied once it answers
+    # (_await_app_first).
+    serve = ServeSpec(options.serve, cwd=os.getcwd(), env=dict(os.environ), defer_ready=True) \
+        if options.serve else None
     needs_dns = any(fault.type == "dns" for entry in selected for item in entry.scenario.items
                     for fault in item.context.faults)
 
@@ -186,26 +240,18 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
             faults = [[_item_faults(lab, ledger, planned, item_paths_, options, env)
                        for planned, item_paths_ in zip(items, scenario_paths)]
                       for items, scenario_paths in zip(run, paths)]
-            _joined(warming)  # before the first driver's fork: no import half done in a forked child
-            for index, items in enumerate(run):
-                scenario = selected[index].scenario
-                listener.scenario_started(index, len(selected), scenario.title, [planned.spec for planned in items])
-                documents = []
-                for planned, item_faults in zip(items, faults[index]):
-                    try:
-                        documents.append(drive_item(env.drive, lab.client_netns, planned.ref, planned.spec,
-                                                    item_faults, recorder, listener, timings,
-                                                    drive_forks=env.drive_forks))
-                    finally:
-                        item_faults.revert()
-                    backends.update((b["type"], b["backend"]) for b in documents[-1]["backends"])
-                    if documents[-1].get("backend_failures"):  # never a silent pass: stop, write, exit 3
-                        failed = backend_failure_message(scenario.title, planned.ref.item_index,
-                                                         documents[-1]["backend_failures"])
-                        break
-                listener.scenario_finished(index, {"title": scenario.title, "items": documents})
-                if failed:
-                    break
+            try:
+                ordered = [item for items in faults for item in items]
+                for item_faults, following in zip(ordered, ordered[1:]):
+                    item_faults.after_calls = functools.partial(_prestart, env, ledger, following)
+                if ordered:
+                    _prestart(env, ledger, ordered[0])  # its holders' interpreters start beside the app's start
+                _await_app_first(lab, faults)
+                _joined(warming)  # before the first driver's fork: no import half done in a forked child
+                failed = _drive_all(env, lab, selected, run, faults, recorder, listener, timings, backends)
+            finally:
+                if env.release_prestarted is not None:
+                    env.release_prestarted()  # holders started ahead for an item that never ran
 
     recorder.top = {"capabilities": capabilities.to_dict(),
                     "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}

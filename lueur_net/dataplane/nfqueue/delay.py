@@ -198,8 +198,13 @@ class NfqueueDelay:
         self.revert()
 
 
-def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> tuple[
-        subprocess.Popen[bytes], socket.socket, Entry, dict[str, Any]]:
+# Holders started ahead of their delay (prestart): interpreter up, namespace entered, NetfilterQueue imported,
+# waiting for their configuration. Keyed by namespace; taken by _start_holder, ended by release_spares.
+_spares: dict[str | None, list[tuple[subprocess.Popen[bytes], socket.socket, Entry, Ledger]]] = {}
+_spares_lock = threading.Lock()
+
+
+def _spawn(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[bytes], socket.socket, Entry]:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     command = [sys.executable, "-m", "lueur_net.dataplane.nfqueue.holder", "--control-fd", str(theirs.fileno())]
     if netns:
@@ -209,6 +214,51 @@ def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> 
     theirs.close()
     entry = ledger.record("process", pid=process.pid, start_time=process_start_time(process.pid),
                           pgid=process.pid, what=f"nfqueue holder in {netns or 'host namespace'}")
+    return process, ours, entry
+
+
+def prestart(netns: str | None, ledger: Ledger, count: int = 1) -> None:
+    """Start `count` holders in `netns` now, for delays started later (start_delay takes them): a holder's start is
+    an interpreter's (~0.1 s quiet, more under load), which then runs beside whatever the caller does (`run`: the
+    previous item's calls). Each is in the ledger from its fork and exits by itself when its control socket
+    closes (release_spares, or the owner's death) before it got a configuration."""
+    for _ in range(count):
+        process, control, entry = _spawn(netns, ledger)
+        with _spares_lock:
+            _spares.setdefault(netns, []).append((process, control, entry, ledger))
+
+
+def release_spares() -> None:
+    """End every holder started ahead and not taken (idempotent)."""
+    with _spares_lock:
+        spares = [spare for waiting in _spares.values() for spare in waiting]
+        _spares.clear()
+    for process, control, entry, ledger in spares:
+        control.close()  # EOF before a configuration: the holder exits at once
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            remove_process(entry.fields)
+            process.wait()
+        ledger.done(entry)
+
+
+def _take_spare(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[bytes], socket.socket, Entry] | None:
+    """A spare holder of `netns` recorded in this run's ledger and still alive, else None."""
+    run_id = getattr(ledger, "run_id", None)
+    with _spares_lock:
+        waiting = _spares.get(netns, [])
+        for index, (process, control, entry, owner) in enumerate(waiting):
+            if owner.run_id == run_id and process.poll() is None:
+                del waiting[index]
+                return process, control, entry
+    return None
+
+
+def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> tuple[
+        subprocess.Popen[bytes], socket.socket, Entry, dict[str, Any]]:
+    spare = _take_spare(netns, ledger)
+    process, ours, entry = spare if spare is not None else _spawn(netns, ledger)
     try:
         ours.sendall((json.dumps(config) + "\n").encode())
         ours.settimeout(READY_TIMEOUT_S)
@@ -229,18 +279,21 @@ def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> 
 
 def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger, *, match: Match | None = None,
                 windows: Sequence[Window] = (), max_len: int = DEFAULT_MAX_LEN, leaving: bool = False,
-                watchdog: bool = True) -> NfqueueDelay:
+                watchdog: bool = True, mark_bit: int | None = None) -> NfqueueDelay:
     """Delay the packets arriving on `ifname` in `netns` (the receiving end of the path) by `spec`; with `leaving`,
     the packets `netns` sends out through `ifname` (OUTPUT chain: for an end whose peer we may not change).
 
     `windows` are absolute CLOCK_MONOTONIC ns ranges (time.monotonic_ns()); none = always active.
     `max_len`: packets waiting for a verdict at once; beyond it the kernel passes packets undelayed (fail-open).
     `watchdog` False: no pings (then the holder never sees its owner stall either); for tests of the queue alone.
+    `mark_bit`: the rule's packet-mark bit, when the caller allocated the bits of several delays started at once
+    (rule.allocate_mark_bits); None = the lowest one the namespace's rules leave free now.
     """
     match = match or Match()
     windows = tuple(windows)
     save = iptables_save(netns)
-    mark_bit = mark_bit_for(netns, save)
+    if mark_bit is None:
+        mark_bit = mark_bit_for(netns, save)
     config = {"spec": spec.to_dict(), "windows": [window.__dict__ for window in windows],
               "candidates": queue_candidates(netns, save=save), "max_len": max_len, "mark_bit": mark_bit,
               "owner_max_stall_ns": int(OWNER_MAX_STALL_S * 1e9) if watchdog else 0}

@@ -237,7 +237,10 @@ def serve(control: socket.socket) -> int:
         _send(control, {"ready": False, "error": f"NetfilterQueue is not importable ({error})"})
         return 1
     reader = control.makefile("rb")
-    config = json.loads(reader.readline())
+    line = reader.readline()
+    if not line:  # a spare started ahead (delay.prestart) that its owner no longer needs, or the owner died
+        return 0
+    config = json.loads(line)
     spec = DelaySpec(**config["spec"])
     windows = tuple(Window(**window) for window in config.get("windows", []))
     holder = Holder(DuePlanner(spec, windows), mark_bit=int(config.get("mark_bit", 0)))

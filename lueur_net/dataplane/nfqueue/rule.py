@@ -48,7 +48,7 @@ def iptables(netns: str | None, *args: str, check: bool = True) -> subprocess.Co
     return result
 
 
-# Bits of the packet mark our rules may own, one per rule in a namespace (see `mark_bit_for`).
+# Bits of the packet mark our rules may own, one per rule in a namespace (see `allocate_mark_bits`).
 MARK_BITS = tuple(1 << bit for bit in range(16, 31))
 
 
@@ -58,22 +58,36 @@ def rule_args(ifname: str, match_args: list[str], queue: int, comment: str, mark
             "-m", "comment", "--comment", comment, "-j", "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"]
 
 
-def mark_bit_for(netns: str | None, save: str | None = None) -> int:
-    """A mark bit no lueur rule in the namespace uses yet.
+def mark_bits_used(save: str) -> set[int]:
+    """The mark bits lueur rules in an `iptables-save` text already own."""
+    return {int(value, 16) for line in save.splitlines() if "lueur-" in line
+            for value in re.findall(r"--mark (0x[0-9a-f]+)/", line)}
+
+
+def allocate_mark_bits(save: str, count: int, netns: str | None = None) -> list[int]:
+    """`count` distinct mark bits no lueur rule in the namespace (its `iptables-save` text) uses yet, lowest first.
 
     Why marks: a queue verdict ACCEPT ends the packet's walk through the chain, so a second delay rule on the
     same interface (two latency faults, latency + jitter) would never see it. The holder instead sets its rule's
     bit and answers REPEAT: the packet walks the chain again, skips every rule whose bit it carries, and meets
     the next one. Bits 16-30 of the mark are used; lab namespaces have no other mark users.
+
+    One call hands out the bits of every delay started together (a plan's holders start side by side): each
+    reading the rules on its own would see the same free bits and two rules could share one, so the second would
+    never see a packet. Deterministic (lowest free first), so a plan's bits are the same on every run.
     """
-    save = iptables_save(netns) if save is None else save
-    used = {int(value, 16) for line in save.splitlines() if "lueur-" in line
-            for value in re.findall(r"--mark (0x[0-9a-f]+)/", line)}
+    used = mark_bits_used(save)
     free = [bit for bit in MARK_BITS if bit not in used]
-    if not free:
+    if len(free) < count:
         raise EnvironmentProblem(f"more than {len(MARK_BITS)} nfqueue delays on one namespace "
                                  f"({netns or 'host'}): no packet-mark bit left")
-    return random.choice(free)
+    return free[:count]
+
+
+def mark_bit_for(netns: str | None, save: str | None = None) -> int:
+    """A mark bit no lueur rule in the namespace uses yet (one delay started alone; see `allocate_mark_bits`)."""
+    save = iptables_save(netns) if save is None else save
+    return allocate_mark_bits(save, 1, netns)[0]
 
 
 def _in_netns(netns: str | None) -> list[str]:

@@ -468,3 +468,103 @@ def test_the_driver_is_warmed_beside_the_lab_and_before_the_first_drive(scenario
     events = [event for event in machine.events if event in ("warm", "lab", "warmed", "drive")]
     assert events[-1] == "drive" and events.index("warmed") < events.index("drive")
     assert set(events[:2]) == {"warm", "lab"}
+
+
+class ServedLab(FakeLab):
+    """A lab whose app (--serve, deferred) answers only when `server.ready()` is called."""
+
+    def __init__(self, machine: Machine, fail: bool = False) -> None:
+        super().__init__()
+
+        class Server:
+            calls = 0
+            ready_at = 0.0
+
+            def ready(self) -> float:
+                self.calls += 1
+                machine.events.append("app ready")
+                self.ready_at = time.monotonic()
+                if fail:
+                    raise BadInput("the server command exited with status 1 before accepting connections")
+                return 0.25
+
+        self.server = Server()
+
+
+def test_the_app_start_overlaps_the_first_items_start_and_is_awaited_before_its_calls(
+        scenario_file: Path, tmp_path: Path) -> None:
+    """Before: the lab waited for the app's port (uvicorn 0.6-0.9 s) before anything else. Now the lab starts it
+    deferred; the plans and the first item's driver start run beside it, and the first item's faults are applied
+    only once it answers (its readiness probe crosses the faulted paths: an 800 ms latency made it time out)."""
+    machine = Machine()
+    serves: list[Any] = []
+
+    def create_lab(upstreams: list[str], ledger: Any, serve: Any = None, **_: Any) -> FakeLab:
+        serves.append(serve)
+        machine.events.append("lab")
+        machine.labs.append(ServedLab(machine))
+        return machine.labs[-1]
+
+    machine.create_lab = create_lab  # type: ignore[method-assign]
+    outcome, _ = run(machine, scenario_file, tmp_path, serve="uvicorn app:app")
+    assert serves[0].defer_ready is True
+    server = machine.labs[0].server  # type: ignore[attr-defined]
+    assert server.calls == 1 and machine.events.count("app ready") == 1
+    assert machine.events.index("lab") < machine.events.index("app ready") < machine.events.index("apply")
+    assert server.ready_at <= machine.starts[0]  # the app answered before the first call's t0
+    first = outcome.document["scenarios"][0]["items"][0]
+    assert "app start" in first["timings_s"]
+    assert all("app start" not in item["timings_s"] for s in outcome.document["scenarios"]
+               for item in s["items"][1:] + ([] if s is outcome.document["scenarios"][0] else s["items"][:1]))
+
+
+def test_an_app_that_never_answers_fails_the_run_as_before(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine()
+
+    def create_lab(upstreams: list[str], ledger: Any, serve: Any = None, **_: Any) -> FakeLab:
+        machine.labs.append(ServedLab(machine, fail=True))
+        return machine.labs[-1]
+
+    machine.create_lab = create_lab  # type: ignore[method-assign]
+    with pytest.raises(BadInput, match="exited with status 1"):
+        run(machine, scenario_file, tmp_path, serve="uvicorn app:app")
+    assert machine.labs[0].closed and machine.starts == []  # no call was made; the lab was taken down
+
+
+def test_a_first_repeat_item_waits_for_the_app_before_its_faults(scenario_file: Path, tmp_path: Path) -> None:
+    machine = Machine(in_place=True)
+
+    def create_lab(upstreams: list[str], ledger: Any, serve: Any = None, **_: Any) -> FakeLab:
+        machine.events.append("lab")
+        machine.labs.append(ServedLab(machine))
+        return machine.labs[-1]
+
+    machine.create_lab = create_lab  # type: ignore[method-assign]
+    run(machine, scenario_file, tmp_path, serve="uvicorn app:app", only="stairs")
+    assert machine.events[:3] == ["root", "lab", "app ready"] and machine.events.count("app ready") == 1
+
+
+def test_each_items_holders_are_started_ahead_and_the_unused_released(scenario_file: Path, tmp_path: Path) -> None:
+    """The first item's beside the app's start (before its apply), each next item's once the previous item's calls
+    are over (never while calls are measured), and whatever no apply took ended at the end of the run."""
+    machine = Machine()
+    environment = machine.environment()
+    calls_done: list[int] = []
+    real_drive = machine.drive
+
+    def drive(*args: Any, **kwargs: Any) -> ItemRun:
+        result = real_drive(*args, **kwargs)
+        machine.events.append("calls over")
+        return result
+
+    def prestart(plan: FaultPlan, path: LabPath, ledger: Any) -> None:
+        machine.events.append("prestart")
+        calls_done.append(machine.events.count("calls over"))
+
+    environment = RunEnvironment(**{**environment.__dict__, "drive": drive, "prestart": prestart,
+                                    "release_prestarted": lambda: machine.events.append("release")})
+    execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "results.json"), Listener(),
+            environment)
+    assert machine.events.index("prestart") < machine.events.index("apply")
+    assert calls_done == [0, 1, 2]  # item 1 before any call, item 2 after item 1's calls, item 3 after item 2's
+    assert machine.events[-1] == "release" and machine.events.count("release") == 1
