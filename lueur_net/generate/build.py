@@ -233,9 +233,9 @@ def generate(spec: Spec, templates: list[Template], options: Options) -> Result:
     for operation in select(spec, options):
         try:
             result.operations.append(_one(spec, templates, options, operation, result.warnings))
-        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
-            # A node of an unexpected type deep in a schema (minItems: "two", a parameter `content` that is a
-            # list...): one line naming the operation, never a traceback.
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as error:
+            # A node of an unexpected type or value deep in a schema (minItems: "two", minLength: 1e400, a
+            # parameter `content` that is a list...): one line naming the operation, never a traceback.
             raise GenerateError(f"{spec.source}: {pointer_text(operation.where)}: unexpected structure, cannot "
                                 f"generate ({type(error).__name__}: {error})") from None
     return result

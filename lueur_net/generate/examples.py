@@ -16,6 +16,24 @@ from typing import Any
 from lueur_net.generate.spec import GenerateError, Spec, pointer_text
 
 MAX_DEPTH = 8  # a recursive schema (a tree node holding nodes) stops here with the smallest value of its type
+# A spec may ask for huge values (minItems: 1000000 inside minItems: 1000000...): a value built for one parameter or
+# body holds at most this many nodes and strings at most MAX_STRING characters; beyond, one clear error, not a
+# machine out of memory.
+MAX_NODES = 10_000
+MAX_STRING = 65_536
+
+
+class _Budget:
+    """The nodes one value may still hold."""
+
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+
+    def spend(self, spec: Spec, where: tuple[str | int, ...]) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise GenerateError(f"{spec.source}: {pointer_text(where)}: the value the schema asks for holds more than "
+                                f"{MAX_NODES} parts (minItems?); give the operation an `example`")
 FORMAT_VALUES: dict[str, Any] = {
     "uuid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
     "date-time": "2024-01-01T00:00:00Z",
@@ -40,8 +58,11 @@ FORMAT_VALUES: dict[str, Any] = {
 }
 
 
-def schema_example(spec: Spec, schema: Any, where: tuple[str | int, ...], depth: int = 0) -> Any:
+def schema_example(spec: Spec, schema: Any, where: tuple[str | int, ...], depth: int = 0,
+                   budget: _Budget | None = None) -> Any:
     """A value that `schema` accepts (as far as a generator without a validator can tell)."""
+    budget = budget or _Budget()
+    budget.spend(spec, where)
     schema = spec.resolve(schema, where)
     if schema is True or schema is None or schema == {}:
         return "string"
@@ -52,24 +73,24 @@ def schema_example(spec: Spec, schema: Any, where: tuple[str | int, ...], depth:
         return value
     kind = schema_type(schema)
     if depth >= MAX_DEPTH:  # checked before the combinators too: `A: {oneOf: [$ref A]}` ends here
-        return {"object": {}, "array": []}.get(kind, _scalar(kind, schema))
+        return {"object": {}, "array": []}.get(kind, _scalar(kind, schema, spec, where))
     if "allOf" in schema:
-        return schema_example(spec, merge_all_of(spec, schema, where), where, depth + 1)
+        return schema_example(spec, merge_all_of(spec, schema, where), where, depth + 1, budget)
     for choice in ("oneOf", "anyOf"):
         options = schema.get(choice)
         if isinstance(options, list) and options:
             # Prefer a choice that is not `null` (3.1 writes nullable as anyOf [X, {type: null}]).
             index = next((i for i, option in enumerate(options)
                           if spec.resolve(option, (*where, choice, i)) != {"type": "null"}), 0)
-            return schema_example(spec, options[index], (*where, choice, index), depth + 1)
+            return schema_example(spec, options[index], (*where, choice, index), depth + 1, budget)
     if kind == "object":
-        return _object(spec, schema, where, depth)
+        return _object(spec, schema, where, depth, budget)
     if kind == "array":
         items = schema.get("items", {})
         count = max(1, int(schema.get("minItems", 1) or 1))
         count = min(count, int(schema.get("maxItems", count)))
-        return [schema_example(spec, items, (*where, "items"), depth + 1) for _ in range(count)]
-    return _scalar(kind, schema)
+        return [schema_example(spec, items, (*where, "items"), depth + 1, budget) for _ in range(count)]
+    return _scalar(kind, schema, spec, where)
 
 
 def given_value(node: dict[str, Any]) -> tuple[bool, Any]:
@@ -133,7 +154,8 @@ def merge_all_of(spec: Spec, schema: dict[str, Any], where: tuple[str | int, ...
     return merged
 
 
-def _object(spec: Spec, schema: dict[str, Any], where: tuple[str | int, ...], depth: int) -> dict[str, Any]:
+def _object(spec: Spec, schema: dict[str, Any], where: tuple[str | int, ...], depth: int,
+            budget: _Budget) -> dict[str, Any]:
     properties = schema.get("properties") or {}
     required = [name for name in schema.get("required", []) if isinstance(name, str)]
     value: dict[str, Any] = {}
@@ -144,13 +166,13 @@ def _object(spec: Spec, schema: dict[str, Any], where: tuple[str | int, ...], de
             continue  # the server writes it; a client does not send it
         wanted = name in required or not required or (isinstance(resolved, dict) and given_value(resolved)[0])
         if wanted:
-            value[name] = schema_example(spec, sub, sub_where, depth + 1)
+            value[name] = schema_example(spec, sub, sub_where, depth + 1, budget)
     for name in required:  # required but not described: a string is the least surprising guess
         value.setdefault(name, "string")
     return value
 
 
-def _scalar(kind: str, schema: dict[str, Any]) -> Any:
+def _scalar(kind: str, schema: dict[str, Any], spec: Spec, where: tuple[str | int, ...]) -> Any:
     if kind == "boolean":
         return True
     if kind in ("integer", "number"):
@@ -159,6 +181,9 @@ def _scalar(kind: str, schema: dict[str, Any]) -> Any:
         return None
     text = FORMAT_VALUES.get(str(schema.get("format", "")), "string")
     low = int(schema.get("minLength", 0) or 0)
+    if low > MAX_STRING:
+        raise GenerateError(f"{spec.source}: {pointer_text(where)}.minLength: {low} characters is more than a "
+                            f"generated value holds ({MAX_STRING}); give the operation an `example`")
     high = schema.get("maxLength")
     if len(text) < low:
         text += "x" * (low - len(text))

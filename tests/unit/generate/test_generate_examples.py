@@ -87,3 +87,18 @@ def test_an_unexpected_node_type_is_one_line_naming_the_operation(generate, tmp_
     assert done.err.count("\n") == 1, done.err
     assert done.err.startswith(f"lueur-net: error: {spec}: paths./x.post: unexpected structure, cannot generate "
                                "(ValueError: ")
+
+
+def test_a_value_too_large_to_build_is_one_error_not_a_machine_out_of_memory() -> None:
+    # Found by the fuzz test: nested minItems of a million each took 24 GB before the kernel killed the tests.
+    from lueur_net.generate import GenerateError
+
+    nested = {"type": "array", "minItems": 1_000_000,
+              "items": {"type": "array", "minItems": 1_000_000, "items": {"type": "string"}}}
+    with pytest.raises(GenerateError, match=r"more than 10000 parts \(minItems\?\); give the operation an `example`"):
+        _value(nested, {})
+    with pytest.raises(GenerateError, match=r"minLength: 100000000 characters is more than a generated value holds"):
+        _value({"type": "string", "minLength": 100_000_000}, {})
+    assert len(_value({"type": "array", "minItems": 50, "items": {"type": "integer"}}, {})) == 50  # honoured below
+    with pytest.raises((GenerateError, OverflowError)):  # generate() turns the latter into its one line
+        _value({"type": "string", "minLength": float("inf")}, {})
