@@ -31,13 +31,6 @@ PF_KTHREAD = 0x00200000  # /proc/PID/stat flags: a kernel thread (a process in a
 INIT_NETNS_INODE = 0xEFFFFFF9
 
 
-def container_pid(container: str) -> int:
-    """The pid of a running container's first process, through the runtimes the node has (lab/runtimes)."""
-    from lueur_net.lab.runtimes import resolve_container
-
-    return resolve_container(container).pid
-
-
 def resolve_target(target: str) -> str:
     """The target as a string run_in_netns and IPRoute accept: an `ip netns` name or an nsfs path.
 

@@ -10,6 +10,7 @@ import pytest
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab import attach
 from lueur_net.lab.enter import netns_path
+from lueur_net.lab.runtimes import resolve_container
 
 
 def test_a_container_without_any_runtime_is_an_environment_problem(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -17,7 +18,7 @@ def test_a_container_without_any_runtime_is_an_environment_problem(monkeypatch: 
     monkeypatch.setenv("CONTAINER_RUNTIME_ENDPOINT", "")
     monkeypatch.setattr("lueur_net.lab.runtimes.cri.DEFAULT_SOCKETS", ())
     with pytest.raises(EnvironmentProblem) as raised:
-        attach.container_pid("abc123")
+        resolve_container("abc123")
     assert raised.value.message.startswith("cannot resolve container:abc123: no container runtime to ask (cri: ")
     assert "podman: not installed" in raised.value.message
 
@@ -34,7 +35,7 @@ def test_crictl_is_preferred_and_its_json_read(tmp_path: Path, monkeypatch: pyte
     _fake_tool(tmp_path, "crictl", 'echo \'{"status": {"id": "abc1234567", "metadata": {"name": "web"}, '
                                    '"state": "CONTAINER_RUNNING"}, "info": {"pid": 4242}}\'\n')
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert attach.container_pid("abc123") == 4242
+    assert resolve_container("abc123").pid == 4242
 
 
 def test_targets_that_do_not_exist_are_bad_input() -> None:
