@@ -6,6 +6,7 @@ Percentiles are lueur's p25/p50/p75/p95/p99, linear interpolation between closes
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +18,18 @@ PERCENTILES = (25, 50, 75, 95, 99)
 NO_FAULT = "none"  # the window bucket of calls made while no fault was active
 
 
+def _floats(values: pd.Series | list[float] | np.ndarray) -> np.ndarray:
+    """The non-missing values as a float64 array (a nullable Int64 column's <NA> counts as missing)."""
+    if isinstance(values, pd.Series):
+        array = values.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        array = np.array([np.nan if value is None else value for value in values], dtype="float64")
+    return array[~np.isnan(array)]
+
+
 def percentile(values: pd.Series | list[float], q: float) -> float | None:
     """The q-th percentile (0..100) of the non-missing values; None when there are none."""
-    array = pd.Series(values, dtype="float64").dropna().to_numpy()
+    array = _floats(values)
     if array.size == 0:
         return None
     return float(np.percentile(array, q))
@@ -27,50 +37,62 @@ def percentile(values: pd.Series | list[float], q: float) -> float | None:
 
 def percentiles(values: pd.Series | list[float]) -> dict[str, float | None]:
     """{"p25": .., "p50": .., "p75": .., "p95": .., "p99": ..} in the values' unit."""
-    array = pd.Series(values, dtype="float64").dropna().to_numpy()
+    return _percentiles_of(_floats(values))
+
+
+def _percentiles_of(array: np.ndarray) -> dict[str, float | None]:
     if array.size == 0:
         return {f"p{q}": None for q in PERCENTILES}
     return {f"p{q}": float(v) for q, v in zip(PERCENTILES, np.percentile(array, PERCENTILES), strict=True)}
+
+
+def _statuses(frame: pd.DataFrame) -> np.ndarray:
+    """The status column as float64, NaN where no response came (or the value is not a number)."""
+    return pd.to_numeric(frame["status"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _failed(frame: pd.DataFrame) -> np.ndarray:
+    """failed_mask as a bool array."""
+    transport = frame["error_class"].notna().to_numpy(dtype=bool)
+    return transport | (np.nan_to_num(_statuses(frame), nan=0.0) >= 500)
 
 
 def failed_mask(frame: pd.DataFrame) -> pd.Series:
     """True for calls that count as failed in error rates: transport error, or HTTP status >= 500."""
     if frame.empty:
         return pd.Series(dtype=bool, index=frame.index)
-    transport = frame["error_class"].notna()
-    server = pd.to_numeric(frame["status"], errors="coerce").fillna(0) >= 500
-    return (transport | server).astype(bool)
+    return pd.Series(_failed(frame), index=frame.index, dtype=bool)
 
 
 def error_rate_pct(frame: pd.DataFrame) -> float | None:
     if frame.empty:
         return None
-    return float(failed_mask(frame).mean() * 100.0)
+    return float(_failed(frame).mean() * 100.0)
 
 
-def _summary(values: pd.Series) -> dict[str, float | None]:
-    clean = pd.Series(values, dtype="float64").dropna()
+def _summary(values: pd.Series | np.ndarray) -> dict[str, float | None]:
+    clean = _floats(values) if isinstance(values, pd.Series) else values[~np.isnan(values)]
     out: dict[str, float | None] = {
-        "min": float(clean.min()) if len(clean) else None,
-        "mean": float(clean.mean()) if len(clean) else None,
-        "max": float(clean.max()) if len(clean) else None,
+        "min": float(clean.min()) if clean.size else None,
+        "mean": float(clean.mean()) if clean.size else None,
+        "max": float(clean.max()) if clean.size else None,
     }
-    out.update(percentiles(clean))
+    out.update(_percentiles_of(clean))
     return out
 
 
 def errors_by_class(calls: pd.DataFrame) -> dict[str, int]:
-    """{'timeout': 4, 'http 500': 2, ...}: transport classes and 4xx/5xx statuses, most frequent first."""
+    """{'timeout': 4, 'http 500': 2, ...}: transport classes and 4xx/5xx statuses, most frequent first (ties in
+    the order they first occur)."""
     if calls.empty:
         return {}
-    labels: list[str] = []
-    for error_class, status in zip(calls["error_class"], calls["status"], strict=True):
+    labels: Counter[str] = Counter()
+    for error_class, status in zip(calls["error_class"], _statuses(calls), strict=True):
         if isinstance(error_class, str):
-            labels.append(error_class)
-        elif status is not None and not pd.isna(status) and status >= 400:
-            labels.append(f"http {int(status)}")
-    counts = pd.Series(labels, dtype="object").value_counts()
-    return {str(label): int(count) for label, count in counts.items()}
+            labels[error_class] += 1
+        elif status >= 400:  # NaN (no response) compares False
+            labels[f"http {int(status)}"] += 1
+    return dict(labels.most_common())
 
 
 def call_stats(frame: pd.DataFrame) -> dict[str, Any]:
@@ -78,22 +100,26 @@ def call_stats(frame: pd.DataFrame) -> dict[str, Any]:
     calls = len(frame)
     if calls == 0:
         return {"calls": 0}
-    failed = failed_mask(frame)
-    statuses = pd.to_numeric(frame["status"], errors="coerce").dropna().astype(int)
-    span = float(frame["intended_s"].max() - frame["intended_s"].min()) if calls > 1 else 0.0
+    failed = _failed(frame)
+    statuses = _statuses(frame)
+    answered = statuses[~np.isnan(statuses)].astype(int)
+    codes, counts = np.unique(answered, return_counts=True)  # sorted by status, as value_counts().sort_index()
+    intended = frame["intended_s"].to_numpy(dtype="float64")
+    sent = frame["sent_s"].to_numpy(dtype="float64")
+    span = float(intended.max() - intended.min()) if calls > 1 else 0.0
     return {
         "calls": calls,
         "responses": int(frame["status"].notna().sum()),
         "failed": int(failed.sum()),
         "error_rate_pct": float(failed.mean() * 100.0),
         "errors_by_class": errors_by_class(frame),
-        "status_counts": {str(k): int(v) for k, v in statuses.value_counts().sort_index().items()},
+        "status_counts": {str(code): int(count) for code, count in zip(codes, counts, strict=True)},
         "latency_ms": _summary(frame["latency_ms"]),
         "ttfb_ms": _summary(frame["ttfb_ms"]),
         "connect_ms": _summary(frame["connect_ms"]),
-        "send_lag_ms": _summary((frame["sent_s"] - frame["intended_s"]) * 1000.0),
-        "first_intended_s": float(frame["intended_s"].min()),
-        "last_intended_s": float(frame["intended_s"].max()),
+        "send_lag_ms": _summary((sent - intended) * 1000.0),
+        "first_intended_s": float(intended.min()),
+        "last_intended_s": float(intended.max()),
         "sent_rps": (calls - 1) / span if span > 0 else None,
         "bytes_in": int(frame["bytes_in"].sum()),
         "bytes_out": int(frame["bytes_out"].sum()),

@@ -10,6 +10,7 @@ dies in between, the pipe reaches EOF and the shell exits without running anythi
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -54,6 +55,17 @@ class ServerProcess:
     started: float = field(default_factory=time.monotonic)  # when the command was started (monotonic s)
     _awaited: Callable[[], float] | None = field(default=None, repr=False)  # the deferred wait, until ready()
     ready_s: float | None = None  # from its start until every port answered (set by the wait)
+
+    def ask_to_stop(self) -> None:
+        """SIGTERM to its group now, without waiting: its shutdown (uvicorn: ~0.14 s measured) then runs beside
+        what the run still does (the last revert, the analysis, results.json), and the lab's close finds it gone
+        or going (the `process` remover sends SIGTERM again, harmless, and waits as always)."""
+        if self.popen.poll() is not None:
+            return
+        try:
+            os.killpg(self.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def ready(self) -> float:
         """With `defer_ready`: wait now until every port answers (BadInput if it exits or times out, as

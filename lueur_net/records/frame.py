@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lueur_net.errors import BadInput
@@ -44,11 +46,29 @@ COLUMNS: dict[str, str] = {
 
 
 def records_frame(records: Iterable[CallRecord]) -> pd.DataFrame:
-    """One row per call, COLUMNS in order with their dtypes."""
-    rows = [dataclasses.asdict(record) for record in records]
-    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "send_lag_ms"])
-    frame["send_lag_ms"] = (frame["sent_s"].astype("float64") - frame["intended_s"].astype("float64")) * 1000.0
-    return _typed(frame)
+    """One row per call, COLUMNS in order with their dtypes.
+
+    Built column by column with each column's dtype (one constructor, no per-column conversion afterwards): an
+    item's analysis builds it once per item, and the per-column casts of a generic frame cost 13 ms for one call
+    and 174 ms for 3000 (benchmarks/bench_analysis.py)."""
+    rows = list(records)
+    columns: dict[str, Any] = {}
+    for column, dtype in COLUMNS.items():
+        if column == "send_lag_ms":
+            continue
+        values = [getattr(record, column) for record in rows]
+        if column == "faults":
+            columns[column] = pd.Series([list(names) for names in values], dtype=object)
+        elif dtype == "object":
+            columns[column] = pd.Series(values, dtype=object)  # a bare array would be inferred as `str`
+        elif dtype == "Int64":
+            columns[column] = pd.Series(values, dtype="Int64")
+        elif dtype == "float64":
+            columns[column] = np.array([np.nan if value is None else value for value in values], dtype=np.float64)
+        else:
+            columns[column] = np.array(values, dtype=dtype)
+    columns["send_lag_ms"] = (columns["sent_s"] - columns["intended_s"]) * 1000.0
+    return pd.DataFrame(columns, columns=list(COLUMNS))
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

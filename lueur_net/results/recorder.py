@@ -37,8 +37,8 @@ class _ScenarioEntry:
 
 
 class RunRecorder:
-    def __init__(self) -> None:
-        self.started_at = datetime.now(timezone.utc)
+    def __init__(self, started_at: datetime | None = None) -> None:
+        self.started_at = started_at or datetime.now(timezone.utc)
         self.finished_at: datetime | None = None
         self._scenarios: dict[int, _ScenarioEntry] = {}
         self._frames: list[pd.DataFrame] = []
@@ -52,9 +52,13 @@ class RunRecorder:
         item_index: int,
         spec: ItemSpec,
         run: ItemRun | None,
+        *,
+        frame: pd.DataFrame | None = None,
     ) -> dict[str, Any]:
-        """Record one driven item (run None: the item could not be driven; it counts as failed tests)."""
-        frame = records_frame(run.records if run is not None else [])
+        """Record one driven item (run None: the item could not be driven; it counts as failed tests). `frame`: its
+        records' frame when the caller has it already (records_frame(run.records))."""
+        if frame is None:
+            frame = records_frame(run.records if run is not None else [])
         self._frames.append(frame)
         document = item_document(scenario, item_index, spec, run, frame)
         entry = self._scenarios.setdefault(scenario_index, _ScenarioEntry(scenario, source))

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lueur_net.dataplane.deadline import DEADLINE_MARGIN_S, fault_deadline_ns
-from lueur_net.records.frame import records_frame
-from lueur_net.results import attach_data_plane, mark_backend_failures
 from lueur_net.runner.timings import RunTimings, item_intrinsic_s
 
 if TYPE_CHECKING:
@@ -390,13 +388,18 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
             pass
     faults.revert_beside()  # counters read now; the objects go while the calls are analysed below
     collected = time.monotonic()
-    document = recorder.add(ref.scenario_index, ref.scenario, ref.source, ref.item_index, spec, run)
+    # pandas and the results document: imported beside the run's start (lueur_net.runner.later_imports)
+    from lueur_net.records.frame import records_frame
+    from lueur_net.results import attach_data_plane, mark_backend_failures
+
+    calls = records_frame(run.records)
+    document = recorder.add(ref.scenario_index, ref.scenario, ref.source, ref.item_index, spec, run, frame=calls)
     if faults.start_attempts > 1:
         document["driver"]["start_attempts"] = faults.start_attempts
     if faults.start_moves:
         document["driver"]["start_moves"] = faults.start_moves
     attach_data_plane(document, counters=faults.counters, backends=list(faults.backends.values()),
-                      plan=faults.plans, calls=records_frame(run.records))
+                      plan=faults.plans, calls=calls)
     mark_backend_failures(document, faults.failures, run.t0)
     warn_untouched(listener, ref.scenario.title, ref.item_index, document)
     analysed = time.monotonic()

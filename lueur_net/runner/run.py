@@ -13,6 +13,7 @@ default, fakes in tests/unit/runner. The CLI (cli/run.py) only parses and prints
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timezone
 import os
 import threading
 import time
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab import ServeSpec
-from lueur_net.results import RunRecorder
+from lueur_net.runner import later_imports
 from lueur_net.runner.environment import RunEnvironment, kernel_environment
 from lueur_net.runner.item import ItemFaults, PathPlans, backend_failure_message, drive_item
 from lueur_net.runner.outputs import check_writable, make_folders
@@ -35,6 +36,7 @@ from lueur_net.scenario import LoadedScenario, load
 if TYPE_CHECKING:
     from lueur_net.lab.topology import Path as LabPath
     from lueur_net.ledger import Ledger
+    from lueur_net.results import RunRecorder
     from lueur_net.runner.environment import RunLab
     from lueur_net.runner.listener import RunListener
 
@@ -152,6 +154,14 @@ def _await_app_first(lab: RunLab, faults: Sequence[Sequence[ItemFaults]]) -> Non
         ready()
 
 
+def _stop_app_early(lab: RunLab) -> None:
+    """The last item's calls are made: the app (`--serve`) is asked to stop now, so its shutdown (uvicorn: ~0.14 s)
+    runs beside that item's revert and analysis instead of the lab's tear-down waiting for all of it."""
+    ask = getattr(getattr(lab, "server", None), "ask_to_stop", None)
+    if callable(ask):
+        ask()
+
+
 def _prestart(env: RunEnvironment, ledger: Ledger, item: ItemFaults) -> None:
     """Start ahead what applying the item's first plans waits for (its nfqueue holders' interpreters, ~0.1 s
     each): beside the app's start for the first item, beside the previous item's revert and analysis for the
@@ -189,10 +199,12 @@ def _drive_all(env: RunEnvironment, lab: RunLab, selected: Sequence[LoadedScenar
     return failed
 
 
-def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None) -> RunOutcome:
-    """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change."""
+def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None,
+            timings: RunTimings | None = None) -> RunOutcome:
+    """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change.
+    `timings`: where to count the phases (the CLI hands in one that already holds the command's start-up)."""
     env = environment or kernel_environment()
-    timings = RunTimings()
+    timings = timings or RunTimings()
     with timings.phase("validate/plan"):
         selected = select(load(options.paths), options.only)
         for entry in selected:
@@ -203,6 +215,9 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
         run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
+    # pandas and the results (~0.5 s of imports): beside the lab's set-up and the app's start, waited for before
+    # the first driver's fork (after validate/plan: its parsing would only share the interpreter with them)
+    later_imports.start()
     # The app's start (uvicorn: 0.6-0.9 s) is not waited for inside the lab's set-up: the items' plans, and the
     # first item's driver start, run beside it; the first item's faults are applied once it answers
     # (_await_app_first).
@@ -217,7 +232,7 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
     for output in (options.results_path, records_path):
         check_writable(output)
 
-    recorder = RunRecorder()
+    started_at = datetime.now(timezone.utc)
     backends: set[tuple[str, str]] = set()
     failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
     with env.guard_signals(), env.open_ledger() as ledger:
@@ -245,10 +260,18 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
                 for item_faults, following in zip(ordered, ordered[1:]):
                     item_faults.after_calls = functools.partial(_prestart, env, ledger, following)
                 if ordered:
+                    ordered[-1].after_calls = functools.partial(_stop_app_early, lab)
+                if ordered:
                     _prestart(env, ledger, ordered[0])  # its holders' interpreters start beside the app's start
                 _await_app_first(lab, faults)
-                _joined(warming)  # before the first driver's fork: no import half done in a forked child
+                with timings.phase("start-up"):  # the imports' rest, when the app started sooner than they ended
+                    _joined(warming)  # before the first driver's fork: no import half done in a forked child
+                    later_imports.wait()
+                from lueur_net.results import RunRecorder  # later_imports' thread: ends beside the app's start
+
+                recorder = RunRecorder(started_at=started_at)
                 failed = _drive_all(env, lab, selected, run, faults, recorder, listener, timings, backends)
+                later_imports.start(later_imports.REPORT_MODULES)  # the CLI's reports, beside the tear-down
             finally:
                 if env.release_prestarted is not None:
                     env.release_prestarted()  # holders started ahead for an item that never ran

@@ -15,6 +15,7 @@ from typing import Any
 
 # The order phases are shown in (a run goes through them in this order); a phase nobody measured shows 0.
 PHASES = (
+    "start-up",  # `run`: the interpreter's start and the imports before the run began (from the process's start)
     "validate/plan",  # load the files, probe the kernel, plan every item
     "lab set-up",  # namespaces, links, addresses, routes, NAT (without the app's start)
     "app start",  # --serve: the command until its port answers

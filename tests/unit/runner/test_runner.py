@@ -398,7 +398,7 @@ def test_an_items_faults_are_reverted_while_its_calls_are_analysed(scenario_file
     the item's analysis, and is over before the next item applies anything. Before: revert, then analysis."""
     import threading
 
-    from lueur_net.runner import item as item_module
+    from lueur_net import results as results_module  # the item imports it when its calls are over
 
     analysing = threading.Event()
     machine = Machine(in_place=True)  # a repeat's steps change in place: the one revert is the item's last
@@ -415,7 +415,7 @@ def test_an_items_faults_are_reverted_while_its_calls_are_analysed(scenario_file
         plain = Machine.apply_plan(machine, *args, **kwargs)
         return SlowRevert(plain.plan, dead=plain.dead, machine=machine)
 
-    attach = item_module.attach_data_plane
+    attach = results_module.attach_data_plane
 
     def attach_data_plane(document: dict[str, Any], **kwargs: Any) -> None:
         machine.events.append("analysis")
@@ -423,7 +423,7 @@ def test_an_items_faults_are_reverted_while_its_calls_are_analysed(scenario_file
         attach(document, **kwargs)
 
     monkeypatch.setattr(machine, "apply_plan", apply_plan)
-    monkeypatch.setattr(item_module, "attach_data_plane", attach_data_plane)
+    monkeypatch.setattr(results_module, "attach_data_plane", attach_data_plane)
     outcome, _ = run(machine, scenario_file, tmp_path, only="Stairs")
     assert overlapped == [True, True]
     # each item's objects are gone before the next item's first apply
@@ -568,3 +568,21 @@ def test_each_items_holders_are_started_ahead_and_the_unused_released(scenario_f
     assert machine.events.index("prestart") < machine.events.index("apply")
     assert calls_done == [0, 1, 2]  # item 1 before any call, item 2 after item 1's calls, item 3 after item 2's
     assert machine.events[-1] == "release" and machine.events.count("release") == 1
+
+
+def test_the_app_is_asked_to_stop_once_the_last_items_calls_are_over(scenario_file: Path, tmp_path: Path) -> None:
+    """Its shutdown (uvicorn ~0.14 s) runs beside the last item's revert and analysis; before, the lab's tear-down
+    sent SIGTERM and waited for all of it. Never before the last item's calls are over, never twice."""
+    machine = Machine()
+    asked: list[tuple[int, bool]] = []  # (items driven by then, lab closed by then)
+
+    def create_lab(upstreams: list[str], ledger: Any, serve: Any = None, **_: Any) -> FakeLab:
+        lab = ServedLab(machine)
+        lab.server.ask_to_stop = lambda: asked.append((len(machine.driven), lab.closed))  # type: ignore[attr-defined]
+        machine.labs.append(lab)
+        return lab
+
+    machine.create_lab = create_lab  # type: ignore[method-assign]
+    outcome, _ = run(machine, scenario_file, tmp_path, serve="uvicorn app:app")
+    items = sum(len(scenario["items"]) for scenario in outcome.document["scenarios"])
+    assert items > 1 and asked == [(items, False)]

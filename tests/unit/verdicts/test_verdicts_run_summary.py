@@ -32,7 +32,7 @@ TEST_FAILED = {"tests_run": 13, "tests_failed": 2, "checks_run": 9, "checks_fail
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, summary: dict[str, Any], *flags: str) -> int:
-    monkeypatch.setattr(runner, "execute", lambda options, progress: FakeOutcome({"summary": summary}))
+    monkeypatch.setattr(runner, "execute", lambda options, progress, **_: FakeOutcome({"summary": summary}))
     return main(["run", "scenario.yaml", *flags])
 
 
