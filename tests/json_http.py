@@ -4,18 +4,11 @@ in tests/unit/analysis, the llama.cpp-backed one in tests/llm)."""
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from quiet_http import QuietHandler
 
-class JsonHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
 
+class JsonHandler(QuietHandler):
     def _json(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.reply(json.dumps(payload).encode(), status, "application/json; charset=utf-8")
