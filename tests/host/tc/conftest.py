@@ -15,16 +15,11 @@ import bulk_transfer
 import pytest
 
 from lueur_net.ledger import Ledger
-from netns_pair import NamespacePair, namespace_pair, qdiscs
+from netns_pair import NamespacePair, pair_fixture, qdiscs
 
 
 Pair = NamespacePair
-
-
-@pytest.fixture
-def veth_pair() -> Iterator[NamespacePair]:
-    with namespace_pair("tc") as pair:
-        yield pair
+veth_pair = pair_fixture("tc")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from bulk_transfer import goodput, receive_all, send_all
 
 from lueur_net.lab.enter import inside
 from lueur_net.ledger import Ledger
-from netns_pair import NamespacePair, namespace_pair
+from netns_pair import NamespacePair, pair_fixture
 
 
 def netem_available() -> bool:
@@ -38,10 +38,7 @@ def require_netem() -> None:
 Pair = NamespacePair
 
 
-@pytest.fixture
-def veth_pair() -> Iterator[NamespacePair]:
-    with namespace_pair("netem", permanent_neighbours=True) as pair:
-        yield pair
+veth_pair = pair_fixture("netem", permanent_neighbours=True)
 
 
 @pytest.fixture
