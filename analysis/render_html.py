@@ -11,22 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from lueur_net.analysis.callstats import PERCENTILES, CallStats, errors_by_class, failed_mask, phase_stats
-from lueur_net.analysis.callstats import under_fault_mask
+from lueur_net.analysis import report_tables as tables
+from lueur_net.analysis.callstats import failed_mask, under_fault_mask
 from lueur_net.analysis.findings import Finding
 from lueur_net.analysis.model import Item, Run
-from lueur_net.analysis.overview import (
-    COUNTS_LEGEND,
-    dashboard_rows,
-    item_counts_text,
-    objective_text,
-    observed_text,
-    posture_text,
-    slo_failure_rows,
-)
+from lueur_net.analysis.overview import COUNTS_LEGEND, item_counts_text, posture_text
 from lueur_net.analysis.redact import Redactor
-from lueur_net.analysis.units import format_ms
-from lueur_net.analysis.render_markdown import REPORT_TITLE, slo_value_text, window_text
+from lueur_net.analysis.render_markdown import REPORT_TITLE
 from lueur_net.analysis.svg import COLOUR_FAULT, COLOUR_OK, Band, Point, distribution, error_timeline
 from lueur_net.analysis.svg import latency_timeline, thin_points
 
@@ -86,12 +77,6 @@ def _badge(passed: bool) -> _Raw:
     return _Raw(f'<span class="badge {"pass" if passed else "fail"}">{"pass" if passed else "FAIL"}</span>')
 
 
-def _stats_cells(label: str, stats: CallStats) -> list[object]:
-    return [label, stats.calls, f"{stats.errors} ({stats.error_rate:.1f}%)"] + [
-        format_ms(stats.p(p)) for p in PERCENTILES
-    ] + [format_ms(stats.max_ms)]
-
-
 def _points(item: Item) -> list[Point]:
     calls = item.calls
     if calls.empty:
@@ -149,32 +134,26 @@ def _item(item: Item, redactor: Redactor, multiple: bool) -> str:
                  f"{_e(redactor, item.strategy)}, client timeout {_e(redactor, timeout)} "
                  f"{_badge(item.passed)} {escape(item_counts_text(item))}</p>")
     parts.append(_plots(item, redactor))
-    calls = item.calls
-    rows = [_stats_cells(label, stats) for label, stats in phase_stats(calls, [w.name for w in item.windows])]
     parts.append("<h3>Calls and latency percentiles</h3>")
-    parts.append(_table(redactor, ["Phase", "Calls", "Errors"] + [f"p{p}" for p in PERCENTILES] + ["Max"], rows,
-                        numeric=range(1, 9)))
-    classes = errors_by_class(calls)
-    if classes:
+    parts.append(_table(redactor, tables.PHASE_HEADERS, tables.phase_rows(item), numeric=range(1, 9)))
+    errors = tables.error_rows(item)
+    if errors:
         parts.append("<h3>Errors by class</h3>")
-        parts.append(_table(redactor, ["Class", "Calls"], list(classes.items()), numeric=(1,)))
+        parts.append(_table(redactor, tables.ERROR_HEADERS, errors, numeric=(1,)))
     if item.windows:
         parts.append("<h3>Faults</h3>")
-        parts.append(_table(redactor, ["Fault", "Settings", "Window", "Backend", "Packet counters"], [
-            [w.name, w.describe(), window_text(w), w.backend or "-",
-             ", ".join(f"{k} {v}" for k, v in w.counters.items()) or "not reported"] for w in item.windows]))
+        parts.append(_table(redactor, tables.FAULT_HEADERS, tables.fault_rows(item)))
     if item.notes:
         parts.append("<h3>Plan notes</h3><ul>" + "".join(f"<li>{escape(redactor.text(note))}</li>"
                                                          for note in item.notes) + "</ul>")
     if item.checks:
         parts.append("<h3>Expectations and SLOs</h3>")
-        parts.append(_table(redactor, ["Check", "Kind", "Objective", "Observed", "Result"], [
-            [c.title, c.kind, objective_text(c), observed_text(c), _badge(c.passed)] for c in item.checks]))
+        parts.append(_table(redactor, tables.CHECK_HEADERS, [
+            [c.title, *tables.check_cells(c), _badge(c.passed)] for c in item.checks]))
     if item.window_checks:
         parts.append("<h3>SLOs per fault window</h3><p>Information: the whole-item SLOs above decide.</p>")
-        parts.append(_table(redactor, ["Window", "SLO", "Objective", "Observed", "Calls missed"], [
-            [c.window if c.window != "none" else "no fault active", c.title, objective_text(c), slo_value_text(c),
-             f"{c.failed_calls}/{c.total_calls}"] for c in item.window_checks]))
+        parts.append(_table(redactor, tables.WINDOW_CHECK_HEADERS,
+                            [tables.window_check_row(c) for c in item.window_checks]))
     return "".join(parts)
 
 
@@ -212,14 +191,11 @@ def render_html(run: Run, findings: list[Finding], *, redactor: Redactor | None 
         f'<h2 id="posture">Overall resilience posture</h2><p>{_e(redactor, posture_text(run, findings))}</p>',
         '<h2 id="failures">SLO failures</h2>',
     ]
-    failures = slo_failure_rows(run)
-    out.append(_table(redactor, ["Scenario", "Endpoint", "SLO", "Objective", "Observed", "Margin",
-                                 "Failure pattern"],
-                      [[r.scenario, r.endpoint, r.check, r.objective, r.observed, r.margin, r.pattern]
-                       for r in failures]) if failures else "<p>Every SLO and expectation held.</p>")
+    failures = tables.failure_rows(run)
+    out.append(_table(redactor, tables.FAILURE_HEADERS, failures) if failures
+               else "<p>Every SLO and expectation held.</p>")
     out.append('<h2 id="dashboard">Dashboard summary</h2>')
-    out.append(_table(redactor, ["Scope", "Total scenarios", "Passed", "Failed"],
-                      [[r.scope, r.total, r.passed, r.failed] for r in dashboard_rows(run)], numeric=(1, 2, 3)))
+    out.append(_table(redactor, tables.DASHBOARD_HEADERS, tables.dashboard_table_rows(run), numeric=(1, 2, 3)))
     out.append('<h2 id="analysis">Analysis</h2>')
     out.append(_findings(findings, redactor))
     out.append('<p class="legend"><span><i style="background:#2563eb"></i>baseline call</span>'

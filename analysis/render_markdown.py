@@ -13,20 +13,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from lueur_net.analysis.callstats import PERCENTILES, CallStats, errors_by_class, phase_stats
+from lueur_net.analysis import report_tables as tables
 from lueur_net.analysis.findings import Finding
-from lueur_net.analysis.model import Check, Item, Run, Scenario, Window
-from lueur_net.analysis.overview import (
-    COUNTS_LEGEND,
-    dashboard_rows,
-    item_counts_text,
-    objective_text,
-    observed_text,
-    posture_text,
-    slo_failure_rows,
-)
+from lueur_net.analysis.model import Item, Run, Scenario
+from lueur_net.analysis.overview import COUNTS_LEGEND, item_counts_text, posture_text
 from lueur_net.analysis.redact import Redactor
-from lueur_net.analysis.units import format_ms
 
 REPORT_TITLE = "lueur-net resilience report"
 
@@ -87,22 +78,17 @@ def render_markdown(
     return "\n".join(out).rstrip() + "\n"
 
 
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
 def _failures(run: Run) -> str:
-    rows = slo_failure_rows(run)
-    if not rows:
-        return "Every SLO and expectation held."
-    return table(
-        ["Scenario", "Endpoint", "SLO", "Objective", "Observed", "Margin", "Failure pattern"],
-        [[r.scenario, f"`{r.endpoint}`", r.check, r.objective, r.observed, r.margin, r.pattern] for r in rows],
-    )
+    rows = tables.failure_rows(run, _code)
+    return table(tables.FAILURE_HEADERS, rows) if rows else "Every SLO and expectation held."
 
 
 def _dashboard(run: Run) -> str:
-    rows = dashboard_rows(run)
-    return table(
-        ["Scope", "Total scenarios", "Passed", "Failed"],
-        [[row.scope if i == 0 else f"`{row.scope}`", row.total, row.passed, row.failed] for i, row in enumerate(rows)],
-    )
+    return table(tables.DASHBOARD_HEADERS, tables.dashboard_table_rows(run, _code))
 
 
 def _analysis(findings: list[Finding], analysis_markdown: str | None) -> str:
@@ -145,34 +131,14 @@ def findings_markdown(findings: list[Finding]) -> str:
     return "\n".join(lines)
 
 
-def _stats_row(label: str, stats: CallStats) -> list[object]:
-    return [label, stats.calls, f"{stats.errors} ({stats.error_rate:.1f}%)"] + [
-        format_ms(stats.p(p)) for p in PERCENTILES
-    ] + [format_ms(stats.max_ms)]
-
-
 def phase_table(item: Item) -> str:
-    rows = [_stats_row(label, stats) for label, stats in phase_stats(item.calls, [w.name for w in item.windows])]
-    return table(["Phase", "Calls", "Errors"] + [f"p{p}" for p in PERCENTILES] + ["Max"], rows)
-
-
-def window_text(window: Window) -> str:
-    end = f"{window.end_s:.2f} s" if window.end_s is not None else "end"
-    return f"{window.start_s:.2f} s - {end}"
-
-
-def _faults_table(item: Item) -> str:
-    rows = []
-    for window in item.windows:
-        counters = ", ".join(f"{key} {value}" for key, value in window.counters.items()) or "not reported"
-        rows.append([window.name, window.describe(), window_text(window), window.backend or "-", counters])
-    return table(["Fault", "Settings", "Window", "Backend", "Packet counters"], rows)
+    return table(tables.PHASE_HEADERS, tables.phase_rows(item))
 
 
 def _checks_table(item: Item) -> str:
-    rows = [[check.title + (f" ({check.window})" if check.window else ""), check.kind, objective_text(check),
-             observed_text(check), "pass" if check.passed else "**FAIL**"] for check in item.checks]
-    return table(["Check", "Kind", "Objective", "Observed", "Result"], rows)
+    rows = [[check.title + (f" ({check.window})" if check.window else ""), *tables.check_cells(check),
+             "pass" if check.passed else "**FAIL**"] for check in item.checks]
+    return table(tables.CHECK_HEADERS, rows)
 
 
 def _item(item: Item) -> str:
@@ -181,11 +147,11 @@ def _item(item: Item) -> str:
     lines += [f"`{item.method.upper()} {item.url}` - strategy: {item.strategy}, client timeout: {timeout}, "
               f"result: **{'pass' if item.passed else 'FAIL'}** ({item_counts_text(item)})", ""]
     lines += [phase_table(item), ""]
-    classes = errors_by_class(item.calls)
-    if classes:
-        lines += ["Errors by class:", "", table(["Class", "Calls"], list(classes.items())), ""]
+    errors = tables.error_rows(item)
+    if errors:
+        lines += ["Errors by class:", "", table(tables.ERROR_HEADERS, errors), ""]
     if item.windows:
-        lines += ["Faults:", "", _faults_table(item), ""]
+        lines += ["Faults:", "", table(tables.FAULT_HEADERS, tables.fault_rows(item)), ""]
     if item.notes:
         lines += ["Plan notes:", ""] + [f"- {note}" for note in item.notes] + [""]
     if item.checks:
@@ -197,17 +163,8 @@ def _item(item: Item) -> str:
 
 
 def window_checks_table(item: Item) -> str:
-    rows = [[check.window if check.window != "none" else "no fault active", check.title, objective_text(check),
-             slo_value_text(check), f"{check.failed_calls}/{check.total_calls}", "pass" if check.passed else "miss"]
-            for check in item.window_checks]
-    return table(["Window", "SLO", "Objective", "Observed", "Calls missed", "Result"], rows)
-
-
-def slo_value_text(check: Check) -> str:
-    """An SLO's observed value alone: '236.9 ms' or '10.0%'."""
-    if check.observed is None:
-        return "n/a"
-    return format_ms(check.observed) if check.name == "latency" else f"{check.observed:.1f}%"
+    rows = [tables.window_check_row(check) + ["pass" if check.passed else "miss"] for check in item.window_checks]
+    return table(tables.WINDOW_CHECK_HEADERS + ["Result"], rows)
 
 
 def _scenario(scenario: Scenario) -> str:

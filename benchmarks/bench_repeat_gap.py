@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import statistics
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -25,6 +26,9 @@ from typing import Any
 import lueur_net
 from lueur_net.records.frame import read_records
 from lueur_net.runner import RunOptions, execute
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' quiet HTTP handler
+from quiet_http import QuietHandler  # noqa: E402
 
 COUNT = 5
 
@@ -49,18 +53,11 @@ items:
 """
 
 
-class Quiet(http.server.BaseHTTPRequestHandler):
+class Quiet(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        body = b"ok"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
-        pass
+        self.reply(b"ok")
 
 
 class Listener:

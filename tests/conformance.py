@@ -29,6 +29,7 @@ from typing import Any
 
 from lueur_net.lab.enter import inside
 from netns_pair import NamespacePair
+from quiet_http import QuietHandler
 
 TRAFFIC_HIT = {
     ("server", "ingress"): {"responses"},
@@ -260,20 +261,13 @@ def tcp_delivered(pair: NamespacePair, traffic: str, *, port: int = 47200, timeo
     return received["server" if traffic == "requests" else "client"] == payload
 
 
-class _Counting(http.server.BaseHTTPRequestHandler):
+class _Counting(QuietHandler):
     protocol_version = "HTTP/1.0"
     served = 0
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         type(self).served += 1
-        body = b"ok\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
-        pass
+        self.reply(b"ok\n")
 
 
 def http_statuses(pair: NamespacePair, *, calls: int = 3, port: int = 47300) -> tuple[int, list[int | str]]:

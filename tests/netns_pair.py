@@ -6,7 +6,7 @@
 
 Names carry a random tag, so tests of several areas (and several runs) never collide; both namespaces (and with
 them the veth) are removed on exit, also after a failure. Importable from every test folder: pytest puts tests/
-on sys.path for tests/conftest.py.
+on sys.path for tests/conftest.py. A conftest makes a fixture of it with `pair_fixture`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+import pytest
 
 from lueur_net.lab.enter import inside
 from lueur_net.lab.topology import Endpoint, Path
@@ -134,6 +137,18 @@ def namespace_pair(area: str, *, checksum_offload: bool = True, permanent_neighb
     finally:
         for netns in (client_ns, server_ns):
             subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+
+
+def pair_fixture(area: str, **options: bool) -> Any:
+    """A pytest fixture giving each test a fresh `namespace_pair(area, **options)`; a conftest names it by the
+    attribute it assigns it to (`veth_pair = pair_fixture("tc")`)."""
+
+    @pytest.fixture
+    def fixture() -> Iterator[NamespacePair]:
+        with namespace_pair(area, **options) as pair:
+            yield pair
+
+    return fixture
 
 
 def first_datagram_through(sender: socket.socket, receiver: socket.socket, target: tuple[str, int],

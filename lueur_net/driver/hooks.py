@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lueur_net.driver.lines import LineReader
 from lueur_net.errors import EnvironmentProblem
 
 HOOK_TIMEOUT_S = 60.0
@@ -102,16 +103,14 @@ class HookServer:
                 pass
 
     def _serve(self) -> None:
-        buffer = b""
+        requests = LineReader(self._request_read, 4096)
         while True:
             ready, _, _ = select.select([self._request_read, self._closing_r], [], [])
             if self._closing_r in ready:
                 return
-            chunk = os.read(self._request_read, 4096)
-            if not chunk:
+            lines = requests.read()
+            if lines is None:
                 return
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 request = json.loads(line)
                 try:

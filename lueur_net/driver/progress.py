@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lueur_net.driver.lines import LineReader
+
 MIN_INTERVAL_S = 0.1
 
 
@@ -98,18 +100,16 @@ class ProgressReader:
     def _run(self) -> None:
         import select
 
-        buffer = b""
+        events = LineReader(self.read_fd)
         while True:
             ready, _, _ = select.select([self.read_fd], [], [], 0.1)
             if not ready:
                 if self._stopping:
                     return
                 continue
-            chunk = os.read(self.read_fd, 65536)
-            if not chunk:
+            lines = events.read()
+            if lines is None:
                 return
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 if line.strip():
                     try:

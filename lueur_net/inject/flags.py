@@ -32,9 +32,14 @@ _FAULT = TypeAdapter(Fault)
 @dataclass(frozen=True)
 class FlagParam:
     flag: str  # the flag's name without the fault prefix: "mean" -> --latency-mean
-    key: str  # the scenario key it sets
     kind: str  # "float" | "int" | "str" | "choice:a,b,c"
     help: str
+    scenario_key: str = ""  # the scenario key it sets when that is not the flag's name ("status" -> status_code)
+
+    @property
+    def key(self) -> str:
+        """The scenario key it sets."""
+        return self.scenario_key or self.flag
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,8 @@ class FlagFault:
     type: str  # the scenario's `type`
     prefix: str  # lueur's flag prefix
     params: tuple[FlagParam, ...]
-    direction: str  # the default direction, lueur's where lueur has the flag
     lueur: bool  # a flag family of lueur's (False: lueur-net's extension)
+    direction: str = "ingress"  # the default direction, lueur's where lueur has the flag
     directed: bool = True  # has --PREFIX-direction (dns and http-response rewrite answers: no direction)
 
     def option(self, flag: str) -> str:
@@ -64,64 +69,59 @@ class FlagFault:
         return f"with_{self.prefix}".replace("-", "_")
 
 
-_RATE_UNITS = "choice:Bps,KBps,MBps,GBps,KiBps,MiBps,GiBps"
+def _rate(help: str, unit_help: str) -> tuple[FlagParam, FlagParam]:
+    """A rate and its unit (bandwidth, police): the scenario's rate units."""
+    return (FlagParam("rate", "float", help),
+            FlagParam("unit", "choice:Bps,KBps,MBps,GBps,KiBps,MiBps,GiBps", unit_help))
+
+
+def _netem_chance(type: str, probability: str = "required", *more: FlagParam) -> FlagFault:
+    """duplicate, corrupt and reorder (lueur-net's): netem's probability of each packet and its correlation."""
+    return FlagFault(type, type, (FlagParam("probability", "float", f"0..1 ({probability})."),
+                                  FlagParam("correlation", "float", "0..1."), *more), lueur=False)
+
 
 FLAG_FAULTS: tuple[FlagFault, ...] = (
     FlagFault("latency", "latency", (
-        FlagParam("distribution", "distribution", "choice:uniform,normal,pareto,pareto_normal,pareto-normal",
+        FlagParam("distribution", "choice:uniform,normal,pareto,pareto_normal,pareto-normal",
                   "uniform, normal (default), pareto, pareto_normal."),
-        FlagParam("mean", "mean", "float", "Mean delay, ms (normal, pareto_normal; default 100)."),
-        FlagParam("stddev", "stddev", "float", "Standard deviation, ms (default 20)."),
-        FlagParam("min", "min", "float", "Uniform lower bound, ms (default 20)."),
-        FlagParam("max", "max", "float", "Uniform upper bound, ms (default 20)."),
-        FlagParam("shape", "shape", "float", "Pareto shape (default 20)."),
-        FlagParam("scale", "scale", "float", "Pareto scale, ms (default 20)."),
-    ), direction="both", lueur=True),
+        FlagParam("mean", "float", "Mean delay, ms (normal, pareto_normal; default 100)."),
+        FlagParam("stddev", "float", "Standard deviation, ms (default 20)."),
+        FlagParam("min", "float", "Uniform lower bound, ms (default 20)."),
+        FlagParam("max", "float", "Uniform upper bound, ms (default 20)."),
+        FlagParam("shape", "float", "Pareto shape (default 20)."),
+        FlagParam("scale", "float", "Pareto scale, ms (default 20)."),
+    ), lueur=True, direction="both"),
     FlagFault("jitter", "jitter", (
-        FlagParam("amplitude", "amplitude", "float", "Maximum added delay, ms (default 20)."),
-        FlagParam("frequency", "frequency", "float", "Redraws per second, Hz (default 5)."),
-    ), direction="ingress", lueur=True),
-    FlagFault("bandwidth", "bandwidth", (
-        FlagParam("rate", "rate", "float", "Rate in --bandwidth-unit (default 1000)."),
-        FlagParam("unit", "unit", _RATE_UNITS, "Bps (default), KBps, MBps, GBps (decimal), KiBps, MiBps, GiBps."),
-    ), direction="ingress", lueur=True),
+        FlagParam("amplitude", "float", "Maximum added delay, ms (default 20)."),
+        FlagParam("frequency", "float", "Redraws per second, Hz (default 5)."),
+    ), lueur=True),
+    FlagFault("bandwidth", "bandwidth", _rate(
+        "Rate in --bandwidth-unit (default 1000).", "Bps (default), KBps, MBps, GBps (decimal), KiBps, MiBps, GiBps."
+    ), lueur=True),
     FlagFault("packetloss", "packet-loss", (
-        FlagParam("rate", "rate", "float", "Loss probability 0..1 (lueur-net; default 0.05)."),
-    ), direction="ingress", lueur=True),
+        FlagParam("rate", "float", "Loss probability 0..1 (lueur-net; default 0.05)."),), lueur=True),
     FlagFault("blackhole", "blackhole", (
-        FlagParam("only", "only", "choice:all,new,established", "all (default), new (SYNs), established (lueur-net)."),
-    ), direction="ingress", lueur=True),
+        FlagParam("only", "choice:all,new,established", "all (default), new (SYNs), established (lueur-net)."),
+    ), lueur=True),
     FlagFault("httperror", "http-response", (
-        FlagParam("status", "status_code", "int", "HTTP status (default 500)."),
-        FlagParam("body", "body", "str", "Body (not sent: the kernel rewrites the status line only)."),
-        FlagParam("trigger-probability", "probability", "float", "Share of responses, 0..1 (default 1)."),
-    ), direction="ingress", lueur=True, directed=False),
+        FlagParam("status", "int", "HTTP status (default 500).", scenario_key="status_code"),
+        FlagParam("body", "str", "Body (not sent: the kernel rewrites the status line only)."),
+        FlagParam("trigger-probability", "float", "Share of responses, 0..1 (default 1).", scenario_key="probability"),
+    ), lueur=True, directed=False),
     FlagFault("dns", "dns", (
-        FlagParam("rate", "probability", "float", "Share of queries, 0..1 (default 0.5)."),
-        FlagParam("kind", "kind", "choice:nxdomain,servfail,refused,timeout",
+        FlagParam("rate", "float", "Share of queries, 0..1 (default 0.5).", scenario_key="probability"),
+        FlagParam("kind", "choice:nxdomain,servfail,refused,timeout",
                   "nxdomain (default), servfail, refused, timeout (lueur-net)."),
-    ), direction="ingress", lueur=True, directed=False),
+    ), lueur=True, directed=False),
     FlagFault("reset", "reset", (
-        FlagParam("probability", "probability", "float", "Share of packets answered by a reset, 0..1 (default 1)."),
-    ), direction="ingress", lueur=False),
-    FlagFault("police", "police", (
-        FlagParam("rate", "rate", "float", "Rate in --police-unit (required)."),
-        FlagParam("unit", "unit", _RATE_UNITS, "Bps (default) ... GiBps."),
-        FlagParam("burst", "burst", "int", "Bucket, bytes (default max(256 KiB, 10 ms of the rate))."),
-    ), direction="ingress", lueur=False),
-    FlagFault("duplicate", "duplicate", (
-        FlagParam("probability", "probability", "float", "0..1 (required)."),
-        FlagParam("correlation", "correlation", "float", "0..1."),
-    ), direction="ingress", lueur=False),
-    FlagFault("corrupt", "corrupt", (
-        FlagParam("probability", "probability", "float", "0..1 (required)."),
-        FlagParam("correlation", "correlation", "float", "0..1."),
-    ), direction="ingress", lueur=False),
-    FlagFault("reorder", "reorder", (
-        FlagParam("probability", "probability", "float", "0..1 (required; needs --with-latency, same direction)."),
-        FlagParam("correlation", "correlation", "float", "0..1."),
-        FlagParam("gap", "gap", "int", "Reorder every gap-th packet."),
-    ), direction="ingress", lueur=False),
+        FlagParam("probability", "float", "Share of packets answered by a reset, 0..1 (default 1)."),), lueur=False),
+    FlagFault("police", "police", _rate("Rate in --police-unit (required).", "Bps (default) ... GiBps.") + (
+        FlagParam("burst", "int", "Bucket, bytes (default max(256 KiB, 10 ms of the rate))."),), lueur=False),
+    _netem_chance("duplicate"),
+    _netem_chance("corrupt"),
+    _netem_chance("reorder", "required; needs --with-latency, same direction",
+                  FlagParam("gap", "int", "Reorder every gap-th packet.")),
 )
 
 

@@ -147,6 +147,10 @@ def tbf_args(rate: RateParams) -> str:
 
 
 PASS_THROUGH_TBF_ARGS = "tbf rate 100Gbit burst 1048576 limit 16777216"
+# What each qdisc is set to between windows: it lets every packet through (deleting it would drop what it holds).
+PASS_THROUGH_ARGS = {"netem": netem_args(NetemConfig()), "tbf": PASS_THROUGH_TBF_ARGS}
+# Where the first and the second qdisc of a hook's stack go: netem at the root, TBF as its child (HookConfig).
+STACK_PLACES = ("root handle 4c4e:", "parent 4c4e:1 handle 4c4f:")
 
 
 def config_commands(dev: str, config: HookConfig, kinds: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
@@ -158,23 +162,22 @@ def config_commands(dev: str, config: HookConfig, kinds: tuple[str, ...]) -> tup
     netem = config.netem
     if netem is None and config.jitter:
         netem = NetemConfig()
-    want: tuple[str, ...] = (("netem",) if netem else ()) + (("tbf",) if config.tbf else ())
-    commands: list[str] = []
-    if not want:
-        if "netem" in kinds:
-            commands.append(f"tc qdisc replace dev {dev} root handle 4c4e: netem limit 10000  # pass-through")
-        if "tbf" in kinds:
-            where = "parent 4c4e:1 handle 4c4f:" if "netem" in kinds else "root handle 4c4e:"
-            commands.append(f"tc qdisc replace dev {dev} {where} {PASS_THROUGH_TBF_ARGS}  # pass-through")
-        return commands, kinds
-    if kinds == ("netem", "tbf") and want == ("netem",):
-        commands.append(f"tc qdisc del dev {dev} root")
+    stack: dict[str, str] = {}  # kind -> its arguments, in stacking order
     if netem is not None:
-        commands.append(f"tc qdisc replace dev {dev} root handle 4c4e: {netem_args(netem)}")
-        if config.tbf is not None:
-            commands.append(f"tc qdisc replace dev {dev} parent 4c4e:1 handle 4c4f: {tbf_args(config.tbf)}")
-    elif config.tbf is not None:
-        commands.append(f"tc qdisc replace dev {dev} root handle 4c4e: {tbf_args(config.tbf)}")
+        stack["netem"] = netem_args(netem)
+    if config.tbf is not None:
+        stack["tbf"] = tbf_args(config.tbf)
+    want = tuple(stack)
+
+    def replace(args: list[str], note: str = "") -> list[str]:
+        """`args` stacked in order: the first at the root, the second as its child."""
+        return [f"tc qdisc replace dev {dev} {STACK_PLACES[position]} {text}{note}" for position, text in
+                enumerate(args)]
+
+    if not want:
+        return replace([PASS_THROUGH_ARGS[kind] for kind in kinds], "  # pass-through"), kinds
+    commands = [f"tc qdisc del dev {dev} root"] if kinds == ("netem", "tbf") and want == ("netem",) else []
+    commands += replace(list(stack.values()))
     for jitter in config.jitter:
         commands.append(
             f"# then every {1 / jitter.frequency_hz:g}s: tc qdisc change dev {dev} root handle 4c4e: netem ... "
@@ -244,12 +247,9 @@ def other_backend_lines(plan: FaultPlan) -> list[str]:
         dev = DEVICE[fault.side]
         match = nfqueue_match(fault).strip()
         match = f"{match} " if match else ""
-        if fault.backend == "nfqueue" and fault.hook == "egress":
-            lines.append(f"# {fault.id}: iptables -t mangle -I OUTPUT -o {dev} {match}-m mark ! --mark B/B "
-                         f"-j NFQUEUE --queue-num N --queue-bypass + a userspace holder delaying packets "
-                         f"({describe_params(fault)})")
-        elif fault.backend == "nfqueue":
-            lines.append(f"# {fault.id}: iptables -t mangle -I PREROUTING -i {dev} {match}-m mark ! --mark B/B "
+        if fault.backend == "nfqueue":
+            chain = "OUTPUT -o" if fault.hook == "egress" else "PREROUTING -i"
+            lines.append(f"# {fault.id}: iptables -t mangle -I {chain} {dev} {match}-m mark ! --mark B/B "
                          f"-j NFQUEUE --queue-num N --queue-bypass + a userspace holder delaying packets "
                          f"({describe_params(fault)})")
         else:

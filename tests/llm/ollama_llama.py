@@ -33,11 +33,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from json_http import JsonHandler
+from json_http import JsonHandler, LoopbackServer, OwnedServer
 
 OLLAMA_DEFAULT_NUM_CTX = 4096
 MODEL_NAME = "smollm2:135m"
@@ -73,7 +72,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class LlamaOllama:
+class LlamaOllama(LoopbackServer):
     """Load the model once (`n_ctx` tokens: the most a request may ask), serve on 127.0.0.1:random port."""
 
     def __init__(self, model_path: Path, *, name: str = MODEL_NAME, n_ctx: int = 8192, threads: int = 2,
@@ -93,22 +92,10 @@ class LlamaOllama:
         self.log: list[RequestLog] = []
         self.steer: Callable[[list[dict[str, Any]]], tuple[str, int] | None] | None = None
         self._lock = threading.Lock()  # one generation at a time, as one Ollama runner
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="llama-ollama", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
+        super().__init__(_Handler, thread_name="llama-ollama", stop_timeout_s=10)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        super().stop()
         self.llama.close()
 
     def chats(self) -> list[RequestLog]:
@@ -166,16 +153,8 @@ class LlamaOllama:
         yield "done", entry
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: LlamaOllama
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that stops reading (step deadline) closes the socket mid-answer: expected
-
-
 class _Handler(JsonHandler):
-    server: _Server
+    server: OwnedServer  # owner: the LlamaOllama
     protocol_version = "HTTP/1.1"
 
     def _details(self) -> dict[str, Any]:

@@ -258,8 +258,8 @@ def cri_pod(rootfs: bytes) -> Iterator[RuntimeTarget]:
             try:
                 with cri.client(endpoint) as client:
                     m = client.messages
-                    client.call("StopPodSandbox", m.StopPodSandboxRequest(pod_sandbox_id=sandbox))
-                    client.call("RemovePodSandbox", m.RemovePodSandboxRequest(pod_sandbox_id=sandbox))
+                    client.call("StopPodSandbox", m.PodSandboxRequest(pod_sandbox_id=sandbox))
+                    client.call("RemovePodSandbox", m.PodSandboxRequest(pod_sandbox_id=sandbox))
             except cri.Unreachable:
                 pass  # the directory goes below whatever containerd says
         if daemon is not None:

@@ -69,7 +69,7 @@ class Client:
         self._channel = grpc.insecure_channel(endpoint)
 
     def call(self, method: str, request: Any) -> Any:
-        response_type = getattr(self.messages, method + "Response")
+        response_type = response_message(self.messages, method)
         stub = self._channel.unary_unary(
             SERVICE + method,
             request_serializer=type(request).SerializeToString,
@@ -87,6 +87,13 @@ class Client:
 
     def close(self) -> None:
         self._channel.close()
+
+
+def response_message(messages: Any, method: str) -> Any:
+    """The response message class of RuntimeService's `method`, as cri.proto declares it (several methods share
+    one response message, so the name is not always `method + "Response"`)."""
+    output = messages.DESCRIPTOR.services_by_name["RuntimeService"].methods_by_name[method].output_type
+    return getattr(messages, output.name)
 
 
 class NoCri(Unreachable):
@@ -148,13 +155,13 @@ def containers(ref: str) -> list[Found]:
     def ask(endpoint: str) -> list[Found]:
         found: list[Found] = []
         with client(endpoint) as cri:
-            listed = cri.call("ListContainers", cri.messages.ListContainersRequest()).containers
+            listed = cri.call("ListContainers", cri.messages.ListRequest()).containers
             exact = [c for c in listed if c.id == ref]
             # An ID prefix as crictl and docker take it; a container name only when it is exact.
             matching = exact or [c for c in listed if c.id.startswith(ref) or c.metadata.name == ref]
             for container in matching:
                 status = cri.call(
-                    "ContainerStatus", cri.messages.ContainerStatusRequest(container_id=container.id, verbose=True)
+                    "ContainerStatus", cri.messages.StatusRequest(id=container.id, verbose=True)
                 )
                 pid, netns = _info_pid(status.info)
                 running = container.state == RUNNING
@@ -171,13 +178,13 @@ def pods(namespace: str, name: str) -> list[Found]:
     def ask(endpoint: str) -> list[Found]:
         found: list[Found] = []
         with client(endpoint) as cri:
-            listed = cri.call("ListPodSandbox", cri.messages.ListPodSandboxRequest()).items
+            listed = cri.call("ListPodSandbox", cri.messages.ListRequest()).items
             matching = [p for p in listed if p.metadata.namespace == namespace and p.metadata.name == name]
             # A pod that restarted keeps its old, not-ready sandboxes next to the ready one: the ready one is it.
             ready = [p for p in matching if p.state == READY]
             for sandbox in ready or matching[:1]:
                 status = cri.call(
-                    "PodSandboxStatus", cri.messages.PodSandboxStatusRequest(pod_sandbox_id=sandbox.id, verbose=True)
+                    "PodSandboxStatus", cri.messages.StatusRequest(id=sandbox.id, verbose=True)
                 )
                 pid, netns = _info_pid(status.info)
                 running = sandbox.state == READY

@@ -8,13 +8,9 @@ from collections.abc import Iterator
 import pytest
 from nfqueue_lab import EchoServer, VethLab
 
-from netns_pair import NamespacePair, namespace_pair
+from netns_pair import pair_fixture
 
-
-@pytest.fixture
-def veth_lab() -> Iterator[NamespacePair]:
-    with namespace_pair("nfq") as pair:
-        yield pair
+veth_lab = pair_fixture("nfq")
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-LUEUR_NET = [sys.executable, "-m", "lueur_net.cli.main"]
+from served_run import REPO, document, localhost_item, run_serving
 
 SERVER = """
 import http.server, sys
@@ -27,16 +26,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Handler).serve_forever()
 """
 
-SCENARIO = """
-title: latency while the holder dies
-items:
-  - call: {{method: GET, url: "http://localhost:{port}/", timeout: 2000}}
-    context:
-      upstreams: ["http://localhost:{port}/"]
-      faults: [{{type: latency, mean: 20}}]
-      strategy: {{mode: load, duration: 6s, clients: 1, rps: 5}}
-  - call: {{method: GET, url: "http://localhost:{port}/never", timeout: 2000}}
-"""
+
+
+def scenario_text(port: int) -> str:
+    return document("latency while the holder dies",
+                    localhost_item(port, "", timeout_ms=2000, faults="{type: latency, mean: 20}",
+                                   strategy="{mode: load, duration: 6s, clients: 1, rps: 5}"),
+                    f'  - call: {{method: GET, url: "http://localhost:{port}/never", timeout: 2000}}\n')
 
 
 def _holders_of(pid: int) -> list[int]:
@@ -58,10 +54,9 @@ def _holders_of(pid: int) -> list[int]:
 def test_a_holder_killed_during_an_item_fails_the_run_with_exit_3(tmp_path: Path) -> None:
     port = 20000 + os.getpid() % 1000
     (tmp_path / "server.py").write_text(SERVER)
-    (tmp_path / "scenario.yaml").write_text(SCENARIO.format(port=port))
+    (tmp_path / "scenario.yaml").write_text(scenario_text(port))
     serve = f"{sys.executable} {tmp_path / 'server.py'} {port}"
-    run = subprocess.Popen([*LUEUR_NET, "run", str(tmp_path / "scenario.yaml"), "--serve", serve, "--result",
-                            str(tmp_path / "results.json"), "--no-report", "--fail-on", "never"],
+    run = subprocess.Popen(run_serving(tmp_path / "scenario.yaml", serve, tmp_path),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
         deadline = time.monotonic() + 60

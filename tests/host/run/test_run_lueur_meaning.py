@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from served_run import REPO, document, localhost_item, run_serving
 
-REPO = Path(__file__).resolve().parents[3]
-LUEUR_NET = [sys.executable, "-m", "lueur_net.cli.main"]
 SIZE = 1_000_000  # bytes: 2 s at 512 KBps
 
 SERVER = """
@@ -41,35 +40,20 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("0.0.0.0", port), functools.partial(Handler, directory=site)).serve_forever()
 """
 
-SCENARIOS = """
-title: cap on the default side
-items:
-  - call: {{method: GET, url: "http://localhost:{port}/big.bin?cap-responses", timeout: 20000}}
-    context:
-      upstreams: ["http://localhost:{port}/"]
-      faults: [{{type: bandwidth, rate: 512, unit: KBps}}]
----
-title: cap on server egress
-items:
-  - call: {{method: GET, url: "http://localhost:{port}/big.bin?cap-requests", timeout: 20000}}
-    context:
-      upstreams: ["http://localhost:{port}/"]
-      faults: [{{type: bandwidth, rate: 512, unit: KBps, direction: egress}}]
----
-title: hole on server egress
-items:
-  - call: {{method: GET, url: "http://localhost:{port}/small.txt?hole-requests", timeout: 1500}}
-    context:
-      upstreams: ["http://localhost:{port}/"]
-      faults: [{{type: blackhole, direction: egress, only: established}}]
----
-title: hole on the default side
-items:
-  - call: {{method: GET, url: "http://localhost:{port}/small.txt?hole-responses", timeout: 1500}}
-    context:
-      upstreams: ["http://localhost:{port}/"]
-      faults: [{{type: blackhole, only: established}}]
-"""
+# (title, path?tag: the server logs the tag, timeout in ms, fault): one scenario each.
+SCENARIOS = [
+    ("cap on the default side", "big.bin?cap-responses", 20000, "{type: bandwidth, rate: 512, unit: KBps}"),
+    ("cap on server egress", "big.bin?cap-requests", 20000,
+     "{type: bandwidth, rate: 512, unit: KBps, direction: egress}"),
+    ("hole on server egress", "small.txt?hole-requests", 1500,
+     "{type: blackhole, direction: egress, only: established}"),
+    ("hole on the default side", "small.txt?hole-responses", 1500, "{type: blackhole, only: established}"),
+]
+
+
+def scenarios(port: int) -> str:
+    return "---\n".join(document(title, localhost_item(port, path, timeout_ms=timeout, faults=fault))
+                         for title, path, timeout, fault in SCENARIOS)
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +64,11 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     (site / "big.bin").write_bytes(os.urandom(SIZE))
     (site / "small.txt").write_text("ok\n")
     port = 19000 + os.getpid() % 1000
-    (folder / "scenario.yaml").write_text(SCENARIOS.format(port=port))
+    (folder / "scenario.yaml").write_text(scenarios(port))
     log = folder / "server.log"
     (folder / "server.py").write_text(SERVER)
     serve = f"{sys.executable} {folder / 'server.py'} {log} {site} {port}"
-    done = subprocess.run([*LUEUR_NET, "run", str(folder / "scenario.yaml"), "--serve", serve, "--result",
-                           str(folder / "results.json"), "--no-report", "--fail-on", "never"],
+    done = subprocess.run(run_serving(folder / "scenario.yaml", serve, folder),
                           capture_output=True, text=True, timeout=180, cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
     calls = pd.read_parquet(folder / "results.calls.parquet")

@@ -11,19 +11,15 @@ from types import SimpleNamespace
 from collections.abc import Iterator
 from pathlib import Path as FsPath
 
+import bulk_transfer
 import pytest
 
 from lueur_net.ledger import Ledger
-from netns_pair import NamespacePair, namespace_pair, qdiscs
+from netns_pair import NamespacePair, pair_fixture, qdiscs
 
 
 Pair = NamespacePair
-
-
-@pytest.fixture
-def veth_pair() -> Iterator[NamespacePair]:
-    with namespace_pair("tc") as pair:
-        yield pair
+veth_pair = pair_fixture("tc")
 
 
 @pytest.fixture
@@ -32,36 +28,25 @@ def ledger(tmp_path: FsPath) -> Iterator[Ledger]:
         yield opened
 
 
-SENDER = textwrap.dedent("""
+# The sender and the receiver run in their namespaces as processes, with the shared transfer of bulk_transfer.
+SENDER = textwrap.dedent(f"""
     import socket, sys
+    sys.path.insert(0, {str(FsPath(bulk_transfer.__file__).parent)!r})
+    from bulk_transfer import send_all
     size = int(sys.argv[1]); port = int(sys.argv[2])
     server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", port)); server.listen(1)
     print("ready", flush=True)
     connection, _ = server.accept()
-    block = b"x" * 65536
-    sent = 0
-    while sent < size:
-        sent += connection.send(block[: min(len(block), size - sent)])
-    connection.close()
+    send_all(connection, size)
 """)
 
-RECEIVER = textwrap.dedent("""
-    import json, socket, sys, time
+RECEIVER = textwrap.dedent(f"""
+    import json, socket, sys
+    sys.path.insert(0, {str(FsPath(bulk_transfer.__file__).parent)!r})
+    from bulk_transfer import receive_all
     host, port = sys.argv[1], int(sys.argv[2])
-    connection = socket.create_connection((host, port), timeout=60)
-    total, first, last = 0, None, None
-    while True:
-        data = connection.recv(1 << 20)
-        if not data:
-            break
-        now = time.monotonic()
-        if first is None:
-            first = now
-            first_size = len(data)
-        total += len(data)
-        last = now
-    print(json.dumps({"bytes": total, "first": first, "last": last, "first_size": first_size}))
+    print(json.dumps(receive_all(socket.create_connection((host, port), timeout=60))))
 """)
 
 
@@ -79,8 +64,7 @@ def transfer(pair: Pair, size: int, *, reverse: bool = False, port: int = 45123)
     finally:
         sender.wait(timeout=30)
     result = json.loads(done.stdout)
-    elapsed = result["last"] - result["first"]
-    result["goodput"] = (result["bytes"] - result["first_size"]) / elapsed if elapsed > 0 else float("inf")
+    result["goodput"] = bulk_transfer.goodput(result)
     return result
 
 

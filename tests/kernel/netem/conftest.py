@@ -14,10 +14,11 @@ from pathlib import Path as FsPath
 from types import SimpleNamespace
 
 import pytest
+from bulk_transfer import goodput, receive_all, send_all
 
 from lueur_net.lab.enter import inside
 from lueur_net.ledger import Ledger
-from netns_pair import NamespacePair, namespace_pair
+from netns_pair import NamespacePair, pair_fixture
 
 
 def netem_available() -> bool:
@@ -37,10 +38,7 @@ def require_netem() -> None:
 Pair = NamespacePair
 
 
-@pytest.fixture
-def veth_pair() -> Iterator[NamespacePair]:
-    with namespace_pair("netem", permanent_neighbours=True) as pair:
-        yield pair
+veth_pair = pair_fixture("netem", permanent_neighbours=True)
 
 
 @pytest.fixture
@@ -101,33 +99,19 @@ def bulk(pair: Pair, size: int, *, port: int = 47100) -> float:
     listener.listen(1)
 
     def serve() -> None:
-        connection, _ = listener.accept()
-        block = b"x" * 65536
-        sent = 0
-        while sent < size:
-            sent += connection.send(block[: min(len(block), size - sent)])
-        connection.close()
+        send_all(listener.accept()[0], size)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     client = socket_in(pair.client_ns, socket.SOCK_STREAM)
     client.settimeout(120)
     client.connect((pair.path.server.address, port))
-    total, first, last, first_size = 0, 0.0, 0.0, 0
-    while True:
-        data = client.recv(1 << 20)
-        if not data:
-            break
-        now = time.monotonic()
-        if not total:
-            first, first_size = now, len(data)
-        total += len(data)
-        last = now
+    received = receive_all(client)
     client.close()
     thread.join(timeout=10)
     listener.close()
-    assert total == size
-    return (total - first_size) / (last - first)
+    assert received["bytes"] == size
+    return goodput(received)
 
 
 @pytest.fixture

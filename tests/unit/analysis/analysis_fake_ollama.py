@@ -15,13 +15,11 @@ capabilities.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import ThreadingHTTPServer
 from collections.abc import Callable
 from typing import Any
 
-from json_http import JsonHandler
+from json_http import JsonHandler, LoopbackServer, OwnedServer
 
 MODEL = "tiny-test:latest"
 CREATED = "2026-11-27T15:00:00.000000Z"
@@ -49,7 +47,7 @@ def _answer(messages: list[dict[str, Any]]) -> str:
 
 
 class _Handler(JsonHandler):
-    server: _Server
+    server: OwnedServer  # owner: the FakeOllama
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length", "0"))
@@ -112,15 +110,7 @@ class _Handler(JsonHandler):
         self.wfile.write(json.dumps(final).encode() + b"\n")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    owner: FakeOllama
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up (timeout test) closes the socket mid-answer: expected, not worth a trace
-
-
-class FakeOllama:
+class FakeOllama(LoopbackServer):
     def __init__(self, models: tuple[str, ...] = (MODEL,)) -> None:
         self.models = list(models)
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -128,22 +118,7 @@ class FakeOllama:
         self.answer: Callable[[list[dict[str, Any]]], str] | None = None
         self.contexts: dict[str, int] = {}
         self.capabilities: dict[str, list[str]] = {}
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-ollama", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(_Handler, thread_name="fake-ollama")
 
     def chats(self) -> list[dict[str, Any]]:
         return [payload for path, payload in self.requests if path == "/api/chat"]
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

@@ -7,6 +7,7 @@ import pytest
 
 from lueur_net.errors import BadInput
 from lueur_net.inject.flags import (
+    FLAG_FAULTS,
     build_request,
     faults_from_flags,
     parse_duration,
@@ -177,3 +178,31 @@ def test_dry_run_commands_show_the_scope_not_the_path_peer() -> None:
     text = render_plan(plan_request(built, host_like()))
     assert "-i <client-if> -s 10.2.0.0/16 -m mark" in text and "<peer>" not in text
     assert "scope: peer 10.2.0.0/16" in text
+
+
+def test_every_flag_names_its_scenario_key_and_default_direction() -> None:
+    """The flag surface, family by family: --PREFIX-flag -> scenario key, and the family's default direction (the
+    table is built with helpers for the families that share parameters; this pins what they build)."""
+    surface = {family.prefix: (family.direction, family.lueur, family.directed,
+                               [(param.flag, param.key, param.kind.split(":")[0]) for param in family.params])
+               for family in FLAG_FAULTS}
+    chance = [("probability", "probability", "float"), ("correlation", "correlation", "float")]
+    rate = [("rate", "rate", "float"), ("unit", "unit", "choice")]
+    assert surface == {
+        "latency": ("both", True, True, [("distribution", "distribution", "choice"), ("mean", "mean", "float"),
+                                         ("stddev", "stddev", "float"), ("min", "min", "float"),
+                                         ("max", "max", "float"), ("shape", "shape", "float"),
+                                         ("scale", "scale", "float")]),
+        "jitter": ("ingress", True, True, [("amplitude", "amplitude", "float"), ("frequency", "frequency", "float")]),
+        "bandwidth": ("ingress", True, True, rate),
+        "packet-loss": ("ingress", True, True, [("rate", "rate", "float")]),
+        "blackhole": ("ingress", True, True, [("only", "only", "choice")]),
+        "http-response": ("ingress", True, False, [("status", "status_code", "int"), ("body", "body", "str"),
+                                                   ("trigger-probability", "probability", "float")]),
+        "dns": ("ingress", True, False, [("rate", "probability", "float"), ("kind", "kind", "choice")]),
+        "reset": ("ingress", False, True, [("probability", "probability", "float")]),
+        "police": ("ingress", False, True, rate + [("burst", "burst", "int")]),
+        "duplicate": ("ingress", False, True, chance),
+        "corrupt": ("ingress", False, True, chance),
+        "reorder": ("ingress", False, True, chance + [("gap", "gap", "int")]),
+    }

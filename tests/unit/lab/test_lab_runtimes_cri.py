@@ -35,7 +35,8 @@ class Runtime:
 
     def handlers(self) -> grpc.GenericRpcHandler:
         def unary(method: str, function: Callable[[Any], Any]) -> grpc.RpcMethodHandler:
-            request, response = getattr(m, method + "Request"), getattr(m, method + "Response")
+            declared = m.DESCRIPTOR.services_by_name["RuntimeService"].methods_by_name[method]
+            request, response = getattr(m, declared.input_type.name), getattr(m, declared.output_type.name)
 
             def serve(message: Any, context: grpc.ServicerContext) -> Any:
                 if self.failure is not None:
@@ -50,11 +51,9 @@ class Runtime:
 
         return grpc.method_handlers_generic_handler("runtime.v1.RuntimeService", {
             "ListPodSandbox": unary("ListPodSandbox", lambda _: m.ListPodSandboxResponse(items=self.sandboxes)),
-            "PodSandboxStatus": unary("PodSandboxStatus", lambda request: m.PodSandboxStatusResponse(
-                info=info(request.pod_sandbox_id))),
+            "PodSandboxStatus": unary("PodSandboxStatus", lambda request: m.StatusResponse(info=info(request.id))),
             "ListContainers": unary("ListContainers", lambda _: m.ListContainersResponse(containers=self.containers)),
-            "ContainerStatus": unary("ContainerStatus", lambda request: m.ContainerStatusResponse(
-                info=info(request.container_id))),
+            "ContainerStatus": unary("ContainerStatus", lambda request: m.StatusResponse(info=info(request.id))),
         })
 
 
@@ -80,7 +79,7 @@ def sandbox(identifier: str, namespace: str, name: str, ready: bool = True) -> m
 
 
 def container(identifier: str, name: str, running: bool = True) -> m.Container:
-    return m.Container(id=identifier, pod_sandbox_id="p", metadata=m.ContainerMetadata(name=name),
+    return m.Container(id=identifier, metadata=m.ContainerMetadata(name=name),
                        state=m.CONTAINER_RUNNING if running else m.CONTAINER_EXITED)
 
 
@@ -164,3 +163,37 @@ def test_the_checked_in_messages_match_cri_proto(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{source}", f"--python_out={tmp_path}",
                     str(source / "cri.proto")], check=True)
     assert (tmp_path / "cri_pb2.py").read_text() == (source / "cri_pb2.py").read_text()
+
+
+# (message in cri.proto, field): its number in the published runtime.v1 API (k8s.io/cri-api api.proto). Shared
+# messages stand for several of the API's, which number the field alike (e.g. pod_sandbox_id and container_id = 1).
+PUBLISHED_NUMBERS = {
+    ("StatusRequest", "id"): 1, ("StatusRequest", "verbose"): 2, ("StatusResponse", "info"): 2,
+    ("PodSandboxMetadata", "name"): 1, ("PodSandboxMetadata", "uid"): 2, ("PodSandboxMetadata", "namespace"): 3,
+    ("PodSandboxConfig", "metadata"): 1, ("PodSandboxConfig", "hostname"): 2, ("PodSandboxConfig", "log_directory"): 3,
+    ("RunPodSandboxRequest", "config"): 1, ("RunPodSandboxResponse", "pod_sandbox_id"): 1,
+    ("PodSandboxRequest", "pod_sandbox_id"): 1, ("PodSandbox", "id"): 1, ("PodSandbox", "metadata"): 2,
+    ("PodSandbox", "state"): 3, ("ListPodSandboxResponse", "items"): 1, ("ContainerMetadata", "name"): 1,
+    ("ImageSpec", "image"): 1, ("ContainerConfig", "metadata"): 1, ("ContainerConfig", "image"): 2,
+    ("ContainerConfig", "command"): 3, ("ContainerConfig", "log_path"): 11,
+    ("CreateContainerRequest", "pod_sandbox_id"): 1, ("CreateContainerRequest", "config"): 2,
+    ("CreateContainerRequest", "sandbox_config"): 3, ("CreateContainerResponse", "container_id"): 1,
+    ("StartContainerRequest", "container_id"): 1, ("Container", "id"): 1, ("Container", "metadata"): 3,
+    ("Container", "state"): 6, ("ListContainersResponse", "containers"): 1,
+}
+
+
+def test_messages_keep_only_fields_numbered_as_the_published_api() -> None:
+    """cri.proto keeps only the fields lueur-net reads or sets, each numbered as the published API numbers it (the
+    wire carries numbers, not names): a field added or renumbered without a look at the API fails here."""
+    fields = {(message.name, field.name): field.number
+              for message in m.DESCRIPTOR.message_types_by_name.values() for field in message.fields}
+    assert fields == PUBLISHED_NUMBERS
+
+
+def test_a_method_s_response_message_is_the_one_cri_proto_declares() -> None:
+    """Methods that share one response message (the status of a pod and of a container) find it by the service."""
+    assert cri.response_message(m, "PodSandboxStatus") is m.StatusResponse
+    assert cri.response_message(m, "ContainerStatus") is m.StatusResponse
+    assert cri.response_message(m, "ListContainers") is m.ListContainersResponse
+    assert cri.response_message(m, "StopPodSandbox") is m.Empty

@@ -154,3 +154,16 @@ def test_render_follows_what_the_backend_does_between_windows() -> None:
                                        "period": "start:1s,duration:1s"}), STOCK)
     text = render_plan(only_window)
     assert "tbf rate 100Gbit" in text and text.rstrip().endswith("tc qdisc del dev <server-if> root")
+
+
+def test_render_names_the_nfqueue_chain_of_each_hook() -> None:
+    """Without netem a latency goes to nfqueue; on one end (as inject plans it), what leaves goes through OUTPUT and
+    what arrives through PREROUTING."""
+    from dataclasses import replace
+
+    plan = plan_item(make_item({"type": "latency", "mean": 40, "direction": "both"}), replace(STOCK, netem=False),
+                     peer_is_ours=False, ends=("client",))
+    assert {(fault.backend, fault.hook) for fault in plan.faults} == {("nfqueue", "egress"), ("nfqueue", "ingress")}
+    text = render_plan(plan)
+    assert "iptables -t mangle -I OUTPUT -o <client-if> -d <peer> -m mark ! --mark B/B -j NFQUEUE" in text
+    assert "iptables -t mangle -I PREROUTING -i <client-if> -s <peer> -m mark ! --mark B/B -j NFQUEUE" in text

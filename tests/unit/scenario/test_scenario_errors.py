@@ -30,46 +30,49 @@ def test_the_base_document_is_valid(scenarios) -> None:
     assert len(scenarios(BASE)) == 1
 
 
-CASES = [
-    # (replace, with, line, column, field path, message fragment)
-    ("method: GET", "method: GTE", 4, 15, "items[0].call.method", "unknown HTTP method 'GTE'; did you mean 'GET'?"),
-    ("method: GET", "method: 5", 4, 15, "items[0].call.method", "must be a string"),
-    ("url: http://localhost:9090/", "url: localhost:9090/", 5, 12, "items[0].call.url", "has no scheme"),
-    ("url: http://localhost:9090/", "url: 'http:///x'", 5, 12, "items[0].call.url", "has no host"),
-    ("url: http://localhost:9090/", "url: ftp://host/", 5, 12, "items[0].call.url", "only http and https"),
-    ("upstreams: [http://localhost:9090/]", "upstreams: [localhost]", 8, 19, "items[0].context.upstreams[0]",
-     "has no scheme"),
-    ("timeout: 500", "timeout: 0", 6, 16, "items[0].call.timeout", "must be greater than 0, got integer 0"),
-    ("timeout: 500", "timeout: -2s", 6, 16, "items[0].call.timeout", "must be greater than 0"),
-    ("timeout: 500", "timeout: 10sec", 6, 16, "items[0].call.timeout", "did you mean 's'?"),
-    ("timeout: 500", "timeout: soon", 6, 16, "items[0].call.timeout", "cannot read duration 'soon'"),
-    ("mean: 100", "mean: -100", 11, 17, "items[0].context.faults[0].mean", "must be greater than 0"),
-    ("mean: 100", "mean: 0", 11, 17, "items[0].context.faults[0].mean", "must be greater than 0"),
-    ("mean: 100", "mean: [1]", 11, 17, "items[0].context.faults[0].mean", "expected a duration"),
-    ("mean: 100", "mean: true", 11, 17, "items[0].context.faults[0].mean", "got a boolean"),
+# A bad value: the line of BASE it replaces, where a bad value on that line is reported (line, column of the value,
+# field path), and what the line becomes with a fragment of the message each time.
+BAD_VALUES = [
+    ("title: t", (1, 8, "title"), [("title: 12", "must be a string"), ("title: ''", "must not be empty")]),
+    ("method: GET", (4, 15, "items[0].call.method"), [
+        ("method: GTE", "unknown HTTP method 'GTE'; did you mean 'GET'?"), ("method: 5", "must be a string")]),
+    ("url: http://localhost:9090/", (5, 12, "items[0].call.url"), [
+        ("url: localhost:9090/", "has no scheme"), ("url: 'http:///x'", "has no host"),
+        ("url: ftp://host/", "only http and https")]),
+    ("timeout: 500", (6, 16, "items[0].call.timeout"), [
+        ("timeout: 0", "must be greater than 0, got integer 0"), ("timeout: -2s", "must be greater than 0"),
+        ("timeout: 10sec", "did you mean 's'?"), ("timeout: soon", "cannot read duration 'soon'")]),
+    ("upstreams: [http://localhost:9090/]", (8, 19, "items[0].context.upstreams[0]"), [
+        ("upstreams: [localhost]", "has no scheme")]),
+    ("type: latency", (10, 17, "items[0].context.faults[0].type"), [
+        ("type: latncy", "unknown fault type 'latncy'; did you mean 'latency'? (valid: latency, jitter, bandwidth, "
+                         "packetloss")]),
+    ("mean: 100", (11, 17, "items[0].context.faults[0].mean"), [
+        ("mean: -100", "must be greater than 0"), ("mean: 0", "must be greater than 0"),
+        ("mean: [1]", "expected a duration"), ("mean: true", "got a boolean")]),
+    ("mode: load", (13, 15, "items[0].context.strategy.mode"), [
+        ("mode: lod", "unknown strategy mode 'lod'; did you mean 'load'? (valid: single, repeat, load)")]),
+    ("duration: 10s", (14, 19, "items[0].context.strategy.duration"), [
+        ("duration: 0s", "must be greater than 0"), ("duration: 10 secs", "did you mean 's'?")]),
+    ("clients: 2", (15, 18, "items[0].context.strategy.clients"), [
+        ("clients: 0", "must be greater than 0"), ("clients: two", "must be a whole number")]),
+    ("rps: 3", (16, 14, "items[0].context.strategy.rps"), [
+        ("rps: -1", "must be greater than 0"), ("rps: 0", "must be greater than 0")]),
+    ("status: 200", (18, 15, "items[0].expect.status"), [
+        ("status: 600", "less than or equal to 599"), ("status: 99", "greater than or equal to 100")]),
+]
+# A misspelt, missing or extra key is reported at the key: (replace, with, line, column, field path, fragment).
+BAD_KEYS = [
     ("mean: 100", "stdev: 100", 11, 11, "items[0].context.faults[0].stdev",
      "unknown key 'stdev'; did you mean 'stddev'?"),
-    ("type: latency", "type: latncy", 10, 17, "items[0].context.faults[0].type",
-     "unknown fault type 'latncy'; did you mean 'latency'? (valid: latency, jitter, bandwidth, packetloss"),
     ("type: latency", "kind: latency", 10, 11, "items[0].context.faults[0]", "missing 'type' (one of: latency,"),
-    ("mode: load", "mode: lod", 13, 15, "items[0].context.strategy.mode",
-     "unknown strategy mode 'lod'; did you mean 'load'? (valid: single, repeat, load)"),
-    ("duration: 10s", "duration: 0s", 14, 19, "items[0].context.strategy.duration", "must be greater than 0"),
-    ("duration: 10s", "duration: 10 secs", 14, 19, "items[0].context.strategy.duration", "did you mean 's'?"),
     ("duration: 10s", "duraton: 10s", 14, 9, "items[0].context.strategy.duraton", "did you mean 'duration'?"),
-    ("clients: 2", "clients: 0", 15, 18, "items[0].context.strategy.clients", "must be greater than 0"),
-    ("clients: 2", "clients: two", 15, 18, "items[0].context.strategy.clients", "must be a whole number"),
-    ("rps: 3", "rps: -1", 16, 14, "items[0].context.strategy.rps", "must be greater than 0"),
-    ("rps: 3", "rps: 0", 16, 14, "items[0].context.strategy.rps", "must be greater than 0"),
-    ("status: 200", "status: 600", 18, 15, "items[0].expect.status", "less than or equal to 599"),
-    ("status: 200", "status: 99", 18, 15, "items[0].expect.status", "greater than or equal to 100"),
     ("status: 200", "statu: 200", 18, 7, "items[0].expect.statu", "did you mean 'status'?"),
-    ("title: t", "title: 12", 1, 8, "title", "must be a string"),
-    ("title: t", "title: ''", 1, 8, "title", "must not be empty"),
     ("title: t", "titel: t", 1, 1, "titel", "unknown key 'titel'; did you mean 'title'?"),
     ("    context:", "    contxt:", 7, 5, "items[0].contxt", "did you mean 'context'?"),
     ("        rps: 3", "        rps: 3\n        count: 2", 17, 9, "items[0].context.strategy.count", "unknown key"),
 ]
+CASES = [(old, new, *at, fragment) for old, at, bad in BAD_VALUES for new, fragment in bad] + BAD_KEYS
 
 
 @pytest.mark.parametrize(("old", "new", "line", "column", "path", "fragment"), CASES, ids=[c[1] for c in CASES])
@@ -83,53 +86,52 @@ def test_each_bad_value_is_one_located_problem(problems, old, new, line, column,
     assert str(problem).startswith(f"s.yaml:{line}:{column}: {path}: ")
 
 
+# A bad fault in place of BASE's latency fault (line 10): the fault, the field reported ("": the fault itself),
+# a fragment of the message.
 FAULT_CASES = [
-    ("{type: packetloss, probability: 1.5}", 10, "items[0].context.faults[0].probability",
-     "less than or equal to 1"),
-    ("{type: packetloss, rate: -0.1}", 10, "items[0].context.faults[0].rate", "greater than or equal to 0"),
-    ("{type: httperror, probability: '150%'}", 10, "items[0].context.faults[0].probability", "less than or equal to 1"),
-    ("{type: httperror, status_code: 700}", 10, "items[0].context.faults[0].status_code", "less than or equal to 599"),
-    ("{type: httperror, status_code: 42}", 10, "items[0].context.faults[0].status_code", "greater than or equal to 100"),
-    ("{type: packetloss, rate: 0.1, probability: 0.2}", 10, "items[0].context.faults[0].probability",
+    ("{type: packetloss, probability: 1.5}", "probability", "less than or equal to 1"),
+    ("{type: packetloss, rate: -0.1}", "rate", "greater than or equal to 0"),
+    ("{type: httperror, probability: '150%'}", "probability", "less than or equal to 1"),
+    ("{type: httperror, status_code: 700}", "status_code", "less than or equal to 599"),
+    ("{type: httperror, status_code: 42}", "status_code", "greater than or equal to 100"),
+    ("{type: packetloss, rate: 0.1, probability: 0.2}", "probability",
      "'probability' and 'rate' are the same setting"),
-    ("{type: packetloss, model: gilbert-elliott}", 10, "items[0].context.faults[0]", "needs 'p'"),
-    ("{type: packetloss, p: 0.1}", 10, "items[0].context.faults[0]", "only apply to 'model: gilbert-elliott'"),
-    ("{type: packetloss, model: markov}", 10, "items[0].context.faults[0].model", "not one of random, gilbert-elliott"),
-    ("{type: bandwidth, rate: 5, unit: kbps}", 10, "items[0].context.faults[0].unit", "did you mean 'KBps'?"),
-    ("{type: bandwidth, rate: 0}", 10, "items[0].context.faults[0].rate", "must be greater than 0"),
-    ("{type: police}", 10, "items[0].context.faults[0].rate", "missing required key 'rate'"),
-    ("{type: jitter, amplitude: 0, frequency: 8}", 10, "items[0].context.faults[0].amplitude", "greater than 0"),
-    ("{type: jitter, amplitude: 5, frequency: 1000}", 10, "items[0].context.faults[0].frequency", "200"),
-    ("{type: police, rate: 1, unit: MBps, burst: 100}", 10, "items[0].context.faults[0].burst", "1500"),
-    ("{type: blackhole, only: syn}", 10, "items[0].context.faults[0].only", "all, new, established"),
-    ("{type: latency, mean: 5, side: clinet}", 10, "items[0].context.faults[0].side", "did you mean 'client'?"),
-    ("{type: latency, mean: 5, direction: in}", 10, "items[0].context.faults[0].direction",
-     "not one of ingress, egress, both"),
-    ("{type: latency, distribution: uniform, min: 9, max: 3}", 10, "items[0].context.faults[0]",
-     "must be below max"),
-    ("{type: latency, distribution: uniform, min: 30}", 10, "items[0].context.faults[0]",
+    ("{type: packetloss, model: gilbert-elliott}", "", "needs 'p'"),
+    ("{type: packetloss, p: 0.1}", "", "only apply to 'model: gilbert-elliott'"),
+    ("{type: packetloss, model: markov}", "model", "not one of random, gilbert-elliott"),
+    ("{type: bandwidth, rate: 5, unit: kbps}", "unit", "did you mean 'KBps'?"),
+    ("{type: bandwidth, rate: 0}", "rate", "must be greater than 0"),
+    ("{type: police}", "rate", "missing required key 'rate'"),
+    ("{type: jitter, amplitude: 0, frequency: 8}", "amplitude", "greater than 0"),
+    ("{type: jitter, amplitude: 5, frequency: 1000}", "frequency", "200"),
+    ("{type: police, rate: 1, unit: MBps, burst: 100}", "burst", "1500"),
+    ("{type: blackhole, only: syn}", "only", "all, new, established"),
+    ("{type: latency, mean: 5, side: clinet}", "side", "did you mean 'client'?"),
+    ("{type: latency, mean: 5, direction: in}", "direction", "not one of ingress, egress, both"),
+    ("{type: latency, distribution: uniform, min: 9, max: 3}", "", "must be below max"),
+    ("{type: latency, distribution: uniform, min: 30}", "",
      "min (30 ms) must be below max (20 ms); lueur's default for a bound left out is 20 ms"),
-    ("{type: dns, kind: truncated}", 10, "items[0].context.faults[0].kind", "nxdomain, servfail, refused, timeout"),
-    ("{type: reorder, probability: 0.1}", 10, "items[0].context.faults[0]",
+    ("{type: dns, kind: truncated}", "kind", "nxdomain, servfail, refused, timeout"),
+    ("{type: reorder, probability: 0.1}", "",
      "reorder needs a latency fault on the same side and direction (server ingress)"),
-    ("{type: blackhole, period: 'start:90%,duration:20%'}", 10, "items[0].context.faults[0].period",
+    ("{type: blackhole, period: 'start:90%,duration:20%'}", "period",
      "runs past the end: start 90% + duration 20% = 110% > 100%"),
-    ("{type: blackhole, period: 'start:9s,duration:2s'}", 10, "items[0].context.faults[0].period",
+    ("{type: blackhole, period: 'start:9s,duration:2s'}", "period",
      "runs past the end of the 10s load: it ends at 11s"),
-    ("{type: blackhole, period: 'start:9s,duraton:1s'}", 10, "items[0].context.faults[0].period",
-     "did you mean 'duration'?"),
-    ("{type: blackhole, period: 'start:1sec'}", 10, "items[0].context.faults[0].period", "did you mean 's'?"),
-    ("{type: blackhole, period: 7}", 10, "items[0].context.faults[0].period", "a period is a string"),
-    ("{type: duplicate}", 10, "items[0].context.faults[0].probability", "missing required key 'probability'"),
+    ("{type: blackhole, period: 'start:9s,duraton:1s'}", "period", "did you mean 'duration'?"),
+    ("{type: blackhole, period: 'start:1sec'}", "period", "did you mean 's'?"),
+    ("{type: blackhole, period: 7}", "period", "a period is a string"),
+    ("{type: duplicate}", "probability", "missing required key 'probability'"),
 ]
 
 
-@pytest.mark.parametrize(("fault", "line", "path", "fragment"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES])
-def test_each_bad_fault_is_one_located_problem(problems, fault, line, path, fragment) -> None:
+@pytest.mark.parametrize(("fault", "field", "fragment"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES])
+def test_each_bad_fault_is_one_located_problem(problems, fault, field, fragment) -> None:
     text = BASE.replace("        - type: latency\n          mean: 100\n", f"        - {fault}\n")
     found = problems(text)
     assert len(found) == 1, "\n".join(map(str, found))
-    assert (found[0].line, found[0].path) == (line, path), str(found[0])
+    path = "items[0].context.faults[0]" + (f".{field}" if field else "")
+    assert (found[0].line, found[0].path) == (10, path), str(found[0])
     assert fragment in found[0].message, str(found[0])
 
 

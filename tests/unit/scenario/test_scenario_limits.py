@@ -220,49 +220,51 @@ def _at(found: list[Problem], where: str) -> list[Problem]:
 
 
 @pytest.mark.parametrize(
-    ("fault", "where", "says"),
+    ("fault", "field", "says"),
     [
-        ("{type: latency, mean: 1.0e+308}", "faults[0].mean", "above the limit of 3600000 ms"),
-        ("{type: latency, mean: 1.0e+30}", "faults[0].mean", "above the limit of 3600000 ms"),
-        ("{type: latency, stddev: 1.0e+308}", "faults[0].stddev", "signed 32-bit number of nanoseconds"),
-        ("{type: latency, distribution: uniform, min: 1, max: 1.0e+308}", "faults[0].max", "3600000 ms"),
-        ("{type: latency, distribution: uniform, min: 0, max: 5000}", "faults[0].max", "above the limit of 2147.48"),
-        ("{type: latency, distribution: pareto, shape: 1, scale: 100}", "faults[0].scale", "2147.48 ms"),
-        ("{type: latency, distribution: pareto, shape: 0.001}", "faults[0].shape", "below the limit of 0.1"),
-        ("{type: jitter, amplitude: 1.0e+308}", "faults[0].amplitude", "above the limit of 3600000 ms"),
-        ("{type: jitter, frequency: 1.0e-300}", "faults[0].frequency", "below the limit of 0.001 Hz"),
-        ("{type: bandwidth, rate: 1.0e+308}", "faults[0].rate", "100 Gbit/s"),
-        ("{type: bandwidth, rate: 1.0e+30}", "faults[0].rate", "100 Gbit/s"),
-        ("{type: bandwidth, rate: 18446744073709551616}", "faults[0].rate", "100 Gbit/s"),
-        ("{type: bandwidth, rate: 0.5}", "faults[0].rate", "below 1 byte per second"),
-        ("{type: police, rate: 1000, burst: 18446744073709551616}", "faults[0].burst", "4294967295 bytes"),
-        ("{type: police, rate: 101, unit: GBps}", "faults[0].rate", "100 Gbit/s"),
-        ("{type: reorder, probability: 0.1, gap: 4294967296}", "faults[0].gap", "netem's gap is a u32"),
-        ("{type: latency, period: 'start:1,duration:1e9'}", "faults[0].period", "above the limit of 86400 s"),
+        ("{type: latency, mean: 1.0e+308}", "mean", "above the limit of 3600000 ms"),
+        ("{type: latency, mean: 1.0e+30}", "mean", "above the limit of 3600000 ms"),
+        ("{type: latency, stddev: 1.0e+308}", "stddev", "signed 32-bit number of nanoseconds"),
+        ("{type: latency, distribution: uniform, min: 1, max: 1.0e+308}", "max", "3600000 ms"),
+        ("{type: latency, distribution: uniform, min: 0, max: 5000}", "max", "above the limit of 2147.48"),
+        ("{type: latency, distribution: pareto, shape: 1, scale: 100}", "scale", "2147.48 ms"),
+        ("{type: latency, distribution: pareto, shape: 0.001}", "shape", "below the limit of 0.1"),
+        ("{type: jitter, amplitude: 1.0e+308}", "amplitude", "above the limit of 3600000 ms"),
+        ("{type: jitter, frequency: 1.0e-300}", "frequency", "below the limit of 0.001 Hz"),
+        ("{type: bandwidth, rate: 1.0e+308}", "rate", "100 Gbit/s"),
+        ("{type: bandwidth, rate: 1.0e+30}", "rate", "100 Gbit/s"),
+        ("{type: bandwidth, rate: 18446744073709551616}", "rate", "100 Gbit/s"),
+        ("{type: bandwidth, rate: 0.5}", "rate", "below 1 byte per second"),
+        ("{type: police, rate: 1000, burst: 18446744073709551616}", "burst", "4294967295 bytes"),
+        ("{type: police, rate: 101, unit: GBps}", "rate", "100 Gbit/s"),
+        ("{type: reorder, probability: 0.1, gap: 4294967296}", "gap", "netem's gap is a u32"),
+        ("{type: latency, period: 'start:1,duration:1e9'}", "period", "above the limit of 86400 s"),
     ],
 )
 def test_each_value_the_issue_names_is_refused_at_its_field_with_the_limit_and_why(
-    problems, fault: str, where: str, says: str
+    problems, fault: str, field: str, says: str
 ) -> None:
-    found = _at(problems(item(f"[{fault}]")), where)
+    found = _at(problems(item(f"[{fault}]")), f"faults[0].{field}")
     assert says in found[0].message and ": " in found[0].message
     assert re.match(r"^s\.yaml:5:\d+: ", str(found[0]))
 
 
 @pytest.mark.parametrize(
-    ("context", "where", "says"),
+    ("strategy", "field", "says"),
     [
-        ("      strategy: {mode: repeat, count: 10001}", "strategy.count", "above the limit of 10000"),
-        ("      strategy: {mode: repeat, count: 100, step: 1h}", "strategy.step", "the last of 100 calls"),
-        ("      strategy: {mode: load, duration: 172800, clients: 1, rps: 1}", "strategy.duration", "86400"),
-        ("      strategy: {mode: load, duration: 25h, clients: 1, rps: 1}", "strategy.duration", "86400 s"),
-        ("      strategy: {mode: load, duration: 1h, clients: 1001, rps: 1}", "strategy.clients", "1000"),
-        ("      strategy: {mode: load, duration: 1h, clients: 100, rps: 10}", "strategy", "3600000 calls"),
-        ("      strategy: {mode: load, duration: 10s, clients: 1, rps: 1.0e-300}", "strategy.rps", "0.001 rps"),
+        ("{mode: repeat, count: 10001}", "count", "above the limit of 10000"),
+        ("{mode: repeat, count: 100, step: 1h}", "step", "the last of 100 calls"),
+        ("{mode: load, duration: 172800, clients: 1, rps: 1}", "duration", "86400"),
+        ("{mode: load, duration: 25h, clients: 1, rps: 1}", "duration", "86400 s"),
+        ("{mode: load, duration: 1h, clients: 1001, rps: 1}", "clients", "1000"),
+        ("{mode: load, duration: 1h, clients: 100, rps: 10}", "", "3600000 calls"),
+        ("{mode: load, duration: 10s, clients: 1, rps: 1.0e-300}", "rps", "0.001 rps"),
     ],
 )
-def test_strategy_counts_and_times_are_bounded(problems, context: str, where: str, says: str) -> None:
-    found = _at(problems(item("[{type: latency, mean: 10}]", context)), where)
+def test_strategy_counts_and_times_are_bounded(problems, strategy: str, field: str, says: str) -> None:
+    """`field` "": the strategy as a whole (its number of calls)."""
+    found = _at(problems(item("[{type: latency, mean: 10}]", f"      strategy: {strategy}")),
+                "strategy" + (f".{field}" if field else ""))
     assert says in found[0].message, found
 
 
