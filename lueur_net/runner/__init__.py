@@ -6,7 +6,9 @@
 Inside: `run` orchestrates (load, probe, plan, lab, items in order, results), `plans` makes each plan once
 (per item, placement and iteration), `item` applies one item's faults and drives its calls, `environment` is
 everything that touches the machine (injectable: tests/unit/runner runs the orchestration on fakes), `outputs`
-checks and prepares the output files, `listener` is what the CLI's display implements.
+checks and prepares the output files, `listener` is what the CLI's display implements, `timings` counts the
+phases (`run --timings`), `later_imports` imports pandas and the results beside the lab's set-up (not before the
+run starts).
 """
 
 from lueur_net.runner.dryrun import MEANING, dry_run
