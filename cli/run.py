@@ -154,13 +154,16 @@ def _banner(text: str) -> str:
               help="With --analyze: the application's source, so recommendations come with diffs.")
 @click.option("--role", type=click.Choice(["developer", "sre"]), default="developer", show_default=True,
               help="With --analyze: who the analysis is written for.")
+@click.option("--analyze-timeout", type=click.FloatRange(min=1.0), default=None, metavar="SECONDS",
+              help="With --analyze: the most the whole analysis may take; what is not written by then is the offline "
+              "analyzer's, marked [default: 1800, as `lueur-net analyze --timeout`].")
 @click.option("--timings", is_flag=True, help="Print where the run's time went, phase by phase (lab set-up, "
               "apply, start-gate wait, driving, revert, ...; also in results.json as `timings`).")
 @click.pass_context
 def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: Path, records: Path | None,
         only: str | None, dry_run: bool, pool: str | None, seed: int, markdown: Path | None, no_report: bool,
         html: str | None, junit: str | None, analyze: bool, model: str | None, ollama_host: str | None,
-        source_dir: Path | None, role: str, attach: str | None, iface: str | None,
+        source_dir: Path | None, role: str, analyze_timeout: float | None, attach: str | None, iface: str | None,
         allow_host_interface: bool, keep_query: bool, fail_on: str, timings: bool) -> None:
     """Run scenario files (or folders of them) with real kernel faults and check their expectations and SLOs.
 
@@ -200,7 +203,7 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
                                                          if outcome.records_path else ""))
     reports_began = time.monotonic()
     _write_reports(outcome, result.parent, None if no_report else markdown or result.parent / "report.md",
-                   html, junit, analyze, model, ollama_host, source_dir, role)
+                   html, junit, analyze, model, ollama_host, source_dir, role, analyze_timeout)
     if timings and outcome.timings is not None:
         from lueur_net.runner.timings import render
 
@@ -228,9 +231,9 @@ def exit_status(summary: dict[str, Any], fail_on: str) -> int:
 
 def _write_reports(outcome: RunOutcome, folder: Path, markdown: Path | None, html: str | None, junit: str | None,
                    analyze: bool, model: str | None, ollama_host: str | None, source_dir: Path | None,
-                   role: str) -> None:
+                   role: str, analyze_timeout: float | None = None) -> None:
     """The reports after results.json; an LLM problem is a warning, never a change of the exit status."""
-    from lueur_net.analysis.defaults import DEFAULT_MODEL
+    from lueur_net.analysis.defaults import DEFAULT_MODEL, DEFAULT_TOTAL_TIMEOUT_S
     from lueur_net.analysis.llm import LlmOptions
     from lueur_net.analysis.reports import ReportPaths, write_run_reports
     from lueur_net.records.frame import read_records
@@ -246,7 +249,8 @@ def _write_reports(outcome: RunOutcome, folder: Path, markdown: Path | None, htm
         return
     llm = None
     if analyze:
-        llm = LlmOptions(model=model or DEFAULT_MODEL, host=ollama_host, role=role, source_dir=source_dir)
+        llm = LlmOptions(model=model or DEFAULT_MODEL, host=ollama_host, role=role, source_dir=source_dir,
+                         total_timeout_s=analyze_timeout or DEFAULT_TOTAL_TIMEOUT_S)  # a run never waits unbounded
     paths = ReportPaths(markdown=markdown, html=placed(html, "report.html"), junit=placed(junit, "junit.xml"))
     done = write_run_reports(outcome.document, read_records(outcome.records_path), paths,
                              llm=llm, analysis_path=folder / "analysis.md", progress=sys.stderr.write)

@@ -144,3 +144,29 @@ def test_report_and_analyze_read_urls_with_a_password(run_files: tuple[Path, Pat
         text = (tmp_path / name).read_text()
         assert "pw-5678" not in text, name
     assert "bob:***@" in md.read_text()
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, 1800.0), (90.0, 90.0)])
+def test_run_analyze_bounds_the_whole_analysis(run_files: tuple[Path, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch, given: float | None,
+                                               expected: float) -> None:
+    """`run --analyze` had only the per-step limit (a slow model could hold the run for six steps and retries);
+    it now hands the whole chain a total limit: --analyze-timeout, else `analyze --timeout`'s default."""
+    import json
+
+    from lueur_net.analysis import reports
+    from lueur_net.cli.run import _write_reports
+    from lueur_net.runner import RunOutcome
+
+    results, records = run_files
+    seen: list[object] = []
+
+    def write_run_reports(document: object, calls: object, paths: object, *, llm: object = None,
+                          **_: object) -> reports.RunReports:
+        seen.append(llm)
+        return reports.RunReports({}, None)
+
+    monkeypatch.setattr(reports, "write_run_reports", write_run_reports)
+    outcome = RunOutcome(json.loads(results.read_text()), results, records)
+    _write_reports(outcome, tmp_path, None, None, None, True, None, "http://127.0.0.1:9", None, "developer", given)
+    assert [getattr(llm, "total_timeout_s", None) for llm in seen] == [expected]
