@@ -48,6 +48,7 @@ Examples:
   lueur-net scenario generate --spec-url http://localhost:9090/openapi.json -o scenarios/
   lueur-net scenario generate --spec-file api.yaml --base-url http://localhost:8080 -o scenarios.yaml
   lueur-net scenario generate --spec-file api.yaml --methods GET,POST --only-operation create_user -o s/
+  lueur-net scenario generate --spec-file api.yaml --param user_id=42 -o s/     # an id that exists
   lueur-net scenario generate --spec-file api.yaml --templates my-templates/ -o s/ --force
   sudo lueur-net scenario generate --serve examples/fastapi-sqlite/serve \\
       --spec-url http://localhost:9090/openapi.json -o scenarios/
@@ -173,6 +174,18 @@ def _methods(text: str) -> tuple[str, ...]:
     return methods
 
 
+def _params(given: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from lueur_net.generate import GenerateError
+
+    pairs = []
+    for text in given:
+        name, equals, value = text.partition("=")
+        if not equals or not name.strip():
+            raise GenerateError(f"--param {text!r}: expected NAME=VALUE (e.g. --param user_id=42)")
+        pairs.append((name.strip(), value))
+    return tuple(pairs)
+
+
 @scenario.command(epilog=GENERATE_EPILOG)
 @click.option("--spec-file", type=click.Path(dir_okay=False), metavar="PATH",
               help="The OpenAPI 3.0/3.1 document, JSON or YAML.")
@@ -189,6 +202,9 @@ def _methods(text: str) -> tuple[str, ...]:
 @click.option("--upstream", "upstreams", multiple=True, metavar="URL",
               help="The scenarios' context.upstreams (whose traffic the faults hit) [default: the call's "
               "origin]; repeatable.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="The value of the parameters named NAME (path, query, header, cookie) instead of one built from "
+              "the schema (e.g. an id that exists: --param user_id=42); repeatable.")
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Add these *.yaml templates; one named like a built-in replaces it.")
 @click.option("--no-builtin-templates", is_flag=True, help="Use only the --templates ones.")
@@ -200,7 +216,8 @@ def _methods(text: str) -> tuple[str, ...]:
 @click.option("--timeout", type=float, default=10.0, show_default=True, metavar="SECONDS",
               help="Timeout of the --spec-url fetch.")
 def generate(spec_file: str | None, spec_url: str | None, output: str | None, base_url: str | None, methods: str,
-             only_operations: tuple[str, ...], upstreams: tuple[str, ...], templates_dir: str | None,
+             only_operations: tuple[str, ...], upstreams: tuple[str, ...], params: tuple[str, ...],
+             templates_dir: str | None,
              no_builtin_templates: bool, force: bool, serve: str | None, serve_timeout: float,
              timeout: float) -> None:
     """Write the reference guide's eight scenarios for each operation of an OpenAPI 3.0/3.1 document."""
@@ -214,7 +231,7 @@ def generate(spec_file: str | None, spec_url: str | None, output: str | None, ba
     if timeout <= 0 or serve_timeout <= 0:
         raise gen.GenerateError("--timeout and --serve-timeout must be positive")
     options = gen.Options(base_url=base_url, methods=_methods(methods), only_operations=only_operations,
-                          upstreams=upstreams)
+                          upstreams=upstreams, params=_params(params))
     templates = gen.load_templates(Path(templates_dir) if templates_dir else None, builtin=not no_builtin_templates)
     if spec_file is not None:
         try:

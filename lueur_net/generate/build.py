@@ -27,6 +27,9 @@ class Options:
     methods: tuple[str, ...] = DEFAULT_METHODS
     only_operations: tuple[str, ...] = ()
     upstreams: tuple[str, ...] = ()
+    # --param NAME=VALUE: the value of every parameter named NAME (path, query, header or cookie), instead of the
+    # one built from its schema (a guessed `/users/1` can 404 on a fresh database); an optional one is then sent
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -123,8 +126,11 @@ def parameter_value(spec: Spec, parameter: dict[str, Any], where: tuple[str | in
     return schema_example(spec, schema or {}, (*where, "schema"))
 
 
-def call_url(spec: Spec, operation: Operation, base: str) -> tuple[str, dict[str, str]]:
-    """The full URL (path parameters filled, required query parameters added) and the required headers."""
+def call_url(spec: Spec, operation: Operation, base: str,
+             given: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """The full URL (path parameters filled, required query parameters added) and the required headers.
+    `given`: values by parameter name (--param), used as they are, for optional parameters too."""
+    given = given or {}
     path = operation.path
     query: list[tuple[str, str]] = []
     headers: dict[str, str] = {}
@@ -132,21 +138,23 @@ def call_url(spec: Spec, operation: Operation, base: str) -> tuple[str, dict[str
     for index, parameter in enumerate(operation.parameters):
         name, place = str(parameter["name"]), parameter["in"]
         where = (*operation.where, "parameters", index)
-        if place == "path":
+        if name in given:
+            value = given[name]
+        elif place == "path" or parameter.get("required"):
             value = parameter_value(spec, parameter, where)
-            path = path.replace("{" + name + "}", quote(_text(value), safe=""))
-        elif not parameter.get("required"):
+        else:
             continue  # optional query, header and cookie parameters are left out: the call stays minimal
+        if place == "path":
+            path = path.replace("{" + name + "}", quote(_text(value), safe=""))
         elif place == "query":
-            value = parameter_value(spec, parameter, where)
             if isinstance(value, list) and parameter.get("explode", True):
                 query += [(name, _text(item)) for item in value]
             else:
                 query.append((name, _text(value)))
         elif place == "header" and name.lower() not in IGNORED_HEADERS:
-            headers[name] = _text(parameter_value(spec, parameter, where))
+            headers[name] = _text(value)
         elif place == "cookie":
-            cookies.append(f"{name}={_text(parameter_value(spec, parameter, where))}")
+            cookies.append(f"{name}={_text(value)}")
     left = re.findall(r"\{([^}]+)\}", path)
     if left:
         raise GenerateError(f"{spec.source}: {pointer_text(operation.where)}: path parameter {{{left[0]}}} is in "
@@ -230,7 +238,9 @@ def document(template: Template, operation: Operation, op_id: str, method: str, 
 
 def generate(spec: Spec, templates: list[Template], options: Options) -> Result:
     result = Result()
-    for operation in select(spec, options):
+    chosen = select(spec, options)
+    _check_params(spec, chosen, options.params)
+    for operation in chosen:
         try:
             result.operations.append(_one(spec, templates, options, operation, result.warnings))
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as error:
@@ -239,6 +249,17 @@ def generate(spec: Spec, templates: list[Template], options: Options) -> Result:
             raise GenerateError(f"{spec.source}: {pointer_text(operation.where)}: unexpected structure, cannot "
                                 f"generate ({type(error).__name__}: {error})") from None
     return result
+
+
+def _check_params(spec: Spec, chosen: list[Operation], params: tuple[tuple[str, str], ...]) -> None:
+    """A --param naming no parameter of any chosen operation is a typo: say which names there are."""
+    names = {str(parameter.get("name")) for operation in chosen for parameter in operation.parameters
+             if isinstance(parameter, dict)}
+    unknown = [name for name, _ in params if name not in names]
+    if unknown:
+        known = ", ".join(sorted(names)) or "none"
+        raise GenerateError(f"{spec.source}: --param {unknown[0]}: no parameter of that name in the operations "
+                            f"chosen (their parameters: {known})")
 
 
 def _one(spec: Spec, templates: list[Template], options: Options, operation: Operation,
@@ -252,7 +273,7 @@ def _one(spec: Spec, templates: list[Template], options: Options, operation: Ope
     base = base_url(spec, operation, options)
     if urlsplit(base).scheme not in ("http", "https"):
         raise GenerateError(f"base URL {base!r}: must be an http:// or https:// URL")
-    url, headers = call_url(spec, operation, base)
+    url, headers = call_url(spec, operation, base, dict(options.params))
     body = request_body(spec, operation, warnings)
     if body is not None:
         headers = {**headers, "content-type": body[0]}

@@ -122,3 +122,31 @@ def test_the_pair_cached_writer_writes_what_one_yaml_dump_writes(spec: Path) -> 
     result = gen.generate(loaded, gen.load_templates(), gen.Options(methods=tuple(ALL.split(","))))
     documents = [document for entry in result.operations for document in entry.documents]
     assert to_yaml(documents) == to_yaml_plain(documents)
+
+
+def test_param_sets_the_value_of_the_parameters_it_names(generate) -> None:
+    """A schema-built value (an example id) can name nothing on the server under test: --param gives the real one,
+    for path, query and header parameters alike, and sends an optional one (`tag`) it names."""
+    done = generate("--spec-file", PETSTORE_30, "--only-operation", "listPets", "--only-operation", "showPetById",
+                    "--param", "petId=7 b", "--param", "tag=cats", "--param", "X-Trace=mine", "--param", "limit=20")
+    assert done.code == 0, done.err
+    items = {document["items"][0]["call"]["meta"]["operation_id"]: document["items"][0]
+             for document in yaml.safe_load_all(done.out)}
+    base = "http://localhost:8080/api/v1"
+    assert items["showPetById"]["call"]["url"] == f"{base}/pets/7%20b"
+    assert items["listPets"]["call"]["url"] == f"{base}/pets?limit=20&tag=cats"
+    assert items["listPets"]["call"]["headers"] == {"X-Trace": "mine"}
+
+
+@pytest.mark.parametrize("param, words", [
+    ("petid=7", ["--param petid", "petId", "limit"]),  # a typo: the names there are
+    ("petId", ["NAME=VALUE"]),
+    ("=7", ["NAME=VALUE"]),
+])
+def test_a_param_that_names_nothing_or_has_no_value_is_refused(generate, tmp_path: Path, param: str,
+                                                               words: list[str]) -> None:
+    done = generate("--spec-file", PETSTORE_30, "--param", param, "-o", tmp_path / "out")
+    assert done.code == 2
+    first = done.err.strip().splitlines()[0]
+    assert all(word in first for word in words), first
+    assert not (tmp_path / "out").exists()
