@@ -7,6 +7,7 @@ they are skipped with the reason printed (never silently), and the README's test
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,13 @@ if os.environ.get("CI"):
 
     settings.register_profile("ci", derandomize=True, print_blob=True)
     settings.load_profile("ci")
+
+# The tests send SIGINT to what they start (Ctrl-C must revert everything). A shell without job control that
+# starts the tests in the background (`make test &` in a script) makes SIGINT ignored, and an ignored signal stays
+# ignored across exec (POSIX): the children would never see it. A caught signal is reset to its default at exec,
+# so taking SIGINT back here gives every child SIGINT's default, as from a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TIERS = ("unit", "host", "e2e", "runtime", "llm", "kernel")
 ROOT_TIERS = ("host", "e2e", "runtime", "kernel")
