@@ -141,12 +141,10 @@ def probability(value: object) -> float:
     if isinstance(value, str):
         share = percent(value)
         if share is None:
-            try:
-                return _finite(float(value))
-            except ValueError:
-                raise PydanticCustomError(
-                    "probability", "expected a probability between 0 and 1 (e.g. 0.05) or a percentage ('5%')"
-                ) from None
+            # A number in quotes ('0.2') is text: lueur (a float field) and the JSON Schema refuse it, so do we.
+            raise PydanticCustomError(
+                "probability", "expected a probability between 0 and 1 (e.g. 0.05) or a percentage ('5%'), got "
+                "text '{value}' (a number goes without quotes)", {"value": value})
         return _finite(share / 100.0)
     if isinstance(value, (int, float)):
         return _finite(float(value))

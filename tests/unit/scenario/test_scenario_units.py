@@ -39,7 +39,7 @@ def test_unreadable_durations_are_errors(value: object) -> None:
         units.milliseconds(value)
 
 
-@pytest.mark.parametrize(("value", "expected"), [(0.05, 0.05), ("5%", 0.05), ("12.5 %", 0.125), (1, 1.0), ("0.2", 0.2)])
+@pytest.mark.parametrize(("value", "expected"), [(0.05, 0.05), ("5%", 0.05), ("12.5 %", 0.125), (1, 1.0)])
 def test_probability_accepts_fractions_and_percentages(value: object, expected: float) -> None:
     assert units.probability(value) == pytest.approx(expected)
 
@@ -48,6 +48,13 @@ def test_probability_refuses_booleans_and_words() -> None:
     for value in (True, "often"):
         with pytest.raises(PydanticCustomError):
             units.probability(value)
+
+
+def test_a_quoted_number_is_not_a_probability() -> None:
+    """lueur reads a probability as a float, and the published JSON Schema refuses text without '%': the loader
+    accepted '0.2' (found by the schema/loader agreement test's random run)."""
+    with pytest.raises(PydanticCustomError, match="got text '0.2' .a number goes without quotes"):
+        units.probability("0.2")
 
 
 def test_period_in_percent_and_seconds_resolves_to_windows() -> None:
