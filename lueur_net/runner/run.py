@@ -13,13 +13,13 @@ default, fakes in tests/unit/runner. The CLI (cli/run.py) only parses and prints
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
 import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
