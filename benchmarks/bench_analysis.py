@@ -15,14 +15,13 @@ import argparse
 import dataclasses
 import os
 import statistics
-import time
-from collections.abc import Callable
 
 import pandas as pd
 
 from lueur_net.analysis.stats import item_stats
 from lueur_net.records.call import CallRecord
 from lueur_net.records.frame import COLUMNS, _typed, records_frame
+from timing import timed_ms
 
 
 def calls(count: int) -> list[CallRecord]:
@@ -42,14 +41,6 @@ def generic_frame(records: list[CallRecord]) -> pd.DataFrame:
     frame["send_lag_ms"] = (frame["sent_s"] - frame["intended_s"]) * 1000.0
     return _typed(frame)
 
-
-def timed_ms(work: Callable[[], object], tries: int) -> list[float]:
-    spent = []
-    for _ in range(tries):
-        began = time.perf_counter()
-        work()
-        spent.append((time.perf_counter() - began) * 1000.0)
-    return spent
 
 
 def spread(values: list[float]) -> str:

@@ -19,7 +19,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,17 +28,10 @@ from lueur_net.dataplane.probe import probe_capabilities
 from lueur_net.dataplane.netlink import FLAGS_DELETE, FLAGS_REPLACE, RTM_DELQDISC, RTM_NEWQDISC, TC_H_ROOT, request
 from lueur_net.dataplane.tc.encode import netem_values, qdisc_message, tbf_values
 from lueur_net.plan import DelayParams, NetemConfig, rate_params
+from timing import timed_ms
 
 HANDLE = 0x4C4E0000
 
-
-def timed(action: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
 
 
 def show(label: str, add: list[float], remove: list[float]) -> None:
@@ -50,8 +42,8 @@ def show(label: str, add: list[float], remove: list[float]) -> None:
 def pair_runs(repeat: int, add: Callable[[], object], remove: Callable[[], object]) -> tuple[list[float], list[float]]:
     adds, removes = [], []
     for _ in range(repeat):
-        adds += timed(add, 1)
-        removes += timed(remove, 1)
+        adds += timed_ms(add, 1)
+        removes += timed_ms(remove, 1)
     return adds, removes
 
 

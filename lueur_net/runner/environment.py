@@ -122,17 +122,12 @@ def kernel_environment() -> RunEnvironment:
     """The real machine. Attributes are read now, not at import, so a test that replaces one (say, the probe) before
     the run starts is honoured."""
     return RunEnvironment(
-        require_root=lab_module.require_root,
-        probe=probe_module.probe_capabilities,
+        # Grouped by the step of a run that uses them.
+        require_root=lab_module.require_root, guard_signals=terminate_on_signals,
         open_ledger=lambda: Ledger.open("run"),
-        create_lab=Lab.create,
-        attach_lab=Lab.attach,
-        apply_plan=apply_module.apply_plan,
-        drive=drive_in_netns,
-        guard_signals=terminate_on_signals,
-        plan=plan_item,
-        drive_forks=True,
-        warm_driver=warm,
-        prestart=apply_module.prestart_plan,
+        probe=probe_module.probe_capabilities, plan=plan_item,
+        create_lab=Lab.create, attach_lab=Lab.attach,
+        apply_plan=apply_module.apply_plan, prestart=apply_module.prestart_plan,
         release_prestarted=apply_module.release_prestarted,
+        drive=drive_in_netns, drive_forks=True, warm_driver=warm,
     )
