@@ -149,12 +149,20 @@ class AppliedPlan:
             return
         self.reverted = True
         errors: list[str] = []
-        while self.handles:
-            ids, handle = self.handles.pop()
-            try:
-                handle.revert()
-            except Exception as error:  # noqa: BLE001 - revert the rest, then report
-                errors.append(f"{', '.join(ids)}: {error}")
+        handles, self.handles = self.handles, []
+        # Handles started side by side (nfqueue: each stop is a holder's exit and an `iptables -D`, ~35 ms) are
+        # independent of each other and of the rest: they end side by side too, the rest in reverse order here.
+        beside = [entry for entry in handles if getattr(entry[1], "revert_side_by_side", False)]
+        if len(beside) < 2:
+            beside = []
+        threads = [threading.Thread(target=_revert_one, args=(entry, errors), name=f"revert-{entry[0][0]}",
+                                    daemon=True) for entry in beside]
+        for thread in threads:
+            thread.start()
+        for entry in reversed(handles):
+            if not any(entry is other for other in beside):
+                _revert_one(entry, errors)
+        _join(threads)
         if errors:
             raise EnvironmentProblem("could not revert every fault: " + "; ".join(errors),
                                      hint="run `sudo lueur-net clean`")
@@ -221,6 +229,15 @@ class AppliedPlan:
 
     def __exit__(self, *exc: object) -> None:
         self.revert()
+
+
+def _revert_one(entry: tuple[tuple[str, ...], Handle], errors: list[str]) -> None:
+    """Revert one handle; its error is kept (the caller reverts the rest, then reports them all)."""
+    ids, handle = entry
+    try:
+        handle.revert()
+    except Exception as error:  # noqa: BLE001 - revert the rest, then report
+        errors.append(f"{', '.join(ids)}: {error}")
 
 
 def check_placement(plan: FaultPlan, path: Path, allow_foreign: bool) -> None:

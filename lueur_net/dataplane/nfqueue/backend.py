@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from lueur_net.dataplane.nfqueue.delay import NfqueueDelay, prestart, release_spares, start_delay
-from lueur_net.dataplane.nfqueue.rule import allocate_mark_bits, iptables_save
+from lueur_net.dataplane.nfqueue.rule import RuleAllocation, allocate_mark_bits, iptables_save
 from lueur_net.dataplane.nfqueue.spec import DelaySpec, Match, Window, clip_windows
 from lueur_net.errors import BadInput
 from lueur_net.lab.topology import Endpoint
@@ -61,6 +61,8 @@ def match_of(wanted: TrafficScope, leaving: bool) -> Match:
 class NfqueueHandle:
     """The dispatcher's handle on one running delay: update() and pause() are messages to its holder."""
 
+    revert_side_by_side = True  # a plan's delays are independent (own holder, rule and mark bit): AppliedPlan.revert
+
     def __init__(self, delay: NfqueueDelay, leaving: bool) -> None:
         self.delay = delay
         self.leaving = leaving
@@ -93,16 +95,19 @@ class NfqueueBackend:
     name = "nfqueue"
     concurrent = True  # a holder's start is an interpreter's start (~0.15 s): a plan's holders start side by side
 
-    def prepare(self, pieces: Sequence[tuple[Any, Endpoint]]) -> list[int]:
+    def prepare(self, pieces: Sequence[tuple[Any, Endpoint]]) -> list[RuleAllocation]:
         """Each piece's packet-mark bit, allocated here for all the plan's delays at once: holders started side by
-        side would each see the same free bits (rule.allocate_mark_bits). One `iptables-save` per namespace."""
+        side would each see the same free bits (rule.allocate_mark_bits). One `iptables-save` per namespace, whose
+        text each delay's start also reads (the queue numbers rules already name) instead of running its own."""
         by_namespace: dict[str | None, list[int]] = {}
         for position, (_, endpoint) in enumerate(pieces):
             by_namespace.setdefault(endpoint.netns, []).append(position)
-        bits: dict[int, int] = {}
+        allocations: dict[int, RuleAllocation] = {}
         for netns, positions in by_namespace.items():
-            bits.update(zip(positions, allocate_mark_bits(iptables_save(netns), len(positions), netns)))
-        return [bits[position] for position in range(len(pieces))]
+            save = iptables_save(netns)
+            for position, bit in zip(positions, allocate_mark_bits(save, len(positions), netns)):
+                allocations[position] = RuleAllocation(bit, save)
+        return [allocations[position] for position in range(len(pieces))]
 
     def prestart(self, pieces: Sequence[tuple[Any, Endpoint]], ledger: Ledger) -> None:
         """A holder for each piece, started now in its namespace (delay.prestart); apply takes them."""
@@ -126,9 +131,11 @@ class NfqueueBackend:
             match = Match(destination=peer.address) if leaving else Match(source=peer.address)
         if fault.scope is not None:  # inject's --to/--port/--protocol (or every packet)
             match = match_of(fault.scope, leaving)
+        allocation: RuleAllocation | None = getattr(context, "allocation", None)
         return NfqueueHandle(start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match,
                                          windows=windows, leaving=leaving,
-                                         mark_bit=getattr(context, "allocation", None)), leaving)
+                                         mark_bit=allocation.mark_bit if allocation else None,
+                                         save=allocation.save if allocation else None), leaving)
 
 
 def backend() -> NfqueueBackend:

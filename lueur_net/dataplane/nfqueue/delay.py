@@ -279,7 +279,7 @@ def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> 
 
 def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger, *, match: Match | None = None,
                 windows: Sequence[Window] = (), max_len: int = DEFAULT_MAX_LEN, leaving: bool = False,
-                watchdog: bool = True, mark_bit: int | None = None) -> NfqueueDelay:
+                watchdog: bool = True, mark_bit: int | None = None, save: str | None = None) -> NfqueueDelay:
     """Delay the packets arriving on `ifname` in `netns` (the receiving end of the path) by `spec`; with `leaving`,
     the packets `netns` sends out through `ifname` (OUTPUT chain: for an end whose peer we may not change).
 
@@ -288,10 +288,12 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
     `watchdog` False: no pings (then the holder never sees its owner stall either); for tests of the queue alone.
     `mark_bit`: the rule's packet-mark bit, when the caller allocated the bits of several delays started at once
     (rule.allocate_mark_bits); None = the lowest one the namespace's rules leave free now.
+    `save`: the namespace's `iptables-save` text read for that allocation (None = read it now).
     """
     match = match or Match()
     windows = tuple(windows)
-    save = iptables_save(netns)
+    if save is None:
+        save = iptables_save(netns)
     if mark_bit is None:
         mark_bit = mark_bit_for(netns, save)
     config = {"spec": spec.to_dict(), "windows": [window.__dict__ for window in windows],

@@ -43,11 +43,14 @@ def test_the_backend_gives_each_piece_of_a_plan_its_own_bit(monkeypatch: pytest.
     read: list[str | None] = []
     monkeypatch.setattr(nfqueue_backend, "iptables_save", lambda netns: read.append(netns) or saves[netns])
     pieces = [(None, PATH.server), (None, PATH.client), (None, PATH.server), (None, PATH.server)]
-    bits = nfqueue_backend.NfqueueBackend().prepare(pieces)
+    allocations = nfqueue_backend.NfqueueBackend().prepare(pieces)
+    bits = [allocation.mark_bit for allocation in allocations]
     server_bits = [bits[0], bits[2], bits[3]]
     assert len(set(server_bits)) == 3 and not set(server_bits) & {0x10000, 0x20000}
     assert bits[1] == MARK_BITS[0]  # its own namespace: its own free bits
     assert sorted(read, key=str) == ["lueur-c", "lueur-s"]  # one read per namespace
+    # each delay's start reads its namespace's rules from that one read, not from an iptables-save of its own
+    assert [allocation.save for allocation in allocations] == [SAVE, "", SAVE, SAVE]
 
 
 class SideBySide:
@@ -110,3 +113,54 @@ def test_one_failed_start_reverts_the_others_and_raises_it(monkeypatch: pytest.M
     with Ledger.open("t", run_dir=tmp_path) as ledger, pytest.raises(EnvironmentProblem, match="f1 failed"):
         dispatch.apply_plan(latency_plan(3), PATH, ledger)
     assert sorted(fake.reverted) == ["f0", "f2"]
+
+
+class EndsTogether:
+    """A handle whose revert waits at a barrier only handles reverted at once can pass (an nfqueue delay's stop)."""
+
+    revert_side_by_side = True
+
+    def __init__(self, barrier: threading.Barrier, ended: list[str], name: str) -> None:
+        self.barrier, self.ended, self.name = barrier, ended, name
+
+    def revert(self) -> None:
+        self.barrier.wait()  # BrokenBarrierError after 5 s when the handles end one after another
+        self.ended.append(self.name)
+
+
+class EndsInOrder:
+    def __init__(self, ended: list[str], name: str) -> None:
+        self.ended, self.name = ended, name
+
+    def revert(self) -> None:
+        self.ended.append(self.name)
+
+
+def test_a_plans_delays_end_side_by_side_and_the_rest_in_reverse_order() -> None:
+    """Each delay's stop is an `iptables -D` and a holder's exit (~15 ms): three of them one after another were
+    the reference file's slowest revert."""
+    ended: list[str] = []
+    barrier = threading.Barrier(3, timeout=5)
+    applied = dispatch.AppliedPlan(latency_plan(3))
+    applied.handles = [(("t0",), EndsInOrder(ended, "t0")), *[((f"f{n}",), EndsTogether(barrier, ended, f"f{n}"))
+                                                              for n in range(3)], (("t1",), EndsInOrder(ended, "t1"))]
+    applied.revert()
+    assert sorted(ended) == ["f0", "f1", "f2", "t0", "t1"] and applied.handles == []
+    assert [name for name in ended if name.startswith("t")] == ["t1", "t0"]
+
+
+def test_a_failed_stop_beside_the_others_is_reported_after_every_other_ended() -> None:
+    ended: list[str] = []
+
+    class Fails(EndsInOrder):
+        revert_side_by_side = True
+
+        def revert(self) -> None:
+            raise OSError("holder gone")
+
+    applied = dispatch.AppliedPlan(latency_plan(2))
+    applied.handles = [(("f0",), Fails(ended, "f0")), (("f1",), type("Ok", (EndsInOrder,), {
+        "revert_side_by_side": True})(ended, "f1"))]
+    with pytest.raises(EnvironmentProblem, match="f0: holder gone"):
+        applied.revert()
+    assert ended == ["f1"]
