@@ -190,8 +190,20 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     progress = TerminalProgress()
     run_timings = RunTimings(started=began)
     run_timings.add("start-up", time.monotonic() - began)
+    report_md = None if no_report else markdown or result.parent / "report.md"
+    written: list[Any] = []
+
+    def reports_before_close(outcome: RunOutcome) -> None:
+        """The reports, written before the lab's close: the app (`--serve`, asked to stop after the last calls)
+        shuts down meanwhile instead of the close waiting for all of it (uvicorn: ~0.17 s). Not with --analyze:
+        the lab must not stay up while a model writes."""
+        reports_began = time.monotonic()
+        written.append(_write_reports(outcome, result.parent, report_md, html, junit, False, None, None, None, role))
+        run_timings.add("reports", time.monotonic() - reports_began)
+
     click.echo(_banner("Running Scenarios"))
-    outcome = runner.execute(options, progress, timings=run_timings)
+    outcome = runner.execute(options, progress, timings=run_timings,
+                             before_close=None if analyze else reports_before_close)
     summary = outcome.document["summary"]
     click.echo(_banner("Summary"))
     click.echo(f"Tests run: {summary['tests_run']}, Tests failed: {summary['tests_failed']}")
@@ -201,15 +213,17 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     if outcome.results_path is not None:
         click.echo(f"Results: {outcome.results_path}" + (f", calls: {outcome.records_path}"
                                                          if outcome.records_path else ""))
-    reports_began = time.monotonic()
-    _write_reports(outcome, result.parent, None if no_report else markdown or result.parent / "report.md",
-                   html, junit, analyze, model, ollama_host, source_dir, role, analyze_timeout)
+    if not written:  # --analyze: after the lab's close
+        reports_began = time.monotonic()
+        written.append(_write_reports(outcome, result.parent, report_md, html, junit, analyze, model, ollama_host,
+                                      source_dir, role, analyze_timeout))
+        run_timings.add("reports", time.monotonic() - reports_began)
+    _say_written(written[0])
     if timings and outcome.timings is not None:
         from lueur_net.runner.timings import render
 
         # results.json's phases, plus the end of writing it and the reports after it; the total from the process's
         # start
-        outcome.timings.add("reports", time.monotonic() - reports_began)
         click.echo(render(outcome.timings.to_dict(total_s=time.monotonic() - began)))
     ctx.exit(exit_status(summary, fail_on))
 
@@ -231,8 +245,8 @@ def exit_status(summary: dict[str, Any], fail_on: str) -> int:
 
 def _write_reports(outcome: RunOutcome, folder: Path, markdown: Path | None, html: str | None, junit: str | None,
                    analyze: bool, model: str | None, ollama_host: str | None, source_dir: Path | None,
-                   role: str, analyze_timeout: float | None = None) -> None:
-    """The reports after results.json; an LLM problem is a warning, never a change of the exit status."""
+                   role: str, analyze_timeout: float | None = None) -> Any:
+    """The reports after results.json (what was written, for _say_written; None when none is asked for)."""
     from lueur_net.analysis.defaults import DEFAULT_MODEL, DEFAULT_TOTAL_TIMEOUT_S
     from lueur_net.analysis.llm import LlmOptions
     from lueur_net.analysis.reports import ReportPaths, write_run_reports
@@ -246,14 +260,20 @@ def _write_reports(outcome: RunOutcome, folder: Path, markdown: Path | None, htm
         return folder / default_name if value == NEXT_TO_RESULT else Path(value)
 
     if outcome.records_path is None or (markdown is None and html is None and junit is None and not analyze):
-        return
+        return None
     llm = None
     if analyze:
         llm = LlmOptions(model=model or DEFAULT_MODEL, host=ollama_host, role=role, source_dir=source_dir,
                          total_timeout_s=analyze_timeout or DEFAULT_TOTAL_TIMEOUT_S)  # a run never waits unbounded
     paths = ReportPaths(markdown=markdown, html=placed(html, "report.html"), junit=placed(junit, "junit.xml"))
-    done = write_run_reports(outcome.document, read_records(outcome.records_path), paths,
+    return write_run_reports(outcome.document, read_records(outcome.records_path), paths,
                              llm=llm, analysis_path=folder / "analysis.md", progress=sys.stderr.write)
+
+
+def _say_written(done: Any) -> None:
+    """Each report's path; an LLM problem is a warning, never a change of the exit status."""
+    if done is None:
+        return
     for kind, path in done.written.items():
         click.echo(f"{kind.capitalize()}: {path}")
     if done.analysis is not None and getattr(done.analysis, "problem", None):

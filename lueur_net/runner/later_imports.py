@@ -27,7 +27,7 @@ MODULES: tuple[str, ...] = (
     "lueur_net.results",
 )
 # What `run`'s reports need (lueur_net.analysis.reports: findings, renderers, the LLM client; ~0.25 s): imported
-# once the last item's calls are over (no driver forks after that), beside the lab's tear-down and results.json.
+# once the last item's calls are over (no driver forks after that), beside the last revert and results.json.
 REPORT_MODULES: tuple[str, ...] = ("lueur_net.analysis.reports",)
 
 _thread: threading.Thread | None = None

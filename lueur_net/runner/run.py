@@ -16,7 +16,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -200,9 +200,13 @@ def _drive_all(env: RunEnvironment, lab: RunLab, selected: Sequence[LoadedScenar
 
 
 def execute(options: RunOptions, listener: RunListener, environment: RunEnvironment | None = None,
-            timings: RunTimings | None = None) -> RunOutcome:
+            timings: RunTimings | None = None,
+            before_close: Callable[[RunOutcome], None] | None = None) -> RunOutcome:
     """Run every selected scenario for real. Needs root. Raises BadInput/EnvironmentProblem before any change.
-    `timings`: where to count the phases (the CLI hands in one that already holds the command's start-up)."""
+    `timings`: where to count the phases (the CLI hands in one that already holds the command's start-up).
+    `before_close`: called with the outcome once results.json is written, before the lab closes (the CLI's
+    reports: `--serve`'s app, asked to stop after the last calls, shuts down meanwhile); not after a backend
+    failure (the run then ends with its error)."""
     env = environment or kernel_environment()
     timings = timings or RunTimings()
     with timings.phase("validate/plan"):
@@ -271,20 +275,25 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
 
                 recorder = RunRecorder(started_at=started_at)
                 failed = _drive_all(env, lab, selected, run, faults, recorder, listener, timings, backends)
-                later_imports.start(later_imports.REPORT_MODULES)  # the CLI's reports, beside the tear-down
+                later_imports.start(later_imports.REPORT_MODULES)  # the CLI's reports, beside results.json
             finally:
                 if env.release_prestarted is not None:
                     env.release_prestarted()  # holders started ahead for an item that never ran
-
-    recorder.top = {"capabilities": capabilities.to_dict(),
-                    "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
-    with timings.phase("writing results"):
-        make_folders(options.results_path, records_path)
-        # `timings` is taken as results.json is written: it covers everything up to that point
-        document = recorder.write(options.results_path, records_path, keep_query=options.keep_query,
-                                  late={"timings": timings.to_dict})
+            # results.json and the reports do not need the lab: written before its close, so the app's shutdown
+            # runs beside them
+            recorder.top = {"capabilities": capabilities.to_dict(),
+                            "backends": [{"type": kind, "backend": backend} for kind, backend in sorted(backends)]}
+            with timings.phase("writing results"):
+                make_folders(options.results_path, records_path)
+                # `timings` is taken as results.json is written: it covers everything up to that point (the lab's
+                # tear-down and the reports come after it; `run --timings` prints them)
+                document = recorder.write(options.results_path, records_path, keep_query=options.keep_query,
+                                          late={"timings": timings.to_dict})
+            outcome = RunOutcome(document, options.results_path, records_path, timings)
+            if before_close is not None and not failed:
+                before_close(outcome)
     if failed:
         raise EnvironmentProblem(failed, hint="a backend process died or stopped answering (e.g. an nfqueue holder "
                                  "killed by a value it could not handle, or the OOM killer); the item's faults were "
                                  "not realised from then on")
-    return RunOutcome(document, options.results_path, records_path, timings)
+    return outcome
