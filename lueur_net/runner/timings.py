@@ -25,9 +25,9 @@ PHASES = (
     "load drain",  # a load item: after its duration, until its last call came back and its workers ended
     "revert",  # faults taken out of the kernel, counters read
     "analysis",  # statistics, expectations, SLOs, verdicts of each item
-    "lab tear-down",  # the lab and the app stopped
     "writing results",  # calls file and results.json
-    "reports",  # the CLI's report.md / html / junit / LLM analysis (after results.json: shown, not stored)
+    "reports",  # the CLI's report.md / html / junit (after results.json: shown, not stored)
+    "lab tear-down",  # the lab and the app stopped (after the reports, but with --analyze: before them)
 )
 
 
