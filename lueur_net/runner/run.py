@@ -219,9 +219,14 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
         run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
-    # pandas and the results (~0.5 s of imports): beside the lab's set-up and the app's start, waited for before
-    # the first driver's fork (after validate/plan: its parsing would only share the interpreter with them)
-    later_imports.start()
+    # pandas and the results (~0.5 s of imports) and the driver's modules (~0.1 s): in threads, waited for before
+    # the first driver's fork (after validate/plan: its parsing would only share the interpreter with them).
+    # With --serve they start once the app is launched, beside its start (uvicorn: 0.6-0.9 s), which hides them:
+    # beside the lab's set-up, they held the interpreter's lock in turns with it, and the set-up (~45 ms alone)
+    # took 0.12-0.17 s, the app's launch that much later. Without an app, beside the lab's set-up.
+    imports_after_lab = options.serve is not None
+    if not imports_after_lab:
+        later_imports.start()
     # The app's start (uvicorn: 0.6-0.9 s) is not waited for inside the lab's set-up: the items' plans, and the
     # first item's driver start, run beside it; the first item's faults are applied once it answers
     # (_await_app_first).
@@ -240,13 +245,16 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
     backends: set[tuple[str, str]] = set()
     failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
     with env.guard_signals(), env.open_ledger() as ledger:
-        warming = _warm_beside(env)  # the driver's imports, while the lab is built and the app starts
+        warming = None if imports_after_lab else _warm_beside(env)
         began = time.monotonic()
         if options.attach:
             lab = env.attach_lab(options.attach, upstreams(selected), ledger, iface=options.iface,
                                  allow_host_interface=options.allow_host_interface)
         else:
             lab = env.create_lab(upstreams(selected), ledger, serve=serve, pool=options.pool, dns=needs_dns)
+        if imports_after_lab:  # the app is launched, its start not waited for (defer_ready)
+            later_imports.start()
+            warming = _warm_beside(env)
         app_start_s = float(getattr(lab, "serve_seconds", 0.0))  # --serve: the app's own start, shown apart
         timings.add("app start", app_start_s)
         timings.add("lab set-up", time.monotonic() - began - app_start_s)

@@ -21,7 +21,7 @@ import pytest
 
 from lueur_net import runner
 from lueur_net.plan import Capabilities
-from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.driving import ItemRun
 from lueur_net.driver.spec import FaultWindow
 from lueur_net.errors import BadInput, EnvironmentProblem
 from lueur_net.lab.topology import Endpoint
@@ -493,6 +493,31 @@ def test_the_driver_is_warmed_beside_the_lab_and_before_the_first_drive(scenario
     events = [event for event in machine.events if event in ("warm", "lab", "warmed", "drive")]
     assert events[-1] == "drive" and events.index("warmed") < events.index("drive")
     assert set(events[:2]) == {"warm", "lab"}
+
+
+def test_with_an_app_the_imports_start_once_it_is_launched(scenario_file: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """--serve: the driver's warm-up and the later imports start after the lab's creation (which launches the app):
+    beside the lab's set-up they took the interpreter's lock in turns with it and launched the app later."""
+    import dataclasses
+
+    from lueur_net.runner import later_imports
+
+    machine = Machine()
+    started: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(later_imports, "start", lambda *names: started.append(("imports", list(machine.events))))
+
+    def create_lab(upstreams: list[str], ledger: Any, serve: Any = None, **_: Any) -> FakeLab:
+        machine.events.append("lab")
+        machine.labs.append(ServedLab(machine))
+        return machine.labs[-1]
+
+    environment = dataclasses.replace(machine.environment(), create_lab=create_lab,
+                                      warm_driver=lambda: started.append(("warm", list(machine.events))))
+    execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "results.json", only="spike",
+                       serve="uvicorn app:app"), Listener(), environment)
+    assert sorted(what for what, _ in started[:2]) == ["imports", "warm"]
+    assert all("lab" in events_then for _, events_then in started[:2])
 
 
 class ServedLab(FakeLab):
