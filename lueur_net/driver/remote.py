@@ -17,7 +17,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from lueur_net.driver.drive import ItemRun, drive
+from lueur_net.driver.driving import ItemRun, drive
 from lueur_net.driver.hooks import HookServer
 from lueur_net.driver.progress import ProgressReader
 from lueur_net.driver.spec import ItemSpec

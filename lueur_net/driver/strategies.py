@@ -1,6 +1,6 @@
 """The three ways an item sends calls: single, repeat (sequential) and load (open-loop schedule).
 
-All coroutines here run in one event loop in one process; `lueur_net.driver.drive` spreads a heavy load
+All coroutines here run in one event loop in one process; `lueur_net.driver.driving` spreads a heavy load
 over several processes, each running `run_load` for its share of the virtual clients.
 """
 

@@ -24,7 +24,7 @@ import pandas as pd
 from lueur_net import __version__
 from lueur_net.analysis.stats import item_stats, spans_from_documents, untouched_faults
 from lueur_net.analysis.verdicts import ItemRules, SloRule, item_verdict
-from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.driving import ItemRun
 from lueur_net.driver.spec import ItemSpec
 from lueur_net.scenario.faults import Fault
 from lueur_net.scenario.models import Item, LoadStrategy, RepeatStrategy, Scenario

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from lueur_net.analysis.redact import Redactor
-from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.driving import ItemRun
 from lueur_net.driver.spec import ItemSpec
 from lueur_net.records.frame import COLUMNS, records_frame, write_records
 from lueur_net.results.document import item_document, results_document, write_results

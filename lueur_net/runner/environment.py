@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lueur_net.dataplane import apply as apply_module
 from lueur_net.dataplane import probe as probe_module
-from lueur_net.driver.drive import warm
-from lueur_net.driver.remote import drive_in_netns
 from lueur_net.lab import Lab, terminate_on_signals
 from lueur_net.lab import lab as lab_module
 from lueur_net.ledger import Ledger
@@ -24,7 +22,7 @@ from lueur_net.plan import plan_item
 
 if TYPE_CHECKING:
     from lueur_net.plan import Capabilities
-    from lueur_net.driver.drive import ItemRun
+    from lueur_net.driver.driving import ItemRun
     from lueur_net.driver.spec import ItemSpec
     from lueur_net.lab.serve import ServeSpec
     from lueur_net.lab.topology import Path
@@ -110,12 +108,27 @@ class RunEnvironment:
     plan: Planner = plan_item
     drive_forks: bool = False  # `drive` forks the driver's process (the run then applies faults after the fork)
     # what each forked driver would import after its fork, imported once here beside the lab's set-up
-    # (lueur_net.driver.drive.warm); a fake environment has nothing to warm
+    # (lueur_net.driver.driving.warm); a fake environment has nothing to warm
     warm_driver: Callable[[], None] | None = None
     # start ahead what applying a plan waits for (nfqueue holders' interpreters: lueur_net.dataplane.apply.
     # prestart_plan), and end what was started and not taken (release_prestarted); a fake has neither
     prestart: Callable[[FaultPlan, Path, Ledger], None] | None = None
     release_prestarted: Callable[[], None] | None = None
+
+
+def drive_in_netns(netns: str | None, spec: ItemSpec, **hooks: Any) -> ItemRun:
+    """lueur_net.driver.remote.drive_in_netns, imported at the first item's drive: by then the warm-up thread has
+    imported it, and the driver's modules (httpx, the event loop) were not on the way to the lab and the app."""
+    from lueur_net.driver.remote import drive_in_netns as drive
+
+    return drive(netns, spec, **hooks)
+
+
+def warm() -> None:
+    """lueur_net.driver.driving.warm, imported in the warm-up thread itself."""
+    from lueur_net.driver.driving import warm as warm_driver
+
+    warm_driver()
 
 
 def kernel_environment() -> RunEnvironment:

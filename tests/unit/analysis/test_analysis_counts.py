@@ -15,7 +15,7 @@ from lueur_net.analysis.model import Run
 from lueur_net.analysis.render_html import render_html
 from lueur_net.analysis.render_junit import render_junit
 from lueur_net.analysis.render_markdown import render_markdown
-from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.driving import ItemRun
 from lueur_net.records.call import CallRecord
 from lueur_net.records.frame import records_frame
 from lueur_net.results import item_document, results_document

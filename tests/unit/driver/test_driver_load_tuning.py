@@ -13,7 +13,7 @@ from lueur_net.driver import strategies
 from lueur_net.driver.spec import CallSpec, ItemSpec, LoadSpec
 from lueur_net.driver.strategies import LOAD_CLIENT_ENV, SLEEP_FLOOR_S, sleep_until
 
-drive = importlib.import_module("lueur_net.driver.drive")  # the module (the package re-exports the function)
+drive = importlib.import_module("lueur_net.driver.driving")  # the module that defines drive()
 
 
 def spec(url: str, total_rps: float, clients: int = 20, workers: int = 0) -> ItemSpec:

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from lueur_net.driver import remote
-from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.driving import ItemRun
 from lueur_net.driver.progress import ProgressReader, ProgressWriter
 from lueur_net.driver.spec import CallSpec, ItemSpec
 
 
 def test_warm_imports_what_a_driver_would_import_after_its_fork() -> None:
-    probe = ("import sys; from lueur_net.driver.drive import warm; warm(); "
+    probe = ("import sys; from lueur_net.driver.driving import warm; warm(); "
              "print(all(name in sys.modules for name in ('httpcore', 'anyio.streams.tls', 'h11', 'uvloop', "
              "'certifi')))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

@@ -12,7 +12,7 @@ import yaml
 
 from lueur_net.plan import Capabilities
 from lueur_net.driver.build import item_spec, plan_windows
-from lueur_net.driver.drive import ItemRun
+from lueur_net.driver.driving import ItemRun
 from lueur_net.driver.spec import ItemSpec
 from lueur_net.plan import plan_item
 from lueur_net.records.call import CallRecord, call_failures, is_error

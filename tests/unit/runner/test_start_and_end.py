@@ -18,10 +18,23 @@ def test_importing_the_runner_leaves_pandas_and_the_results_for_later() -> None:
     """Before: `lueur_net.runner` imported lueur_net.results, hence pandas, pyarrow and numpy (0.55-0.75 s of the
     command's start); now the run imports them in a thread beside the lab's set-up and the app's start."""
     code = ("import sys, lueur_net.cli.run, lueur_net.runner; "
-            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'lueur_net.results', 'lueur_net.analysis.reports')"
-            " if m in sys.modules))")
+            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'lueur_net.results', 'lueur_net.analysis.reports',"
+            " 'httpx', 'lueur_net.driver.driving') if m in sys.modules))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert shown.stdout.strip() == "[]"
+    assert shown.stdout.strip() == "[]"  # nor the driver's modules (httpx: ~0.06 s), the warm-up thread's
+
+
+def test_the_driver_package_gives_its_whole_api_on_first_use() -> None:
+    """lueur_net.driver imports its process side (httpx, the event loop) when one of its names is first used."""
+    import lueur_net.driver as driver
+    from lueur_net.driver.driving import ItemRun, drive, drive_item
+    from lueur_net.driver.remote import drive_in_netns
+
+    assert (driver.ItemRun, driver.drive, driver.drive_item, driver.drive_in_netns) == (
+        ItemRun, drive, drive_item, drive_in_netns)
+    assert all(hasattr(driver, name) for name in driver.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        driver.nothing_here  # noqa: B018
 
 
 def test_later_imports_run_in_a_thread_and_wait_ends_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,3 +78,4 @@ def test_the_run_counts_from_the_process_start() -> None:
 
     age = seconds_since_process_start()
     assert 0.0 < age < time.clock_gettime(time.CLOCK_BOOTTIME)  # this test process started before this line
+
