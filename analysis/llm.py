@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-import ollama
 
 from lueur_net.analysis.budget import Fitted, PromptTooLarge, estimate_tokens, fit, prompt_budget
 from lueur_net.analysis.defaults import (
@@ -60,6 +59,9 @@ from lueur_net.analysis.prompts import (
 )
 from lueur_net.analysis.quality import unusable
 from lueur_net.analysis.redact import Redactor
+
+if TYPE_CHECKING:
+    import ollama
 from lueur_net.analysis.render_markdown import anchor, demote_headings, findings_markdown, render_markdown, table
 from lueur_net.errors import BadInput
 
@@ -158,6 +160,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def make_client(options: LlmOptions) -> ollama.Client:
+    import ollama  # its models take ~0.13 s to import: only once a model is asked for (run's reports never are)
+
     host = options.resolved_host()
     return ollama.Client(
         host=host,
@@ -177,6 +181,8 @@ def _server_problem(host: str, error: BaseException) -> OllamaUnavailable:
 
 def _listed(client: ollama.Client, host: str) -> list[Any]:
     """The server's /api/tags entries that name a model, in its order."""
+    import ollama
+
     try:
         listing = client.list()
     except (ConnectionError, httpx.HTTPError, OSError) as error:
@@ -231,6 +237,8 @@ def context_length(model_info: Any) -> int | None:
 
 
 def _show(client: ollama.Client, name: str, models: list[str], host: str, wanted: str) -> Any:
+    import ollama
+
     try:
         return client.show(name)
     except ollama.ResponseError as error:
@@ -298,6 +306,8 @@ def _chat(client: ollama.Client, model: str, messages: list[dict[str, str]], opt
           strict: bool = False) -> _Answer:
     """One streamed chat. Stops at `deadline` (monotonic) with what had arrived (timed_out); a server that sends
     nothing for the client's read timeout is a server problem (OllamaUnavailable)."""
+    import ollama
+
     host = options.resolved_host()
     pieces: list[str] = []
     began = time.monotonic()

@@ -79,3 +79,10 @@ def test_the_run_counts_from_the_process_start() -> None:
     age = seconds_since_process_start()
     assert 0.0 < age < time.clock_gettime(time.CLOCK_BOOTTIME)  # this test process started before this line
 
+
+
+def test_the_reports_leave_the_llm_client_until_a_model_is_asked_for() -> None:
+    """`run`'s reports (without --analyze) imported ollama's client and models, ~0.13 s of the run's end."""
+    code = "import sys, lueur_net.analysis.reports; print('ollama' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert shown.stdout.strip() == "False"
