@@ -68,3 +68,44 @@ def test_a_namespace_already_gone_runs_nothing(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(rule, "iptables", iptables)
     rule.remove_rule({**FIELDS, "netns": "/run/netns/lueur-no-such-namespace"})
     assert ran == []
+
+
+EMPTIED = """table ip mangle {
+\tchain PREROUTING {
+\t\ttype filter hook prerouting priority mangle; policy accept;
+\t}
+}
+"""
+
+
+@pytest.mark.parametrize(("listing", "deleted"), [
+    (EMPTIED, True),
+    (EMPTIED.replace("policy accept;\n", "policy accept;\n\t\tiifname \"x\" counter packets 0 bytes 0 accept\n"),
+     False),  # someone's rule
+    (EMPTIED.replace("policy accept", "policy drop"), False),  # someone changed the policy
+])
+def test_an_emptied_table_we_created_goes_and_anything_else_keeps_it(monkeypatch: pytest.MonkeyPatch, listing: str,
+                                                                    deleted: bool) -> None:
+    ran: list[list[str]] = []
+
+    def run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 0, listing if "list" in command else "", "")
+
+    monkeypatch.setattr(rule.subprocess, "run", run)
+    assert rule.drop_table_if_empty("lueur-pod") is deleted
+    assert ran[0][-4:] == ["list", "table", "ip", "mangle"] and ran[0][:2] == ["nsenter", "--net=/run/netns/lueur-pod"]
+    assert (ran[-1][-4:] == ["delete", "table", "ip", "mangle"]) is deleted
+
+
+def test_the_table_is_tidied_only_when_the_rule_record_says_it_created_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, iptables = fake_iptables(1)
+    monkeypatch.setattr(rule, "iptables", iptables)
+    tidied: list[str | None] = []
+    monkeypatch.setattr(rule, "drop_table_if_empty", lambda netns, table: tidied.append(netns) or True)
+    rule.remove_rule(FIELDS)
+    assert tidied == []
+    _, iptables = fake_iptables(1)
+    monkeypatch.setattr(rule, "iptables", iptables)
+    rule.remove_rule({**FIELDS, "drop_empty_table": True})
+    assert tidied == [None]

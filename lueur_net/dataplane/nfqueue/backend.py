@@ -135,7 +135,8 @@ class NfqueueBackend:
         return NfqueueHandle(start_delay(endpoint.netns, endpoint.ifname, spec, ledger, match=match,
                                          windows=windows, leaving=leaving,
                                          mark_bit=allocation.mark_bit if allocation else None,
-                                         save=allocation.save if allocation else None), leaving)
+                                         save=allocation.save if allocation else None,
+                                         tidy=not endpoint.owned), leaving)
 
 
 def backend() -> NfqueueBackend:

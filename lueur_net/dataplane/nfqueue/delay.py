@@ -279,7 +279,8 @@ def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> 
 
 def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger, *, match: Match | None = None,
                 windows: Sequence[Window] = (), max_len: int = DEFAULT_MAX_LEN, leaving: bool = False,
-                watchdog: bool = True, mark_bit: int | None = None, save: str | None = None) -> NfqueueDelay:
+                watchdog: bool = True, mark_bit: int | None = None, save: str | None = None,
+                tidy: bool = False) -> NfqueueDelay:
     """Delay the packets arriving on `ifname` in `netns` (the receiving end of the path) by `spec`; with `leaving`,
     the packets `netns` sends out through `ifname` (OUTPUT chain: for an end whose peer we may not change).
 
@@ -289,6 +290,8 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
     `mark_bit`: the rule's packet-mark bit, when the caller allocated the bits of several delays started at once
     (rule.allocate_mark_bits); None = the lowest one the namespace's rules leave free now.
     `save`: the namespace's `iptables-save` text read for that allocation (None = read it now).
+    `tidy`: the namespace is not ours (it outlives the run): the mangle table our rule creates is deleted with
+    the rule once empty (rule.drop_table_if_empty).
     """
     match = match or Match()
     windows = tuple(windows)
@@ -305,7 +308,9 @@ def start_delay(netns: str | None, ifname: str, spec: DelaySpec, ledger: Ledger,
     args = rule_args(ifname, match.iptables_args(), queue, f"lueur-{ledger.run_id}-q{queue}", mark_bit,
                      leaving=leaving)
     chain = LEAVING_CHAIN if leaving else CHAIN
-    fields = {"netns": netns, "table": TABLE, "chain": chain, "args": args}
+    fields: dict[str, Any] = {"netns": netns, "table": TABLE, "chain": chain, "args": args}
+    if tidy and f"*{TABLE}" not in save:
+        fields["drop_empty_table"] = True
     delay._rule_fields = fields
     delay._rule_entry = ledger.record(RULE_KIND, **fields)
     try:

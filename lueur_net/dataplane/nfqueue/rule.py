@@ -145,13 +145,45 @@ def add_rule(netns: str | None, args: list[str], chain: str = CHAIN) -> None:
     iptables(netns, "-t", TABLE, "-I", chain, *args)
 
 
+# The lines of an emptied table's listing (`nft list table`): its own, its chains' heads (their default policy,
+# accept) and ends. Any other line (a rule, a set, a changed policy) is someone's.
+_EMPTY_TABLE_LINE = re.compile(
+    r"^\s*(table \S+ \S+ \{|chain \S+ \{|type \S+ hook \S+ priority \S+; policy accept;|\}|)\s*$")
+
+
+def drop_table_if_empty(netns: str | None, table: str = TABLE) -> bool:
+    """Delete iptables-nft's `ip <table>` in `netns` when it holds no rule (True when deleted).
+
+    iptables-nft creates the table and the chain for a namespace's first rule and keeps both once the rule is
+    gone; in a namespace that is not ours (an attached pod, `inject`), that is something left behind. Called only
+    where our rule created the table; a rule anyone added since keeps it."""
+    prefix = _in_netns(netns)
+    try:
+        listing = subprocess.run([*prefix, "nft", "list", "table", "ip", table], capture_output=True, text=True,
+                                 timeout=60)
+    except FileNotFoundError:  # no nft: iptables-legacy, whose tables are the kernel's own
+        return False
+    if listing.returncode != 0 or not all(_EMPTY_TABLE_LINE.match(line) for line in listing.stdout.splitlines()):
+        return False
+    return subprocess.run([*prefix, "nft", "delete", "table", "ip", table], capture_output=True, text=True,
+                          timeout=60).returncode == 0
+
+
 @remover(RULE_KIND)
 def remove_rule(fields: dict[str, Any]) -> None:
-    """fields: netns (None = host), table, chain, args. Tolerates a rule or namespace already gone."""
+    """fields: netns (None = host), table, chain, args, and drop_empty_table when our rule created the table
+    (drop_table_if_empty). Tolerates a rule or namespace already gone."""
     netns = fields.get("netns")
     path = namespace_path(netns)
     if path and not Path(path).exists():
         return
+    _remove_copies(fields)
+    if fields.get("drop_empty_table"):
+        drop_table_if_empty(netns, fields["table"])
+
+
+def _remove_copies(fields: dict[str, Any]) -> None:
+    netns = fields.get("netns")
     table, chain, args = fields["table"], fields["chain"], list(fields["args"])
     # -D until none is left (one process per copy and one more), rather than -C before each -D: a deletion is the
     # slow part (~15 ms, nf_tables' commit), a check ~2 ms, and a rule is normally there once.

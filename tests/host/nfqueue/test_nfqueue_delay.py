@@ -140,3 +140,27 @@ def test_nfqueue_two_delays_on_one_path_add_up(veth_lab: VethLab, echo_server: E
     # A queue verdict ACCEPT would end the chain at the first rule; mark + REPEAT walks the packet to the second.
     assert 80 <= percentile(stacked, 0.5) <= 95, sorted(stacked)
     assert min(counts) >= 20, counts
+
+
+def nft_tables(netns: str) -> str:
+    return subprocess.run(["nsenter", f"--net=/run/netns/{netns}", "nft", "list", "tables"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_a_namespace_that_is_not_ours_gets_back_without_the_mangle_table_our_rule_created(
+        veth_lab: VethLab, tmp_path) -> None:
+    """An attached pod's namespace outlives the run: iptables-nft kept the (empty) mangle table it made for our
+    rule. With `tidy` (an endpoint lueur-net does not own) it goes with the rule; someone's own rule keeps it."""
+    ns = veth_lab.server_ns
+    assert "ip mangle" not in nft_tables(ns)
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        start_delay(ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger, tidy=True).revert()
+        assert "ip mangle" not in nft_tables(ns) and ledger.pending == 0
+        start_delay(ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger).revert()
+        assert "ip mangle" in nft_tables(ns)  # our own lab's namespace: it goes with the namespace, no process spent
+        subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "nft", "delete", "table", "ip", "mangle"], check=True)
+        theirs = ["-t", "mangle", "-A", "OUTPUT", "-o", veth_lab.server_if, "-j", "ACCEPT"]
+        subprocess.run(["nsenter", f"--net=/run/netns/{ns}", "iptables", *theirs], check=True)
+        delay = start_delay(ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger, tidy=True)
+        delay.revert()
+        assert "ip mangle" in nft_tables(ns) and f"-o {veth_lab.server_if} -j ACCEPT" in iptables_save(ns)
