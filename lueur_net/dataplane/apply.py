@@ -357,16 +357,17 @@ def _join(threads: Sequence[threading.Thread]) -> None:
         raise interrupted
 
 
-def prestart_plan(plan: FaultPlan, path: Path, ledger: Ledger) -> None:
-    """Start ahead what applying `plan` on `path` will wait for, for backends that can (`prestart(pieces, ledger)`:
-    nfqueue starts its holders' interpreters, which apply_plan then takes). Nothing is put on the path."""
+def prestart_plan(plan: FaultPlan, path: Path, ledger: Ledger, idle: bool = False) -> None:
+    """Start ahead what applying `plan` on `path` will wait for, for backends that can (`prestart(pieces, ledger,
+    idle)`: nfqueue starts its holders' interpreters, which apply_plan then takes; `idle`: at the lowest CPU
+    priority until taken). Nothing is put on the path."""
     by_backend: dict[str, list[tuple[HookPlan | PlannedFault, Endpoint]]] = {}
     for work in work_of(plan):
         by_backend.setdefault(work.backend, []).append((work.item, endpoint_of(path, work.side)))
     for name, pieces in by_backend.items():
         prestart = getattr(backend(name), "prestart", None)
         if prestart is not None:
-            prestart(pieces, ledger)
+            prestart(pieces, ledger, idle=idle)
 
 
 def release_prestarted() -> None:

@@ -112,7 +112,7 @@ class RunEnvironment:
     warm_driver: Callable[[], None] | None = None
     # start ahead what applying a plan waits for (nfqueue holders' interpreters: lueur_net.dataplane.apply.
     # prestart_plan), and end what was started and not taken (release_prestarted); a fake has neither
-    prestart: Callable[[FaultPlan, Path, Ledger], None] | None = None
+    prestart: Callable[..., None] | None = None  # (plan, path, ledger, idle=False)
     release_prestarted: Callable[[], None] | None = None
 
 

@@ -99,6 +99,9 @@ class ItemFaults:
     # the driver's start runs beside it, or before a repeat's first call; how long that wait took.
     before_start: Callable[[], object] | None = None
     before_start_s: float = 0.0
+    # Called as the item starts, before its driver's fork (`run`: the next item's nfqueue holders are started then,
+    # at the lowest CPU priority); a failure there only loses the head start.
+    at_start: Callable[[], object] | None = None
     # Called once the item's calls are over (`run`: the next item's nfqueue holders are started then, beside this
     # item's revert and analysis and the next driver's start); a failure there only loses the head start.
     after_calls: Callable[[], object] | None = None
@@ -369,6 +372,11 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
     """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert.
     With `timings`, where the item's time went is added to them (lueur_net.runner.timings)."""
     began = time.monotonic()
+    if faults.at_start is not None:
+        try:
+            faults.at_start()
+        except Exception:  # noqa: BLE001 - a head start only: the next apply starts what it needs itself
+            pass
     try:
         if spec.is_repeat:
             faults.await_before_start()  # no start gate: the app must answer before the baseline call

@@ -162,14 +162,15 @@ def _stop_app_early(lab: RunLab) -> None:
         ask()
 
 
-def _prestart(env: RunEnvironment, ledger: Ledger, item: ItemFaults) -> None:
+def _prestart(env: RunEnvironment, ledger: Ledger, item: ItemFaults, idle: bool = False) -> None:
     """Start ahead what applying the item's first plans waits for (its nfqueue holders' interpreters, ~0.1 s
-    each): beside the app's start for the first item, beside the previous item's revert and analysis for the
-    others (after that item's calls: nothing starts while calls are measured). Only a head start."""
+    each): beside the app's start for the first item; for the others as the previous item starts, `idle`: under
+    SCHED_IDLE, their start takes only CPU time the calls being measured leave (started after those calls, they
+    were not ready when the next item applied: 40-80 ms waited per nfqueue item). Only a head start."""
     if env.prestart is None:
         return
     for entry in item.paths:
-        env.prestart(entry.plans[0], entry.path, ledger)
+        env.prestart(entry.plans[0], entry.path, ledger, idle=idle)
 
 
 def _drive_all(env: RunEnvironment, lab: RunLab, selected: Sequence[LoadedScenario], run: Sequence[Any],
@@ -270,7 +271,7 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
             try:
                 ordered = [item for items in faults for item in items]
                 for item_faults, following in zip(ordered, ordered[1:]):
-                    item_faults.after_calls = functools.partial(_prestart, env, ledger, following)
+                    item_faults.at_start = functools.partial(_prestart, env, ledger, following, idle=True)
                 if ordered:
                     ordered[-1].after_calls = functools.partial(_stop_app_early, lab)
                 if ordered:

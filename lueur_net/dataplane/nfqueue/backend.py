@@ -109,13 +109,14 @@ class NfqueueBackend:
                 allocations[position] = RuleAllocation(bit, save)
         return [allocations[position] for position in range(len(pieces))]
 
-    def prestart(self, pieces: Sequence[tuple[Any, Endpoint]], ledger: Ledger) -> None:
-        """A holder for each piece, started now in its namespace (delay.prestart); apply takes them."""
+    def prestart(self, pieces: Sequence[tuple[Any, Endpoint]], ledger: Ledger, idle: bool = False) -> None:
+        """A holder for each piece, started now in its namespace (delay.prestart, `idle`: under SCHED_IDLE); apply
+        takes them."""
         counts: dict[str | None, int] = {}
         for _, endpoint in pieces:
             counts[endpoint.netns] = counts.get(endpoint.netns, 0) + 1
         for netns, count in counts.items():
-            prestart(netns, ledger, count)
+            prestart(netns, ledger, count, idle)
 
     def release(self) -> None:
         release_spares()

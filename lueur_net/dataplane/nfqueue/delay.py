@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -204,11 +205,17 @@ _spares: dict[str | None, list[tuple[subprocess.Popen[bytes], socket.socket, Ent
 _spares_lock = threading.Lock()
 
 
-def _spawn(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[bytes], socket.socket, Entry]:
+def _spawn(netns: str | None, ledger: Ledger, idle: bool = False) -> tuple[subprocess.Popen[bytes], socket.socket,
+                                                                          Entry]:
+    """A holder process waiting for its configuration; with `idle`, started under SCHED_IDLE (chrt): its
+    interpreter's start (~60 ms of CPU) then takes only time no other task wants (_take_spare lifts it)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     command = [sys.executable, "-m", "lueur_net.dataplane.nfqueue.holder", "--control-fd", str(theirs.fileno())]
     if netns:
         command += ["--netns", netns]
+    chrt = shutil.which("chrt") if idle else None
+    if chrt:
+        command = [chrt, "--idle", "0", *command]
     process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                start_new_session=True)  # a terminal's Ctrl-C reaches the owner, who reverts
     theirs.close()
@@ -217,13 +224,14 @@ def _spawn(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[bytes], 
     return process, ours, entry
 
 
-def prestart(netns: str | None, ledger: Ledger, count: int = 1) -> None:
+def prestart(netns: str | None, ledger: Ledger, count: int = 1, idle: bool = False) -> None:
     """Start `count` holders in `netns` now, for delays started later (start_delay takes them): a holder's start is
-    an interpreter's (~0.1 s quiet, more under load), which then runs beside whatever the caller does (`run`: the
-    previous item's calls). Each is in the ledger from its fork and exits by itself when its control socket
+    an interpreter's (~0.1 s quiet, more under load), which then runs beside whatever the caller does. With `idle`
+    (`run`: the next item's, started at the current item's start) under SCHED_IDLE, so that it never takes a CPU
+    from the calls being measured. Each is in the ledger from its fork and exits by itself when its control socket
     closes (release_spares, or the owner's death) before it got a configuration."""
     for _ in range(count):
-        process, control, entry = _spawn(netns, ledger)
+        process, control, entry = _spawn(netns, ledger, idle)
         with _spares_lock:
             _spares.setdefault(netns, []).append((process, control, entry, ledger))
 
@@ -251,8 +259,18 @@ def _take_spare(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[byt
         for index, (process, control, entry, owner) in enumerate(waiting):
             if owner.run_id == run_id and process.poll() is None:
                 del waiting[index]
+                _normal_priority(process.pid)
                 return process, control, entry
     return None
+
+
+def _normal_priority(pid: int) -> None:
+    """A spare started idle (prestart) is needed now: the usual policy, or its start would wait for idle CPU, and
+    the holder releases packets on time only at it."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+    except OSError:  # it exited meanwhile: the configuration's handshake says so
+        pass
 
 
 def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> tuple[

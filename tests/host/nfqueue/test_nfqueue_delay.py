@@ -164,3 +164,21 @@ def test_a_namespace_that_is_not_ours_gets_back_without_the_mangle_table_our_rul
         delay = start_delay(ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger, tidy=True)
         delay.revert()
         assert "ip mangle" in nft_tables(ns) and f"-o {veth_lab.server_if} -j ACCEPT" in iptables_save(ns)
+
+
+def test_a_spare_started_idle_takes_no_cpu_from_others_until_a_delay_takes_it(veth_lab: VethLab, tmp_path) -> None:
+    """`run` starts the next item's holders as the current item starts: under SCHED_IDLE, so their interpreters'
+    start uses only CPU time the measured calls leave; the delay that takes one puts it back to the usual policy
+    (a holder releases packets on time only at it)."""
+    import os
+
+    from lueur_net.dataplane.nfqueue import delay as delay_module
+
+    with Ledger.open("test-nfqueue", run_dir=tmp_path) as ledger:
+        delay_module.prestart(veth_lab.server_ns, ledger, idle=True)
+        [(process, _, _, _)] = delay_module._spares[veth_lab.server_ns]
+        assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE
+        with start_delay(veth_lab.server_ns, veth_lab.server_if, DelaySpec(mean_ns=MS), ledger) as delay:
+            assert delay._process.pid == process.pid  # the spare was taken
+            assert os.sched_getscheduler(process.pid) == os.SCHED_OTHER
+        assert ledger.pending == 0

@@ -595,8 +595,9 @@ def test_a_first_repeat_item_waits_for_the_app_before_its_faults(scenario_file: 
 
 
 def test_each_items_holders_are_started_ahead_and_the_unused_released(scenario_file: Path, tmp_path: Path) -> None:
-    """The first item's beside the app's start (before its apply), each next item's once the previous item's calls
-    are over (never while calls are measured), and whatever no apply took ended at the end of the run."""
+    """The first item's beside the app's start (before its apply), each next item's as the previous item starts
+    (at the lowest CPU priority: never taking a CPU from the calls measured), and whatever no apply took ended at
+    the end of the run."""
     machine = Machine()
     environment = machine.environment()
     calls_done: list[int] = []
@@ -607,16 +608,20 @@ def test_each_items_holders_are_started_ahead_and_the_unused_released(scenario_f
         machine.events.append("calls over")
         return result
 
-    def prestart(plan: FaultPlan, path: LabPath, ledger: Any) -> None:
+    idles: list[bool] = []
+
+    def prestart(plan: FaultPlan, path: LabPath, ledger: Any, idle: bool = False) -> None:
         machine.events.append("prestart")
         calls_done.append(machine.events.count("calls over"))
+        idles.append(idle)
 
     environment = RunEnvironment(**{**environment.__dict__, "drive": drive, "prestart": prestart,
                                     "release_prestarted": lambda: machine.events.append("release")})
     execute(RunOptions(paths=(str(scenario_file),), results_path=tmp_path / "out" / "results.json"), Listener(),
             environment)
     assert machine.events.index("prestart") < machine.events.index("apply")
-    assert calls_done == [0, 1, 2]  # item 1 before any call, item 2 after item 1's calls, item 3 after item 2's
+    assert calls_done == [0, 0, 1]  # item 1 before any call, item 2 as item 1 starts, item 3 as item 2 starts
+    assert idles == [False, True, True]
     assert machine.events[-1] == "release" and machine.events.count("release") == 1
 
 
