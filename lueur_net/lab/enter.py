@@ -285,11 +285,13 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def run_in_netns(target: str, function: Callable[..., T], *args: Any,
+                 after_fork: Callable[[], object] | None = None, **kwargs: Any) -> T:
     """Call function(*args, **kwargs) in a child process inside namespace `target` and return its result.
 
     The result (or the exception) must be picklable: it comes back through a pipe. Ctrl-C, SIGTERM or SIGHUP
-    at any instant kills and reaps the child before acting here (lueur_net.lab.signals.run_forked).
+    at any instant kills and reaps the child before acting here (lueur_net.lab.signals.run_forked, which also
+    calls `after_fork` here once the child is forked).
     """
     path = netns_path(target)  # fail early, in the parent, with a clear message
     parent = os.getpid()
@@ -300,7 +302,7 @@ def run_in_netns(target: str, function: Callable[..., T], *args: Any, **kwargs: 
         setns(path)
         return function(*args, **kwargs)
 
-    (ended,) = run_forked([inside])
+    (ended,) = run_forked([inside], after_fork=after_fork)
     if ended.result is None:
         raise EnvironmentProblem(f"the worker in namespace '{target}' died without a result")
     kind, value = ended.result

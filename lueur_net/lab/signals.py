@@ -72,7 +72,8 @@ class Ended:
     result: tuple[str, Any] | None  # ("ok", value) or ("error", (exception, traceback text)); None: it sent none
 
 
-def run_forked(calls: Sequence[Callable[[], object]], *, sigint_to_children: bool = False) -> list[Ended]:
+def run_forked(calls: Sequence[Callable[[], object]], *, sigint_to_children: bool = False,
+               after_fork: Callable[[], object] | None = None) -> list[Ended]:
     """Call each of `calls` in a child process of its own; wait for them all and return how each ended.
 
     The one fork-and-wait of the package (`shell`'s command, run_in_netns, the driver's load workers). A child
@@ -92,12 +93,14 @@ def run_forked(calls: Sequence[Callable[[], object]], *, sigint_to_children: boo
     signals and takes them with sigtimedwait; one that another thread takes (it does not block them) reaches a
     handler that only notes it (in the main thread: handlers run only there), and it is acted on within 0.1 s.
     The pipes and the children's ends are watched by a thread of ours (it inherits the blocked mask).
+    `after_fork` is called here once every child is forked, before the wait (`run`: imports in a thread, which a
+    child forked after them could meet half done); its error is not this call's.
     """
     mask = _block(HELD)  # a signal that arrived before acts here, before any child exists
     try:
         with _noting_signals(sigint_to_children) as noted:
             try:
-                taken, ended = _fork_and_wait(calls, mask, noted, sigint_to_children)
+                taken, ended = _fork_and_wait(calls, mask, noted, sigint_to_children, after_fork)
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one held meanwhile is noted (or dropped) here
     except BaseException:
@@ -149,7 +152,8 @@ def _noting_signals(sigint_to_children: bool) -> Iterator[list[int]]:
 
 
 def _fork_and_wait(
-    calls: Sequence[Callable[[], object]], mask: set[signal.Signals], noted: list[int], sigint_to_children: bool
+    calls: Sequence[Callable[[], object]], mask: set[signal.Signals], noted: list[int], sigint_to_children: bool,
+    after_fork: Callable[[], object] | None = None,
 ) -> tuple[int | None, list[Ended]]:
     """run_forked with the signals held and noted: (a terminating signal taken, or None; how each child ended)."""
     waited = WAITED if sigint_to_children else WAITED | {signal.SIGINT}
@@ -170,6 +174,11 @@ def _fork_and_wait(
             fd, write_end = write_end, -1
             os.close(fd)
         watch, reads = _Watch(reads, pids), []  # from here the watch closes them
+        if after_fork is not None:
+            try:
+                after_fork()
+            except Exception:  # noqa: BLE001 - the caller's head start, not this wait's business
+                pass
         taken = watch.wait(waited, noted)
         if taken is not None:
             return taken, []

@@ -98,7 +98,7 @@ class AttachLab(Protocol):
 @dataclass(frozen=True)
 class RunEnvironment:
     require_root: Callable[[], None]
-    probe: Callable[[], Capabilities]
+    probe: Callable[..., Capabilities]  # (beside=None): `beside` called once the probing child is forked
     open_ledger: Callable[[], AbstractContextManager[Ledger]]
     create_lab: CreateLab
     attach_lab: AttachLab

@@ -216,7 +216,11 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
             for warning in entry.warnings:
                 listener.note(str(warning))
         env.require_root()
-        capabilities = env.probe()
+        # With --serve, the driver's modules (~0.1 s of imports) are imported while the probe's child works (this
+        # thread only waits for it then): started once that child is forked, as no fork may meet an import half
+        # done (lueur_net.runner.later_imports).
+        early: list[threading.Thread | None] = []
+        capabilities = env.probe(beside=(lambda: early.append(_warm_beside(env))) if options.serve else None)
         run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
@@ -246,7 +250,7 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
     backends: set[tuple[str, str]] = set()
     failed: str | None = None  # a backend failed during an item: the run stops after it and ends with exit 3
     with env.guard_signals(), env.open_ledger() as ledger:
-        warming = None if imports_after_lab else _warm_beside(env)
+        warming = early[0] if early else None if imports_after_lab else _warm_beside(env)
         began = time.monotonic()
         if options.attach:
             lab = env.attach_lab(options.attach, upstreams(selected), ledger, iface=options.iface,
@@ -255,7 +259,7 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
             lab = env.create_lab(upstreams(selected), ledger, serve=serve, pool=options.pool, dns=needs_dns)
         if imports_after_lab:  # the app is launched, its start not waited for (defer_ready)
             later_imports.start()
-            warming = _warm_beside(env)
+            warming = warming or _warm_beside(env)
         app_start_s = float(getattr(lab, "serve_seconds", 0.0))  # --serve: the app's own start, shown apart
         timings.add("app start", app_start_s)
         timings.add("lab set-up", time.monotonic() - began - app_start_s)

@@ -59,7 +59,7 @@ def test_a_run_refused_at_attach_leaves_the_output_folder_as_it_was(tmp_path: Pa
         raise BadInput("--attach lueur-no-such-ns: no such network namespace")
 
     monkeypatch.setattr(lab_module, "require_root", lambda: None)
-    monkeypatch.setattr(probe, "probe_capabilities", Capabilities.all_present)
+    monkeypatch.setattr(probe, "probe_capabilities", lambda beside=None: Capabilities.all_present())
     monkeypatch.setattr(ledger_module.Ledger, "open", classmethod(lambda cls, purpose: contextlib.nullcontext()))
     monkeypatch.setattr(lab_package.Lab, "attach", staticmethod(refuse))
     scenario, out = scenario_and_earlier_output(tmp_path)

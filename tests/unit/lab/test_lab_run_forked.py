@@ -53,3 +53,22 @@ def test_the_children_start_with_the_default_dispositions_and_the_caller_s_mask(
         (ended,) = run_forked([lambda: (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT),
                                         signal.pthread_sigmask(signal.SIG_BLOCK, ()))])
     assert ended.result == ("ok", (signal.SIG_DFL, signal.SIG_DFL, set()))
+
+
+def test_after_fork_runs_in_the_parent_once_every_child_is_forked_and_while_they_work() -> None:
+    """`run` starts imports there (the probe's child works ~0.14 s meanwhile): never before a fork, never after
+    the wait; its error is not the wait's."""
+    read_end, write_end = os.pipe()
+    seen: list[tuple[int, bool]] = []
+
+    def after() -> None:
+        # both children exist: the second blocks until this side writes, so the wait has not ended yet
+        seen.append((os.getpid(), True))
+        os.write(write_end, b"x")
+        raise RuntimeError("a head start that failed")
+
+    ended = run_forked([lambda: 1, lambda: os.read(read_end, 1)], after_fork=after)
+    os.close(read_end)
+    os.close(write_end)
+    assert seen == [(os.getpid(), True)]
+    assert [end.result for end in ended] == [("ok", 1), ("ok", b"x")]

@@ -199,7 +199,7 @@ class Machine:
     def environment(self) -> RunEnvironment:
         return RunEnvironment(
             require_root=lambda: self.events.append("root"),
-            probe=lambda: Capabilities.all_present(),
+            probe=lambda beside=None: Capabilities.all_present(),
             open_ledger=lambda: contextlib.nullcontext(None),  # type: ignore[arg-type,return-value]
             create_lab=self.create_lab,
             attach_lab=self.attach_lab,
