@@ -5,6 +5,11 @@ namespace to the server namespace at a fixed rate; the receiver (same process, s
 one-way delay. The delay is installed at the server end (the receiving side). Printed, not asserted.
 
     sudo .venv/bin/python benchmarks/bench_nfqueue_delay.py [--rate 1000] [--seconds 3]
+    sudo .venv/bin/python benchmarks/bench_nfqueue_delay.py --start-stop 10
+
+--start-stop N: only what a run waits for, N times: a delay started on a holder started ahead (as `run` does) and
+reverted; median [min-max] of each. To compare with another commit, run this file with that checkout's venv from
+its folder (its package is then the one imported).
 """
 
 from __future__ import annotations
@@ -147,11 +152,37 @@ def tcp_round_trips(client_ns: str, server_ns: str, address: str, count: int) ->
     return sorted(times)
 
 
+def start_stop(tries: int) -> None:
+    """Start and revert times of a delay on a holder started ahead, as in a run."""
+    from lueur_net.dataplane.nfqueue.delay import prestart, release_spares
+
+    starts, stops = [], []
+    with veth_lab() as (_, server_ns, server_if, _), tempfile.TemporaryDirectory() as run_dir, \
+            Ledger.open("bench-nfqueue", run_dir=Path(run_dir)) as ledger:
+        for _ in range(tries):
+            prestart(server_ns, ledger)
+            time.sleep(0.5)  # the spare's interpreter is up, as after an item's calls
+            began = time.perf_counter()
+            delay = start_delay(server_ns, server_if, DelaySpec(mean_ns=MS), ledger)
+            starts.append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            delay.revert()
+            stops.append((time.perf_counter() - began) * 1000)
+        release_spares()
+    print(f"load average {os.getloadavg()[0]:.2f}; ms, median [min-max] of {tries}")
+    for name, values in (("start (holder started ahead)", starts), ("revert", stops)):
+        print(f"{name:30} {statistics.median(values):7.1f} [{min(values):.1f}-{max(values):.1f}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1000, help="datagrams per second (1000)")
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--start-stop", type=int, metavar="N", help="only the start and revert times, N tries")
     args = parser.parse_args()
+    if args.start_stop:
+        start_stop(args.start_stop)
+        return
     cases: list[tuple[str, DelaySpec | None]] = [
         ("no rule (baseline)", None),
         ("pass-through (0 ms)", DelaySpec(mean_ns=0)),
