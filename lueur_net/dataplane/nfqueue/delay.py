@@ -242,13 +242,17 @@ def release_spares() -> None:
         spares = [spare for waiting in _spares.values() for spare in waiting]
         _spares.clear()
     for process, control, entry, ledger in spares:
-        control.close()  # EOF before a configuration: the holder exits at once
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            remove_process(entry.fields)
-            process.wait()
-        ledger.done(entry)
+        _end_spare(process, control, entry, ledger)
+
+
+def _end_spare(process: subprocess.Popen[bytes], control: socket.socket, entry: Entry, ledger: Ledger) -> None:
+    control.close()  # EOF before a configuration: the holder exits at once
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        remove_process(entry.fields)
+        process.wait()
+    ledger.done(entry)
 
 
 def _take_spare(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[bytes], socket.socket, Entry] | None:
@@ -259,18 +263,25 @@ def _take_spare(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[byt
         for index, (process, control, entry, owner) in enumerate(waiting):
             if owner.run_id == run_id and process.poll() is None:
                 del waiting[index]
-                _normal_priority(process.pid)
-                return process, control, entry
+                break
+        else:
+            return None
+    if _normal_priority(process.pid):
+        return process, control, entry
+    _end_spare(process, control, entry, owner)  # it would hold packets at idle priority: a fresh one instead
     return None
 
 
-def _normal_priority(pid: int) -> None:
+def _normal_priority(pid: int) -> bool:
     """A spare started idle (prestart) is needed now: the usual policy, or its start would wait for idle CPU, and
-    the holder releases packets on time only at it."""
+    the holder releases packets on time only at it. False when the policy could not be set."""
     try:
         os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
-    except OSError:  # it exited meanwhile: the configuration's handshake says so
-        pass
+    except ProcessLookupError:  # it exited meanwhile: the configuration's handshake says so
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _start_holder(netns: str | None, config: dict[str, Any], ledger: Ledger) -> tuple[
