@@ -224,11 +224,12 @@ def execute(options: RunOptions, listener: RunListener, environment: RunEnvironm
         run = plan_run(selected, capabilities, env.plan)  # refuse before touching
     if options.serve and options.attach:
         raise BadInput(SERVE_AND_ATTACH)
-    # pandas and the results (~0.5 s of imports) and the driver's modules (~0.1 s): in threads, waited for before
+    # pandas and the results (~0.3 s of imports) and the driver's modules (~0.1 s): in threads, waited for before
     # the first driver's fork (after validate/plan: its parsing would only share the interpreter with them).
-    # With --serve they start once the app is launched, beside its start (uvicorn: 0.6-0.9 s), which hides them:
-    # beside the lab's set-up, they held the interpreter's lock in turns with it, and the set-up (~45 ms alone)
-    # took 0.12-0.17 s, the app's launch that much later. Without an app, beside the lab's set-up.
+    # With --serve, pandas and the results start once the app is launched, beside its start (uvicorn: 0.6-0.9 s),
+    # which hides them (the driver's modules during the probe, above): beside the lab's set-up, they held the
+    # interpreter's lock in turns with it, and the set-up (~45 ms alone) took 0.12-0.17 s, the app's launch that
+    # much later. Without an app, both beside the lab's set-up.
     imports_after_lab = options.serve is not None
     if not imports_after_lab:
         later_imports.start()
