@@ -13,6 +13,7 @@ import click
 from lueur_net.errors import EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:  # the run's modules load when a run starts: `--help` stays quick
+    from lueur_net.analysis.reports import RunReports
     from lueur_net.driver.progress import ScenarioTally
     from lueur_net.driver.spec import ItemSpec
     from lueur_net.runner import RunOutcome
@@ -191,7 +192,7 @@ def run(ctx: click.Context, paths: tuple[str, ...], serve: str | None, result: P
     run_timings = RunTimings(started=began)
     run_timings.add("start-up", time.monotonic() - began)
     report_md = None if no_report else markdown or result.parent / "report.md"
-    written: list[Any] = []
+    written: list[RunReports | None] = []
 
     def reports_before_close(outcome: RunOutcome) -> None:
         """The reports, written before the lab's close: the app (`--serve`, asked to stop after the last calls)
@@ -245,7 +246,7 @@ def exit_status(summary: dict[str, Any], fail_on: str) -> int:
 
 def _write_reports(outcome: RunOutcome, folder: Path, markdown: Path | None, html: str | None, junit: str | None,
                    analyze: bool, model: str | None, ollama_host: str | None, source_dir: Path | None,
-                   role: str, analyze_timeout: float | None = None) -> Any:
+                   role: str, analyze_timeout: float | None = None) -> RunReports | None:
     """The reports after results.json (what was written, for _say_written; None when none is asked for)."""
     from lueur_net.analysis.defaults import DEFAULT_MODEL, DEFAULT_TOTAL_TIMEOUT_S
     from lueur_net.analysis.llm import LlmOptions
@@ -270,7 +271,7 @@ def _write_reports(outcome: RunOutcome, folder: Path, markdown: Path | None, htm
                              llm=llm, analysis_path=folder / "analysis.md", progress=sys.stderr.write)
 
 
-def _say_written(done: Any) -> None:
+def _say_written(done: RunReports | None) -> None:
     """Each report's path; an LLM problem is a warning, never a change of the exit status."""
     if done is None:
         return
