@@ -102,8 +102,8 @@ class ItemFaults:
     # Called as the item starts, before its driver's fork (`run`: the next item's nfqueue holders are started then,
     # at the lowest CPU priority); a failure there only loses the head start.
     at_start: Callable[[], object] | None = None
-    # Called once the item's calls are over (`run`: the next item's nfqueue holders are started then, beside this
-    # item's revert and analysis and the next driver's start); a failure there only loses the head start.
+    # Called once the item's calls are over (`run`, last item: the app is asked to stop, its shutdown then runs
+    # beside the revert, the analysis and results.json); a failure there changes nothing else.
     after_calls: Callable[[], object] | None = None
 
     def _record(self, entry: PathPlans, plan: FaultPlan, change: str | None = None) -> None:
@@ -371,12 +371,14 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
                ) -> dict[str, Any]:
     """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert.
     With `timings`, where the item's time went is added to them (lueur_net.runner.timings)."""
-    began = time.monotonic()
+    head_start = time.monotonic()
     if faults.at_start is not None:
         try:
             faults.at_start()
         except Exception:  # noqa: BLE001 - a head start only: the next apply starts what it needs itself
             pass
+    began = time.monotonic()
+    head_start_s = began - head_start  # counted with the apply: data-plane work (the next item's holders)
     try:
         if spec.is_repeat:
             faults.await_before_start()  # no start gate: the app must answer before the baseline call
@@ -416,7 +418,7 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
     # The load's drain: from the end of its duration until the driver's process had handed every record back.
     drain = max(0.0, driven - (run.t0 + spec.load.duration_s)) if spec.load is not None else 0.0
     applying = faults.apply_s - faults.apply_hidden_s  # what the item waited for (the rest ran beside the driver)
-    spent = {"apply": applying, "start-gate wait": faults.gate_wait_s, "load drain": drain,
+    spent = {"apply": applying + head_start_s, "start-gate wait": faults.gate_wait_s, "load drain": drain,
              "driving": max(0.0, (driven - began) - applying - faults.gate_wait_s - drain - faults.before_start_s),
              "revert": (collected - driven) + (reverted - analysed), "analysis": analysed - collected}
     if faults.before_start_s:
