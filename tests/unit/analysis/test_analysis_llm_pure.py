@@ -98,6 +98,20 @@ def test_no_footer_when_every_figure_is_known() -> None:
     assert one.text.endswith("_1 figure in this section does not appear in the results._")
 
 
+def test_a_figure_is_compared_with_what_measures_the_same_thing() -> None:
+    """Before, any number of the facts matched in any unit: "500 s" passed for a p95 of 500 ms."""
+    known = known_values("p95=500.55 ms; errors 6/60 (10.0%); total time 46.7s; client timeout 250 ms")
+    checked = check_figures("p95 500 s, 0.5 s, 500.6 ms; errors 10 ms, 10%, 0.1; the run took 46.7 s, 46700 ms, "
+                            "46.7 minutes; 250 ms, 250 %.", known)
+    assert checked.unmatched == ["500 s", "10 ms", "250 %"]
+    assert "46.7 minutes" not in checked.unmatched  # an unknown unit: compared with every number, as before
+
+
+def test_a_number_the_facts_give_without_a_unit_matches_any_measure() -> None:
+    known = known_values("| scenario | p95 |\n| a | 812 |")  # the unit is in a header, not beside the figure
+    assert check_figures("p95 812 ms, or 0.812 s", known).count == 0
+
+
 def test_every_figure_of_the_facts_block_is_known(sample_run: Run) -> None:
     redactor = Redactor()
     facts = facts_text(sample_run, analyze(sample_run), redactor)
