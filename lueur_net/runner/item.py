@@ -45,8 +45,8 @@ PREPARE_AHEAD_S = 5.0
 FORK_WAIT_S = 2.0
 _forked = threading.Event()
 os.register_at_fork(after_in_parent=_forked.set)
-START_MARGIN_S = 0.01  # beyond what the driver needs: a tc or eBPF apply fits in it (measured 2-8 ms)
-START_SLACK_S = 0.01  # the answer's way to the driver (a pipe, ~0.1 ms) and its wake-up, on a busy 2-core machine
+START_MARGIN_S = 0.005  # beyond what the driver needs: the prepared objects' move to t0 (~1 ms each) fits in it
+START_SLACK_S = 0.005  # the answer's way to the driver (a pipe, ~0.1 ms) and its wake-up, on a busy 2-core machine
 START_ATTEMPTS = 3
 # Every fault of an item carries a fail-open deadline (ItemSpec.span_s from its t0 + DEADLINE_MARGIN_S):
 # lueur_net.dataplane.deadline (imported above), shared with `lueur-net inject`.
