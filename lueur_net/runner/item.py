@@ -372,11 +372,7 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
     """Apply the item's faults (per iteration for a repeat), drive its calls in the client namespace, revert.
     With `timings`, where the item's time went is added to them (lueur_net.runner.timings)."""
     head_start = time.monotonic()
-    if faults.at_start is not None:
-        try:
-            faults.at_start()
-        except Exception:  # noqa: BLE001 - a head start only: the next apply starts what it needs itself
-            pass
+    _call_quietly(faults.at_start)
     began = time.monotonic()
     head_start_s = began - head_start  # counted with the apply: data-plane work (the next item's holders)
     try:
@@ -391,11 +387,7 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
             raise faults.start_error from None
         raise
     driven = time.monotonic()
-    if faults.after_calls is not None:
-        try:
-            faults.after_calls()
-        except Exception:  # noqa: BLE001 - a head start only: the next apply starts what it needs itself
-            pass
+    _call_quietly(faults.after_calls)
     faults.revert_beside()  # counters read now; the objects go while the calls are analysed below
     collected = time.monotonic()
     # pandas and the results document: imported beside the run's start (lueur_net.runner.later_imports)
@@ -433,6 +425,17 @@ def drive_item(drive: Drive, netns: str, ref: ItemRef, spec: ItemSpec, faults: I
             timings.add(phase, seconds)
         timings.intrinsic_s += item_intrinsic_s(spec, [(record.total_ms or 0.0) / 1000 for record in run.records])
     return document
+
+
+def _call_quietly(hook: Callable[[], object] | None) -> None:
+    """An item's at_start or after_calls: a head start only (the next item's holders, the app's early stop), whose
+    failure changes nothing else (the next apply starts what it needs itself; the lab's close stops the app)."""
+    if hook is None:
+        return
+    try:
+        hook()
+    except Exception:  # noqa: BLE001 - see above
+        pass
 
 
 def backend_failure_message(title: str, item_index: int, failures: Sequence[dict[str, Any]]) -> str:
