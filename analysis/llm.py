@@ -59,11 +59,11 @@ from lueur_net.analysis.prompts import (
 )
 from lueur_net.analysis.quality import unusable
 from lueur_net.analysis.redact import Redactor
+from lueur_net.analysis.render_markdown import anchor, demote_headings, findings_markdown, render_markdown, table
+from lueur_net.errors import BadInput
 
 if TYPE_CHECKING:
     import ollama
-from lueur_net.analysis.render_markdown import anchor, demote_headings, findings_markdown, render_markdown, table
-from lueur_net.errors import BadInput
 
 CONNECT_TIMEOUT_S = 5.0
 REPORT_TITLE = "lueur-net resilience report analysis"

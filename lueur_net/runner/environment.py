@@ -95,10 +95,22 @@ class AttachLab(Protocol):
                  allow_host_interface: bool = False) -> RunLab: ...
 
 
+class Probe(Protocol):
+    """lueur_net.dataplane.probe.probe_capabilities: `beside` is called once the probing child is forked."""
+
+    def __call__(self, beside: Callable[[], object] | None = None) -> Capabilities: ...
+
+
+class Prestart(Protocol):
+    """lueur_net.dataplane.apply.prestart_plan: `idle` starts what it starts at the lowest CPU priority."""
+
+    def __call__(self, plan: FaultPlan, path: Path, ledger: Ledger, idle: bool = False) -> None: ...
+
+
 @dataclass(frozen=True)
 class RunEnvironment:
     require_root: Callable[[], None]
-    probe: Callable[..., Capabilities]  # (beside=None): `beside` called once the probing child is forked
+    probe: Probe
     open_ledger: Callable[[], AbstractContextManager[Ledger]]
     create_lab: CreateLab
     attach_lab: AttachLab
@@ -112,7 +124,7 @@ class RunEnvironment:
     warm_driver: Callable[[], None] | None = None
     # start ahead what applying a plan waits for (nfqueue holders' interpreters: lueur_net.dataplane.apply.
     # prestart_plan), and end what was started and not taken (release_prestarted); a fake has neither
-    prestart: Callable[..., None] | None = None  # (plan, path, ledger, idle=False)
+    prestart: Prestart | None = None
     release_prestarted: Callable[[], None] | None = None
 
 

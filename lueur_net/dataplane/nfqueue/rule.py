@@ -89,8 +89,8 @@ def allocate_mark_bits(save: str, count: int, netns: str | None = None) -> list[
 
 @dataclass(frozen=True)
 class RuleAllocation:
-    """One delay's share of what a plan's delays in a namespace take from one `iptables-save` (backend.prepare):
-    its own mark bit, and the rules' text, read again by no one (queue numbers already named, queue_candidates)."""
+    """What backend.prepare hands one delay of a plan, from one `iptables-save` per namespace: its own mark bit,
+    and that text, where the delay's start looks up the queue numbers rules already name (queue_candidates)."""
 
     mark_bit: int
     save: str
