@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -207,18 +206,19 @@ _spares_lock = threading.Lock()
 
 def _spawn(netns: str | None, ledger: Ledger, idle: bool = False) -> tuple[subprocess.Popen[bytes], socket.socket,
                                                                           Entry]:
-    """A holder process waiting for its configuration; with `idle`, started under SCHED_IDLE (chrt): its
-    interpreter's start (~60 ms of CPU) then takes only time no other task wants (_take_spare lifts it)."""
+    """A holder process waiting for its configuration; with `idle`, put under SCHED_IDLE as soon as it exists: its
+    interpreter's start (~60 ms of CPU) then takes only time no other task wants (_take_spare lifts it). The policy
+    is set here, before the caller goes on, not by a `chrt` wrapper: chrt would set it whenever it got to run, and
+    a spare taken before that would be lifted first and then put back to idle."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     command = [sys.executable, "-m", "lueur_net.dataplane.nfqueue.holder", "--control-fd", str(theirs.fileno())]
     if netns:
         command += ["--netns", netns]
-    chrt = shutil.which("chrt") if idle else None
-    if chrt:
-        command = [chrt, "--idle", "0", *command]
     process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
                                start_new_session=True)  # a terminal's Ctrl-C reaches the owner, who reverts
     theirs.close()
+    if idle:
+        _set_policy(process.pid, os.SCHED_IDLE)
     entry = ledger.record("process", pid=process.pid, start_time=process_start_time(process.pid),
                           pgid=process.pid, what=f"nfqueue holder in {netns or 'host namespace'}")
     return process, ours, entry
@@ -275,9 +275,15 @@ def _take_spare(netns: str | None, ledger: Ledger) -> tuple[subprocess.Popen[byt
 def _normal_priority(pid: int) -> bool:
     """A spare started idle (prestart) is needed now: the usual policy, or its start would wait for idle CPU, and
     the holder releases packets on time only at it. False when the policy could not be set."""
+    return _set_policy(pid, os.SCHED_OTHER)
+
+
+def _set_policy(pid: int, policy: int) -> bool:
+    """False when the policy could not be set; a process that exited meanwhile counts as set (the configuration's
+    handshake says it is gone)."""
     try:
-        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
-    except ProcessLookupError:  # it exited meanwhile: the configuration's handshake says so
+        os.sched_setscheduler(pid, policy, os.sched_param(0))
+    except ProcessLookupError:
         return True
     except OSError:
         return False
