@@ -7,13 +7,22 @@ the loader alone. URLs here are already redacted by the loader.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
 KIND_EXPECT = "expect"
 KIND_SLO = "slo"
+
+T = TypeVar("T")
+
+
+def _recorded_or(recorded: T | None, computed: Callable[[], T]) -> T:
+    """A verdict or count results.json recorded wins; one it lacks (an older file, another tool's) is computed from
+    the parts below it."""
+    return recorded if recorded is not None else computed()
 
 
 @dataclass(frozen=True)
@@ -116,9 +125,7 @@ class Item:
 
     @property
     def passed(self) -> bool:
-        if self.passed_flag is not None:
-            return self.passed_flag
-        return all(check.passed for check in self.checks)
+        return _recorded_or(self.passed_flag, lambda: all(check.passed for check in self.checks))
 
     @property
     def end_s(self) -> float:
@@ -147,9 +154,7 @@ class Scenario:
 
     @property
     def passed(self) -> bool:
-        if self.passed_flag is not None:
-            return self.passed_flag
-        return all(item.passed for item in self.items)
+        return _recorded_or(self.passed_flag, lambda: all(item.passed for item in self.items))
 
 
 @dataclass
@@ -171,21 +176,17 @@ class Run:
 
     @property
     def checks(self) -> list[Check]:
-        return [check for scenario in self.scenarios for check in scenario.checks]
+        return [check for item in self.items for check in item.checks]
 
     @property
     def tests_run(self) -> int:
         """lueur's `Tests run`: from the summary, else summed over the items that recorded it."""
-        if self.lueur_tests_run is not None:
-            return self.lueur_tests_run
-        return sum(item.tests_run or 0 for item in self.items)
+        return _recorded_or(self.lueur_tests_run, lambda: sum(item.tests_run or 0 for item in self.items))
 
     @property
     def tests_failed(self) -> int:
-        """lueur's `Tests failed`."""
-        if self.lueur_tests_failed is not None:
-            return self.lueur_tests_failed
-        return sum(item.tests_failed or 0 for item in self.items)
+        """lueur's `Tests failed`, the same way."""
+        return _recorded_or(self.lueur_tests_failed, lambda: sum(item.tests_failed or 0 for item in self.items))
 
     @property
     def checks_run(self) -> int:
