@@ -32,28 +32,19 @@ ALLOCATION_LOCK = Path("/run/lueur-net-addresses.lock")
 
 @dataclass(frozen=True)
 class Block:
-    """The addresses of one lab."""
+    """The addresses of one lab (Block.of lays them out as the module docstring says)."""
 
     network: ipaddress.IPv4Network
+    host: str
+    client: str
+    client_to_server: str
+    server: str
 
-    def _at(self, offset: int) -> str:
-        return str(self.network.network_address + offset)
-
-    @property
-    def host(self) -> str:
-        return self._at(1)
-
-    @property
-    def client(self) -> str:
-        return self._at(2)
-
-    @property
-    def client_to_server(self) -> str:
-        return self._at(5)
-
-    @property
-    def server(self) -> str:
-        return self._at(6)
+    @classmethod
+    def of(cls, network: ipaddress.IPv4Network) -> Block:
+        first = network.network_address
+        return cls(network, host=str(first + 1), client=str(first + 2), client_to_server=str(first + 5),
+                   server=str(first + 6))
 
     LINK_PREFIX = 30
 
@@ -145,7 +136,7 @@ def choose_block(
             f"no free /{BLOCK_PREFIX} left in the lab address pool {pool}: the host's routes or addresses cover it",
             hint=f"choose another private range with --pool or {POOL_ENV}",
         )
-    return Block(ipaddress.IPv4Network((found, BLOCK_PREFIX)))
+    return Block.of(ipaddress.IPv4Network((found, BLOCK_PREFIX)))
 
 
 # rtnetlink, read directly: pyroute2 decodes every attribute of every message (measured ~75-150 us per route,

@@ -56,7 +56,7 @@ def test_the_pool_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_every_block_fits_one_lab() -> None:
-    block = Block(net("10.213.0.0/29"))
+    block = Block.of(net("10.213.0.0/29"))
     addresses = {block.host, block.client, block.client_to_server, block.server}
     assert len(addresses) == 4 and all(ipaddress.IPv4Address(a) in block.network for a in addresses)
 
