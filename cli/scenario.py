@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,15 @@ def scenario() -> None:
     """Check, inspect and generate lueur scenario files (no root needed, except generate --serve)."""
 
 
-# The files and directories `validate` and `show` read (check() walks directories for *.yaml/*.yml).
-_PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
+def _files_command(epilog: str) -> Callable[[Callable[..., None]], click.Command]:
+    """A `scenario` subcommand over PATHS, files and directories (check() walks directories for *.yaml/*.yml), given
+    its click context first (it sets the exit status)."""
+    paths = click.argument("paths", nargs=-1, required=True, type=click.Path())
+
+    def command(function: Callable[..., None]) -> click.Command:
+        return scenario.command(epilog=epilog)(paths(click.pass_context(function)))
+
+    return command
 
 
 def _plural(count: int, noun: str) -> str:
@@ -87,10 +95,8 @@ def _report_errors(problems: list[Problem]) -> None:
         click.echo(str(problem), err=True)
 
 
-@scenario.command(epilog=VALIDATE_EPILOG)
-@_PATHS
+@_files_command(VALIDATE_EPILOG)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and warnings, not the OK lines.")
-@click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
     """Check scenario files and directories; report every problem with its file, line and column."""
     loaded, problems = check(paths)
@@ -137,10 +143,8 @@ def _normalised(entry: LoadedScenario) -> dict[str, Any]:
     }
 
 
-@scenario.command(epilog=SHOW_EPILOG)
-@_PATHS
+@_files_command(SHOW_EPILOG)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list, one entry per scenario) instead of YAML.")
-@click.pass_context
 def show(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Print the scenarios as lueur-net reads them: defaults filled in, units resolved, windows computed."""
     loaded, problems = check(paths)
