@@ -43,39 +43,32 @@ def qdiscs(netns: str, ifname: str) -> str:
                           check=False).stdout
 
 
+class _End:
+    """`pair.server_if` for `pair.server.ifname`: the short names the tests use, read from an end (never None)."""
+
+    def __init__(self, end: str, attribute: str) -> None:
+        self.end, self.attribute = end, attribute
+
+    def __get__(self, pair: Path, owner: type | None = None) -> str:
+        value = getattr(getattr(pair, self.end), self.attribute)
+        assert value is not None, f"{self.end} has no {self.attribute}"
+        return str(value)
+
+
 @dataclass(frozen=True)
 class NamespacePair(Path):
     """A Path whose `client` and `server` are the two veth ends (Endpoint: netns, ifname, ifindex, address)."""
 
+    client_ns = _End("client", "netns")
+    server_ns = _End("server", "netns")
+    client_if = _End("client", "ifname")
+    server_if = _End("server", "ifname")
+    client_addr = _End("client", "address")
+    server_addr = _End("server", "address")
+
     @property
     def path(self) -> Path:
         return Path(client=self.client, server=self.server)
-
-    @property
-    def client_ns(self) -> str:
-        assert self.client.netns is not None
-        return self.client.netns
-
-    @property
-    def server_ns(self) -> str:
-        assert self.server.netns is not None
-        return self.server.netns
-
-    @property
-    def client_if(self) -> str:
-        return self.client.ifname
-
-    @property
-    def server_if(self) -> str:
-        return self.server.ifname
-
-    @property
-    def client_addr(self) -> str:
-        return self.client.address
-
-    @property
-    def server_addr(self) -> str:
-        return self.server.address
 
     def socket_in(self, netns: str, kind: int = socket.SOCK_STREAM) -> socket.socket:
         """A socket created inside `netns` (only this thread switches, and back): it stays there."""
