@@ -26,7 +26,9 @@ from pyroute2 import IPRoute, netns
 
 from lueur_net.dataplane.probe import probe_capabilities
 from lueur_net.dataplane.netlink import FLAGS_DELETE, FLAGS_REPLACE, RTM_DELQDISC, RTM_NEWQDISC, TC_H_ROOT, request
-from lueur_net.dataplane.tc.encode import netem_values, qdisc_message, tbf_values
+from lueur_net.dataplane.tc.encode import qdisc_message
+from lueur_net.dataplane.tc.netem import netem_values
+from lueur_net.dataplane.tc.tbf import tbf_values
 from lueur_net.plan import DelayParams, NetemConfig, rate_params
 from timing import timed_ms
 

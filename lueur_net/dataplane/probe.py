@@ -28,7 +28,9 @@ from lueur_net.dataplane.netlink import (
     errno_text,
     request,
 )
-from lueur_net.dataplane.tc.encode import netem_values, qdisc_message, tbf_values
+from lueur_net.dataplane.tc.encode import qdisc_message
+from lueur_net.dataplane.tc.netem import netem_values
+from lueur_net.dataplane.tc.tbf import tbf_values
 from lueur_net.ledger import Ledger
 from lueur_net.plan.capabilities import Capabilities, feature_names
 from lueur_net.plan.model import DelayParams, NetemConfig

@@ -23,7 +23,9 @@ from lueur_net.dataplane.netlink import (
     remove_on_interface,
     request,
 )
-from lueur_net.dataplane.tc.encode import netem_values, qdisc_message, tbf_values
+from lueur_net.dataplane.tc.encode import qdisc_message
+from lueur_net.dataplane.tc.netem import netem_values
+from lueur_net.dataplane.tc.tbf import tbf_values
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.ledger import remover
 from lueur_net.plan.model import HookConfig, NetemConfig, RateParams

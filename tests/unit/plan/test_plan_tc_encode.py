@@ -11,16 +11,10 @@ import pytest
 
 from lueur_net.plan.netem_tables import clamp_table, normal_table, pareto_table, table_bound
 from lueur_net.dataplane.netlink import TC_H_ROOT
-from lueur_net.dataplane.tc.encode import (
-    U32_MAX,
-    decode,
-    dist_entries,
-    encode,
-    netem_values,
-    probability_u32,
-    qdisc_message,
-    tbf_values,
-)
+from lueur_net.dataplane.tc.encode import decode, dist_entries, encode, qdisc_message
+from lueur_net.dataplane.tc.netem import netem_values
+from lueur_net.dataplane.tc.tbf import tbf_values
+from lueur_net.dataplane.tc.units import U32_MAX, probability_u32
 from lueur_net.plan import DelayParams, LossParams, NetemConfig, ProbabilityParams, rate_params
 
 

@@ -23,7 +23,9 @@ from capability_sets import host_like
 from scenario_documents import item
 
 from lueur_net.dataplane.netlink import TC_H_ROOT
-from lueur_net.dataplane.tc.encode import encode, netem_values, qdisc_message, tbf_values
+from lueur_net.dataplane.tc.encode import encode, qdisc_message
+from lueur_net.dataplane.tc.netem import netem_values
+from lueur_net.dataplane.tc.tbf import tbf_values
 from lueur_net.errors import EnvironmentProblem
 from lueur_net.plan import plan_item
 from lueur_net.plan.capabilities import Capabilities
